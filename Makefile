@@ -1,0 +1,31 @@
+# The README's two commands: `make run` (quick-start experiment + report) and `make test`.
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc)
+STORE ?= results/ecgbench.db
+ECGBENCH := $(BUILD_DIR)/ecgbench
+
+.PHONY: all deps configure build run test bench clean
+
+all: build
+
+deps:
+	@tools/install-deps.sh
+
+configure: deps
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release >/dev/null
+
+build: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+run: build
+	$(ECGBENCH) run experiments/quickstart.toml --store $(STORE)
+	$(ECGBENCH) report quickstart --store $(STORE) --out reports/quickstart
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	$(BUILD_DIR)/ecgbench_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+
+clean:
+	rm -rf $(BUILD_DIR)

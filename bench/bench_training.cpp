@@ -1,0 +1,68 @@
+// Training-step throughput: the SimCLR step on resnet1d S (batch 64, 12 leads, 2500 samples,
+// AdamW, fp32) through the real plugins and the host's training loop, plus the machine's fp32
+// matmul rate as the yardstick (tells at once whether OpenBLAS or the reference BLAS is in use).
+// bench/simclr_step.py times the identical step in Python PyTorch; README lists both.
+#include "registry/registry.hpp"
+#include "runner/pretrain.hpp"
+
+#include <benchmark/benchmark.h>
+#include <torch/torch.h>
+
+namespace {
+
+using namespace ecgbench;
+
+const PluginRegistry& registry() {
+    static auto* reg = [] {
+        auto* r = new PluginRegistry();
+        r->load_directory(ECGBENCH_PLUGIN_DIR);
+        return r;
+    }();
+    return *reg;
+}
+
+Params params_for(const std::string& plugin, const std::map<std::string, ParamValue>& given) {
+    return validate_params(registry().find(plugin)->manifest().params, given);
+}
+
+void BM_MatmulFp32(benchmark::State& state) {
+    const auto n = state.range(0);
+    auto a = torch::randn({n, n});
+    auto b = torch::randn({n, n});
+    auto c = torch::empty({n, n});
+    for (auto _ : state) {
+        torch::mm_out(c, a, b);
+        benchmark::DoNotOptimize(c.data_ptr<float>());
+    }
+    state.counters["GFLOP/s"] = benchmark::Counter(2.0 * n * n * n, benchmark::Counter::kIsIterationInvariantRate,
+                                                   benchmark::Counter::kIs1000);
+}
+BENCHMARK(BM_MatmulFp32)->Arg(4096)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// One optimiser step of SimCLR: two augmented views, one encoder pass over both, NT-Xent,
+// backward, AdamW — through pretrain() so the harness's own loop is what is measured.
+void BM_SimclrStepResnet1d(benchmark::State& state) {
+    const std::string size = state.range(0) == 0 ? "S" : "XS";
+    constexpr std::int64_t batch = 64, leads = 12, samples = 2500;
+    torch::manual_seed(0);
+    const EncoderInput input{leads, samples, 250.0, {"I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"}};
+    auto encoder = registry().make_encoder("resnet1d", params_for("resnet1d", {{"size", size}}), input);
+    auto method = registry().make_ssl("simclr", params_for("simclr", {}));
+    method->setup(*encoder, {input, encoder->embedding_dim(), {}});
+
+    // Enough records for `steps` distinct batches per pretrain() call.
+    constexpr std::int64_t steps = 4;
+    EcgSplit data;
+    data.signals = torch::randn({batch * steps, leads, samples});
+    data.lead_present = torch::ones({batch * steps, leads}, torch::kBool);
+    data.labels = torch::zeros({batch * steps, 0});
+    data.subjects = torch::arange(batch * steps);
+    const TrainBudget budget{1, batch, 0, 1e-3, 1e-4, 0.0};
+    pretrain(*encoder, *method, data, budget, "cpu", {});  // warm-up: allocator, kernels
+    for (auto _ : state) pretrain(*encoder, *method, data, budget, "cpu", {});
+    state.counters["samples/s"] = benchmark::Counter(static_cast<double>(batch * steps), benchmark::Counter::kIsIterationInvariantRate);
+    state.SetLabel("resnet1d " + size + ", batch 64, 12x2500, AdamW fp32, " + std::to_string(at::get_num_threads()) + " threads");
+}
+BENCHMARK(BM_SimclrStepResnet1d)->Arg(0)->Arg(1)->Unit(benchmark::kSecond)->UseRealTime()->MinTime(20.0);
+
+}  // namespace

@@ -1,0 +1,215 @@
+// The ecgbench command line: plugins, plan, run, status, report.
+#include "config/experiment.hpp"
+#include "registry/registry.hpp"
+#include "report/report.hpp"
+#include "runner/runner.hpp"
+#include "store/store.hpp"
+#include "util/text.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <map>
+
+namespace {
+
+using namespace ecgbench;
+
+std::atomic<bool> g_stop{false};
+
+// First Ctrl-C/SIGTERM: finish nothing more, record the cell in flight as killed, exit. A second
+// one falls through to the default action.
+void on_signal(int signal) {
+    g_stop.store(true);
+    std::signal(signal, SIG_DFL);
+}
+
+std::unique_ptr<PluginRegistry> load_plugins(const std::vector<std::string>& extra_dirs) {
+    auto registry = PluginRegistry::load_default();
+    for (const auto& dir : extra_dirs) registry->load_directory(dir);
+    for (const auto& failure : registry->failures())
+        std::cerr << "warning: plugin " << failure.path << " not loaded: " << failure.reason << "\n";
+    return registry;
+}
+
+int cmd_plugins(const PluginRegistry& registry, const std::string& name) {
+    if (name.empty()) {
+        std::cout << std::left << std::setw(9) << "KIND" << std::setw(16) << "NAME" << std::setw(10) << "VERSION"
+                  << "SUMMARY\n";
+        for (auto kind : {PluginKind::Dataset, PluginKind::Encoder, PluginKind::Ssl, PluginKind::Task})
+            for (const auto& p : registry.plugins()) {
+                const auto& m = p.manifest();
+                if (m.kind != kind) continue;
+                std::cout << std::setw(9) << to_string(m.kind) << std::setw(16) << m.name << std::setw(10) << m.version
+                          << m.summary << "\n";
+            }
+        if (!registry.failures().empty()) {
+            std::cout << "\nnot loaded:\n";
+            for (const auto& f : registry.failures()) std::cout << "  " << f.path << ": " << f.reason << "\n";
+        }
+        return 0;
+    }
+    const auto* plugin = registry.find(name);
+    if (!plugin) {
+        std::vector<std::string> names;
+        for (const auto& p : registry.plugins()) names.push_back(p.manifest().name);
+        std::cerr << "error: no plugin named '" << name << "'" << did_you_mean(name, names) << "\n";
+        return 2;
+    }
+    const auto& m = plugin->manifest();
+    std::cout << m.name << " (" << to_string(m.kind) << " plugin, version " << m.version << ")\n  " << m.summary
+              << "\n  from " << plugin->path << "\n\nparameters:\n";
+    if (m.params.empty()) std::cout << "  (none)\n";
+    for (const auto& p : m.params) {
+        std::cout << "  " << p.name << " (" << to_string(p.type) << ", default " << format_value(p.default_value);
+        if (p.min || p.max)
+            std::cout << ", range [" << (p.min ? std::to_string(*p.min) : "-inf") << ", "
+                      << (p.max ? std::to_string(*p.max) : "inf") << "]";
+        if (!p.choices.empty()) {
+            std::cout << ", one of";
+            for (const auto& c : p.choices) std::cout << " " << c;
+        }
+        std::cout << ")\n      " << p.doc << "\n";
+    }
+    return 0;
+}
+
+std::string status_of(const Store* store, const std::string& hash) {
+    if (!store) return "todo";
+    auto run = store->latest_run(hash);
+    return run ? to_string(run->status) : "todo";
+}
+
+int cmd_plan(const PluginRegistry& registry, const std::string& file, const std::string& store_path) {
+    auto prepared = prepare_experiment(file, registry);
+    std::unique_ptr<Store> store;
+    if (std::filesystem::exists(store_path)) store = std::make_unique<Store>(store_path);
+    const auto& exp = prepared.experiment;
+    std::map<std::string, int> counts;
+    std::cout << "experiment " << exp.name << ": " << prepared.plan.pretrain.size() << " pretraining cells, "
+              << prepared.plan.evaluations.size() << " evaluation cells\n";
+    for (std::size_t p = 0; p < prepared.plan.pretrain.size(); ++p) {
+        const auto& c = prepared.plan.pretrain[p];
+        const auto status = status_of(store.get(), c.hash);
+        ++counts[status];
+        std::cout << std::left << std::setw(9) << status << c.hash.substr(0, 10) << "  pretrain "
+                  << exp.datasets[c.dataset].name << " × " << exp.encoders[c.encoder].name << " × "
+                  << exp.ssl_methods[c.ssl].name << " × seed " << c.seed << "\n";
+        for (const auto& e : prepared.plan.evaluations) {
+            if (e.pretrain != p) continue;
+            const auto s = status_of(store.get(), e.hash);
+            ++counts[s];
+            std::cout << std::setw(9) << s << e.hash.substr(0, 10) << "    └ " << exp.evaluations[e.evaluation].name
+                      << " on " << exp.datasets[e.dataset].name << " (labels " << e.label_fraction * 100 << "%)\n";
+        }
+    }
+    std::cout << "\n";
+    for (const auto& [status, n] : counts) std::cout << n << " " << status << "  ";
+    std::cout << "\n";
+    return 0;
+}
+
+int cmd_status(const PluginRegistry& registry, const std::string& file, const std::string& store_path) {
+    auto prepared = prepare_experiment(file, registry);
+    if (!std::filesystem::exists(store_path)) {
+        std::cout << "no store at " << store_path << ": nothing has run yet\n";
+        return 0;
+    }
+    Store store(store_path);
+    std::map<std::string, int> counts;
+    std::vector<std::pair<std::string, std::string>> errors;
+    auto visit = [&](const std::string& hash) {
+        auto run = store.latest_run(hash);
+        ++counts[run ? to_string(run->status) : "todo"];
+        if (run && (run->status == RunStatus::Failed || run->status == RunStatus::Killed))
+            errors.emplace_back(hash, run->error);
+    };
+    for (const auto& c : prepared.plan.pretrain) visit(c.hash);
+    for (const auto& c : prepared.plan.evaluations) visit(c.hash);
+    std::cout << prepared.experiment.name << " (" << store_path << "):";
+    for (const auto& [status, n] : counts) std::cout << "  " << status << " " << n;
+    std::cout << "\n";
+    for (const auto& [hash, error] : errors) std::cout << "  " << hash.substr(0, 10) << ": " << error << "\n";
+    return 0;
+}
+
+int cmd_run(const PluginRegistry& registry, const std::string& file, const std::string& store_path, bool force,
+            bool quiet) {
+    auto prepared = prepare_experiment(file, registry);
+    Store store(store_path);
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    RunOptions options;
+    options.force = force;
+    options.quiet = quiet;
+    options.stop = &g_stop;
+    const auto summary = run_experiment(prepared, store, registry, options);
+    std::cout << "done: " << summary.finished << " ran, " << summary.skipped << " already finished, " << summary.failed
+              << " failed, " << summary.busy << " running elsewhere" << (summary.interrupted ? ", INTERRUPTED" : "")
+              << "\n";
+    if (summary.interrupted) return 130;
+    return summary.failed > 0 ? 1 : 0;
+}
+
+int cmd_report(const std::string& experiment, const std::string& store_path, std::string out_dir,
+               const ReportOptions& options) {
+    if (!std::filesystem::exists(store_path)) {
+        std::cerr << "error: no store at " << store_path << "\n";
+        return 2;
+    }
+    Store store(store_path);
+    if (out_dir.empty()) out_dir = "reports/" + experiment;
+    for (const auto& path : write_report(store, experiment, out_dir, options)) std::cout << "wrote " << path << "\n";
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"ecgbench: fair comparisons of self-supervised ECG representation learning"};
+    app.require_subcommand(1);
+    std::string store_path = "results/ecgbench.db";
+    std::vector<std::string> plugin_dirs;
+    app.add_option("--store", store_path, "SQLite result store")->capture_default_str();
+    app.add_option("--plugin-dir", plugin_dirs, "extra plugin directory (repeatable; also ECGBENCH_PLUGIN_PATH)");
+
+    std::string name, file, experiment, out_dir;
+    bool force = false, quiet = false;
+    ReportOptions report_options;
+    auto* plugins = app.add_subcommand("plugins", "list plugins, or show one plugin's parameters");
+    plugins->add_option("name", name, "plugin name");
+    auto* plan = app.add_subcommand("plan", "print an experiment's cells and what is already done");
+    plan->add_option("file", file, "experiment TOML")->required();
+    auto* run = app.add_subcommand("run", "run every cell not yet finished");
+    run->add_option("file", file, "experiment TOML")->required();
+    run->add_flag("--force", force, "redo finished cells");
+    run->add_flag("--quiet", quiet, "no progress output");
+    auto* status = app.add_subcommand("status", "count cells by state and show recorded errors");
+    status->add_option("file", file, "experiment TOML")->required();
+    auto* report = app.add_subcommand("report", "write report.md and results.csv from the store");
+    report->add_option("experiment", experiment, "experiment name")->required();
+    report->add_option("--out", out_dir, "output directory (default reports/<experiment>)");
+    report->add_option("--metric", report_options.metric, "headline metric")->capture_default_str();
+    report->add_option("--split", report_options.split, "split of the headline metric")->capture_default_str();
+
+    CLI11_PARSE(app, argc, argv);
+    try {
+        if (*report) return cmd_report(experiment, store_path, out_dir, report_options);
+        const auto registry = load_plugins(plugin_dirs);
+        if (*plugins) return cmd_plugins(*registry, name);
+        if (*plan) return cmd_plan(*registry, file, store_path);
+        if (*status) return cmd_status(*registry, file, store_path);
+        if (*run) return cmd_run(*registry, file, store_path, force, quiet);
+    } catch (const ConfigError& e) {
+        std::cerr << "error: " << e.what() << "\n";
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "error: " << e.what() << "\n";
+        return 1;
+    }
+    return 0;
+}

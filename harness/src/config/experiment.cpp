@@ -1,0 +1,607 @@
+// Experiment files: TOML -> Experiment, with every error located at file:line:column.
+//
+// The parser is deliberately strict (unknown keys, wrong types, empty or duplicated lists are all
+// errors) because a silently ignored typo in an experiment file costs hours of compute and
+// produces results that look valid. Plugin-specific checks need manifests and live in
+// validate_experiment(), so files can be parsed (and syntax-checked) without loading plugins.
+#include "config/experiment.hpp"
+
+#include "ecgbench/leads.hpp"
+#include "util/text.hpp"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string_view>
+#include <tuple>
+#include <utility>
+
+namespace ecgbench {
+
+std::string SourceLocation::str() const {
+    if (line <= 0) return file;
+    return file + ":" + std::to_string(line) + ":" + std::to_string(column);
+}
+
+ConfigError::ConfigError(const SourceLocation& where, const std::string& message)
+    : std::runtime_error(where.str().empty() ? message : where.str() + ": " + message), where_(where) {}
+
+const DatasetDecl& Experiment::dataset(const std::string& wanted) const {
+    for (const DatasetDecl& decl : datasets) {
+        if (decl.name == wanted) return decl;
+    }
+    throw std::out_of_range("experiment '" + name + "' declares no dataset named '" + wanted + "'");
+}
+
+namespace {
+
+const char* type_name(toml::node_type type) {
+    switch (type) {
+        case toml::node_type::table: return "table";
+        case toml::node_type::array: return "array";
+        case toml::node_type::string: return "string";
+        case toml::node_type::integer: return "integer";
+        case toml::node_type::floating_point: return "float";
+        case toml::node_type::boolean: return "boolean";
+        case toml::node_type::date: return "date";
+        case toml::node_type::time: return "time";
+        case toml::node_type::date_time: return "date-time";
+        case toml::node_type::none: break;
+    }
+    return "nothing";
+}
+
+// Our own names rather than to_string(PluginKind): the messages below need a fixed wording
+// ("an encoder plugin", "a task plugin") that tests and users can rely on.
+const char* kind_noun(PluginKind kind) {
+    switch (kind) {
+        case PluginKind::Dataset: return "dataset";
+        case PluginKind::Encoder: return "encoder";
+        case PluginKind::Ssl: return "ssl";
+        case PluginKind::Task: return "task";
+    }
+    return "unknown";
+}
+
+// By sound, not spelling: "an ssl" is read "an es-es-el".
+std::string with_article(PluginKind kind) {
+    const bool an = kind == PluginKind::Encoder || kind == PluginKind::Ssl;
+    return std::string(an ? "an " : "a ") + kind_noun(kind);
+}
+
+std::string quote(std::string_view text) { return "'" + std::string(text) + "'"; }
+
+/// Shortest text that reads back as `value`, so messages show numbers as the user wrote them.
+std::string number_text(double value) {
+    char buffer[64];
+    const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
+    return std::string(buffer, result.ptr);
+}
+
+bool valid_experiment_name(const std::string& name) {
+    if (name.empty()) return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return std::isalnum(u) || c == '_' || c == '.' || c == '-';
+    });
+}
+
+/// A key/value pair of a table, with the key's own location.
+struct Entry {
+    std::string key;
+    const toml::key* key_node;
+    const toml::node* value;
+};
+
+/// Entries in document order. toml::table iterates sorted by key; reporting the first problem
+/// in reading order is what a user fixing errors one by one expects.
+std::vector<Entry> in_document_order(const toml::table& table) {
+    std::vector<Entry> entries;
+    for (auto&& [key, value] : table) entries.push_back({std::string(key.str()), &key, &value});
+    std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+        const auto& pa = a.key_node->source().begin;
+        const auto& pb = b.key_node->source().begin;
+        return std::tie(pa.line, pa.column) < std::tie(pb.line, pb.column);
+    });
+    return entries;
+}
+
+/// Parses one document. `section` strings name where a key lives, e.g. "[pretrain]".
+class Parser {
+public:
+    explicit Parser(std::string file) : file_(std::move(file)) {}
+
+    Experiment parse(const std::string& text);
+
+private:
+    SourceLocation at(const toml::source_region& region) const {
+        return {file_, static_cast<int>(region.begin.line), static_cast<int>(region.begin.column)};
+    }
+    SourceLocation at(const toml::node& node) const { return at(node.source()); }
+
+    [[noreturn]] void fail(const SourceLocation& where, const std::string& message) const {
+        throw ConfigError(where, message);
+    }
+
+    static std::string in(const std::string& section) {
+        return section.empty() ? "at the top level" : "in " + section;
+    }
+
+    [[noreturn]] void wrong_type(const toml::node& node, const std::string& key, const std::string& section,
+                                 const std::string& expected) const {
+        fail(at(node), "wrong type for " + quote(key) + " " + in(section) + ": expected " + expected + ", found " +
+                           type_name(node.type()));
+    }
+
+    [[noreturn]] void missing(const toml::table& table, const std::string& key, const std::string& section) const {
+        fail(at(table), "missing required key " + quote(key) + " " + in(section));
+    }
+
+    void check_keys(const toml::table& table, const std::vector<std::string>& allowed,
+                    const std::string& section) const {
+        for (const Entry& entry : in_document_order(table)) {
+            if (std::find(allowed.begin(), allowed.end(), entry.key) != allowed.end()) continue;
+            fail(at(entry.key_node->source()), "unknown key " + quote(entry.key) + " " + in(section) +
+                                                   did_you_mean(entry.key, allowed));
+        }
+    }
+
+    std::string string_value(const toml::node& node, const std::string& key, const std::string& section) const {
+        const auto* value = node.as_string();
+        if (!value) wrong_type(node, key, section, "string");
+        return value->get();
+    }
+
+    std::optional<std::string> optional_string(const toml::table& table, const std::string& key,
+                                               const std::string& section) const {
+        const toml::node* node = table.get(key);
+        if (!node) return std::nullopt;
+        return string_value(*node, key, section);
+    }
+
+    /// A required, non-empty string.
+    std::string required_string(const toml::table& table, const std::string& key, const std::string& section) const {
+        const toml::node* node = table.get(key);
+        if (!node) missing(table, key, section);
+        std::string value = string_value(*node, key, section);
+        if (value.empty()) fail(at(*node), quote(key) + " " + in(section) + " must not be empty");
+        return value;
+    }
+
+    std::int64_t integer_value(const toml::node& node, const std::string& key, const std::string& section) const {
+        const auto* value = node.as_integer();
+        if (!value) wrong_type(node, key, section, "integer");
+        return value->get();
+    }
+
+    /// An integer or a float, as a finite double (a learning rate of 1 is as valid as 1.0).
+    double number_value(const toml::node& node, const std::string& key, const std::string& section) const {
+        double number = 0;
+        if (const auto* integer = node.as_integer()) {
+            number = static_cast<double>(integer->get());
+        } else if (const auto* floating = node.as_floating_point()) {
+            number = floating->get();
+        } else {
+            wrong_type(node, key, section, "number");
+        }
+        // Non-finite values cannot be written to the canonical JSON that identifies a cell.
+        if (!std::isfinite(number)) fail(at(node), quote(key) + " " + in(section) + " must be a finite number");
+        return number;
+    }
+
+    const toml::array& array_value(const toml::node& node, const std::string& key, const std::string& section,
+                                   const std::string& expected) const {
+        const auto* array = node.as_array();
+        if (!array) wrong_type(node, key, section, expected);
+        if (array->empty()) fail(at(node), quote(key) + " " + in(section) + " must not be empty");
+        return *array;
+    }
+
+    /// A non-empty array of strings without duplicates; each string with its location.
+    std::vector<std::pair<std::string, SourceLocation>> string_list(const toml::node& node, const std::string& key,
+                                                                   const std::string& section) const {
+        std::vector<std::pair<std::string, SourceLocation>> out;
+        for (const toml::node& element : array_value(node, key, section, "array of strings")) {
+            const auto* value = element.as_string();
+            if (!value) fail(at(element), "wrong type for an element of " + quote(key) + " " + in(section) +
+                                              ": expected string, found " + type_name(element.type()));
+            for (const auto& [seen, where] : out) {
+                if (seen == value->get())
+                    fail(at(element), "duplicate " + quote(seen) + " in " + quote(key) + " " + in(section));
+            }
+            out.emplace_back(value->get(), at(element));
+        }
+        return out;
+    }
+
+    /// Names of [[dataset]] entries referenced from `key`, each checked against the declarations.
+    std::vector<std::string> dataset_references(const toml::node& node, const std::string& key,
+                                                const std::string& section, const Experiment& experiment) const {
+        std::vector<std::string> declared;
+        for (const DatasetDecl& decl : experiment.datasets) declared.push_back(decl.name);
+        std::vector<std::string> names;
+        for (auto& [name, where] : string_list(node, key, section)) {
+            if (std::find(declared.begin(), declared.end(), name) == declared.end()) {
+                std::string hint = did_you_mean(name, declared);
+                if (hint.empty()) hint = " (declared datasets: " + join(declared, ", ") + ")";
+                fail(where, "unknown dataset " + quote(name) + " in " + quote(key) + " " + in(section) + hint);
+            }
+            names.push_back(name);
+        }
+        return names;
+    }
+
+    ParamValue param_value(const toml::node& node, const std::string& key, const std::string& section) const {
+        static const std::string kAllowed =
+            " (params may be integers, floats, booleans, strings or arrays of strings)";
+        switch (node.type()) {
+            case toml::node_type::integer: return node.as_integer()->get();
+            case toml::node_type::boolean: return node.as_boolean()->get();
+            case toml::node_type::string: return node.as_string()->get();
+            case toml::node_type::floating_point: {
+                const double value = node.as_floating_point()->get();
+                if (!std::isfinite(value))
+                    fail(at(node), "param " + quote(key) + " " + in(section) + " must be a finite number");
+                return value;
+            }
+            case toml::node_type::array: {
+                std::vector<std::string> strings;
+                for (const toml::node& element : *node.as_array()) {
+                    const auto* text = element.as_string();
+                    if (!text)
+                        fail(at(node), "param " + quote(key) + " " + in(section) +
+                                           " has an unsupported type: array holding " + type_name(element.type()) +
+                                           kAllowed);
+                    strings.push_back(text->get());
+                }
+                return strings;
+            }
+            default: break;
+        }
+        fail(at(node), "param " + quote(key) + " " + in(section) + " has an unsupported type: " +
+                           type_name(node.type()) + kAllowed);
+    }
+
+    /// `plugin_key` (or `task`) plus the optional `params` table, as inline table or sub-table.
+    PluginRef plugin_ref(const toml::table& table, const std::string& plugin_key, const std::string& section) const {
+        PluginRef ref;
+        ref.plugin = required_string(table, plugin_key, section);
+        ref.where = at(table.find(plugin_key)->first.source());
+        const toml::node* params = table.get("params");
+        if (!params) return ref;
+        const toml::table* params_table = params->as_table();
+        if (!params_table) wrong_type(*params, "params", section, "table");
+        const std::string params_section = section.empty() ? "params" : section + " params";
+        for (const Entry& entry : in_document_order(*params_table)) {
+            ref.raw[entry.key] = param_value(*entry.value, entry.key, params_section);
+            ref.param_where[entry.key] = at(entry.key_node->source());
+        }
+        return ref;
+    }
+
+    /// A top-level array of tables ([[dataset]] etc.); null when absent and optional.
+    const toml::array* table_array(const toml::table& root, const std::string& key, bool required) const {
+        const std::string header = "[[" + key + "]]";
+        const toml::node* node = root.get(key);
+        if (!node) {
+            if (required) fail(at(root), "missing required " + header + " (declare at least one)");
+            return nullptr;
+        }
+        const toml::array* array = node->as_array();
+        if (!array || !array->is_array_of_tables()) {
+            // An empty array is technically not an array of tables; say what is wrong with it.
+            if (array && array->empty()) {
+                if (required) fail(at(*node), "at least one " + header + " is required");
+                return array;
+            }
+            wrong_type(*node, key, "", "array of tables (" + header + ")");
+        }
+        return array;
+    }
+
+    const toml::table& required_table(const toml::table& root, const std::string& key) const {
+        const toml::node* node = root.get(key);
+        if (!node) fail(at(root), "missing required table [" + key + "]");
+        const toml::table* table = node->as_table();
+        if (!table) wrong_type(*node, key, "", "table ([" + key + "])");
+        return *table;
+    }
+
+    /// Records `name` as declared at `where`; a second declaration is an error.
+    void claim_name(std::map<std::string, SourceLocation>& seen, const std::string& name, const SourceLocation& where,
+                    const std::string& what, const std::string& hint) const {
+        auto [it, inserted] = seen.emplace(name, where);
+        if (!inserted)
+            fail(where, "duplicate " + what + " name " + quote(name) + " (first declared at " + it->second.str() + ")" +
+                            hint);
+    }
+
+    void parse_experiment_table(const toml::table& root, Experiment& experiment) const;
+    void parse_datasets(const toml::table& root, Experiment& experiment) const;
+    std::vector<ModelDecl> parse_models(const toml::table& root, const std::string& key) const;
+    void parse_pretrain(const toml::table& root, Experiment& experiment) const;
+    void parse_evaluations(const toml::table& root, Experiment& experiment) const;
+
+    std::string file_;
+};
+
+void Parser::parse_experiment_table(const toml::table& root, Experiment& experiment) const {
+    const std::string section = "[experiment]";
+    const toml::table& table = required_table(root, "experiment");
+    check_keys(table, {"name", "description"}, section);
+    experiment.name = required_string(table, "name", section);
+    if (!valid_experiment_name(experiment.name))
+        fail(at(*table.get("name")), "experiment name " + quote(experiment.name) +
+                                         " may only contain letters, digits, '_', '.' and '-'");
+    experiment.description = optional_string(table, "description", section).value_or("");
+}
+
+void Parser::parse_datasets(const toml::table& root, Experiment& experiment) const {
+    const std::string section = "[[dataset]]";
+    std::map<std::string, SourceLocation> names;
+    for (const toml::node& node : *table_array(root, "dataset", true)) {
+        const toml::table& table = *node.as_table();
+        check_keys(table, {"name", "plugin", "leads", "params"}, section);
+        DatasetDecl decl;
+        decl.where = at(table);
+        decl.name = required_string(table, "name", section);
+        claim_name(names, decl.name, at(*table.get("name")), "dataset", "");
+        decl.ref = plugin_ref(table, "plugin", section);
+        if (const toml::node* leads = table.get("leads")) {
+            for (const toml::node& element : array_value(*leads, "leads", section, "array of strings")) {
+                const auto* label = element.as_string();
+                if (!label)
+                    fail(at(element), "wrong type for an element of 'leads' " + in(section) +
+                                          ": expected string, found " + type_name(element.type()));
+                const std::optional<std::string> canonical = canonical_lead_name(label->get());
+                if (!canonical)
+                    fail(at(element), "unknown lead " + quote(label->get()) + " in dataset " + quote(decl.name) +
+                                          " (standard leads: " + join(standard_12_leads(), ", ") + ")");
+                // Compare canonical names: "ii" and "II" are the same lead.
+                if (std::find(decl.leads.begin(), decl.leads.end(), *canonical) != decl.leads.end())
+                    fail(at(element), "duplicate lead " + quote(*canonical) + " in dataset " + quote(decl.name));
+                decl.leads.push_back(*canonical);
+            }
+        }
+        experiment.datasets.push_back(std::move(decl));
+    }
+}
+
+std::vector<ModelDecl> Parser::parse_models(const toml::table& root, const std::string& key) const {
+    const std::string section = "[[" + key + "]]";
+    std::vector<ModelDecl> models;
+    std::map<std::string, SourceLocation> names;
+    for (const toml::node& node : *table_array(root, key, true)) {
+        const toml::table& table = *node.as_table();
+        check_keys(table, {"name", "plugin", "params"}, section);
+        ModelDecl decl;
+        decl.where = at(table);
+        decl.ref = plugin_ref(table, "plugin", section);
+        const toml::node* name = table.get("name");
+        decl.name = name ? required_string(table, "name", section) : decl.ref.plugin;
+        // Two unnamed entries of one plugin (say, two parameterisations) collide on the default.
+        claim_name(names, decl.name, name ? at(*name) : decl.where, key,
+                   name ? "" : "; give each " + section + " a distinct 'name'");
+        models.push_back(std::move(decl));
+    }
+    return models;
+}
+
+void Parser::parse_pretrain(const toml::table& root, Experiment& experiment) const {
+    const std::string section = "[pretrain]";
+    const toml::table& table = required_table(root, "pretrain");
+    check_keys(table, {"datasets", "seeds", "epochs", "batch_size", "max_steps", "learning_rate", "weight_decay", "device"},
+               section);
+    PretrainDecl& pretrain = experiment.pretrain;
+    pretrain.where = at(table);
+
+    const toml::node* datasets = table.get("datasets");
+    if (!datasets) missing(table, "datasets", section);
+    pretrain.datasets = dataset_references(*datasets, "datasets", section, experiment);
+
+    if (const toml::node* seeds = table.get("seeds")) {
+        pretrain.seeds.clear();
+        for (const toml::node& element : array_value(*seeds, "seeds", section, "array of integers")) {
+            const auto* seed = element.as_integer();
+            if (!seed)
+                fail(at(element), "wrong type for an element of 'seeds' " + in(section) +
+                                      ": expected integer, found " + type_name(element.type()));
+            if (seed->get() < 0) fail(at(element), "seeds " + in(section) + " must be >= 0, found " +
+                                                       std::to_string(seed->get()));
+            if (std::find(pretrain.seeds.begin(), pretrain.seeds.end(), seed->get()) != pretrain.seeds.end())
+                fail(at(element), "duplicate seed " + std::to_string(seed->get()) + " " + in(section));
+            pretrain.seeds.push_back(seed->get());
+        }
+    }
+
+    // Integer settings with their inclusive lower bounds.
+    const std::pair<const char*, std::int64_t*> integers[] = {
+        {"epochs", &pretrain.epochs}, {"batch_size", &pretrain.batch_size}, {"max_steps", &pretrain.max_steps}};
+    const std::int64_t minimum[] = {1, 2, 0};
+    for (std::size_t i = 0; i < std::size(integers); ++i) {
+        const toml::node* node = table.get(integers[i].first);
+        if (!node) continue;
+        const std::int64_t value = integer_value(*node, integers[i].first, section);
+        if (value < minimum[i])
+            fail(at(*node), quote(integers[i].first) + " " + in(section) + " must be >= " +
+                                std::to_string(minimum[i]) + ", found " + std::to_string(value));
+        *integers[i].second = value;
+    }
+
+    if (const toml::node* node = table.get("learning_rate")) {
+        pretrain.learning_rate = number_value(*node, "learning_rate", section);
+        if (pretrain.learning_rate <= 0) fail(at(*node), "'learning_rate' " + in(section) + " must be > 0");
+    }
+    if (const toml::node* node = table.get("weight_decay")) {
+        pretrain.weight_decay = number_value(*node, "weight_decay", section);
+        if (pretrain.weight_decay < 0) fail(at(*node), "'weight_decay' " + in(section) + " must be >= 0");
+    }
+    if (const toml::node* node = table.get("device")) {
+        const std::vector<std::string> devices = {"cpu", "cuda", "auto"};
+        pretrain.device = string_value(*node, "device", section);
+        if (std::find(devices.begin(), devices.end(), pretrain.device) == devices.end())
+            fail(at(*node), "'device' " + in(section) + " must be one of cpu, cuda, auto; found " +
+                                quote(pretrain.device) + did_you_mean(pretrain.device, devices));
+    }
+}
+
+void Parser::parse_evaluations(const toml::table& root, Experiment& experiment) const {
+    const std::string section = "[[evaluation]]";
+    const toml::array* evaluations = table_array(root, "evaluation", false);
+    if (!evaluations) return;
+    std::map<std::string, SourceLocation> names;
+    for (const toml::node& node : *evaluations) {
+        const toml::table& table = *node.as_table();
+        check_keys(table, {"name", "task", "datasets", "label_fractions", "params"}, section);
+        EvaluationDecl decl;
+        decl.where = at(table);
+        decl.task = plugin_ref(table, "task", section);
+        const toml::node* name = table.get("name");
+        decl.name = name ? required_string(table, "name", section) : decl.task.plugin;
+        claim_name(names, decl.name, name ? at(*name) : decl.where, "evaluation",
+                   name ? "" : "; give each " + section + " a distinct 'name'");
+
+        const toml::node* datasets = table.get("datasets");
+        if (!datasets) missing(table, "datasets", section);
+        decl.datasets = dataset_references(*datasets, "datasets", section, experiment);
+
+        if (const toml::node* fractions = table.get("label_fractions")) {
+            decl.label_fractions.clear();
+            for (const toml::node& element : array_value(*fractions, "label_fractions", section, "array of numbers")) {
+                const double fraction = number_value(element, "label_fractions", section);
+                if (!(fraction > 0 && fraction <= 1))
+                    fail(at(element), "label fractions " + in(section) + " must be in (0, 1], found " +
+                                          number_text(fraction));
+                if (std::find(decl.label_fractions.begin(), decl.label_fractions.end(), fraction) !=
+                    decl.label_fractions.end())
+                    fail(at(element), "duplicate label fraction in 'label_fractions' " + in(section));
+                decl.label_fractions.push_back(fraction);
+            }
+        }
+        experiment.evaluations.push_back(std::move(decl));
+    }
+}
+
+Experiment Parser::parse(const std::string& text) {
+    toml::table root;
+    try {
+        root = toml::parse(std::string_view(text), std::string_view(file_));
+    } catch (const toml::parse_error& error) {
+        fail(at(error.source()), "TOML syntax error: " + std::string(error.description()));
+    }
+
+    Experiment experiment;
+    experiment.file = file_;
+    experiment.toml_text = text;
+    check_keys(root, {"experiment", "dataset", "encoder", "ssl", "pretrain", "evaluation"}, "");
+    parse_experiment_table(root, experiment);
+    // Datasets first: [pretrain] and [[evaluation]] refer to them by name.
+    parse_datasets(root, experiment);
+    experiment.encoders = parse_models(root, "encoder");
+    experiment.ssl_methods = parse_models(root, "ssl");
+    parse_pretrain(root, experiment);
+    parse_evaluations(root, experiment);
+    return experiment;
+}
+
+/// Checks one plugin reference against the manifests and fills its params and version.
+void validate_ref(PluginRef& ref, PluginKind kind, const std::vector<PluginManifest>& available) {
+    const std::string noun = kind_noun(kind);
+    // Prefer an exact (name, kind) match so that a clash of names across kinds cannot misfire.
+    const PluginManifest* manifest = nullptr;
+    for (const PluginManifest& candidate : available) {
+        if (candidate.name != ref.plugin) continue;
+        if (!manifest || candidate.kind == kind) manifest = &candidate;
+    }
+    if (!manifest) {
+        std::vector<std::string> names;
+        for (const PluginManifest& candidate : available) {
+            if (candidate.kind == kind) names.push_back(candidate.name);
+        }
+        std::string hint = did_you_mean(ref.plugin, names);
+        if (hint.empty())
+            hint = names.empty() ? " (no " + noun + " plugins are available)"
+                                 : " (available " + noun + " plugins: " + join(names, ", ") + ")";
+        throw ConfigError(ref.where, "unknown " + noun + " plugin " + quote(ref.plugin) + hint);
+    }
+    if (manifest->kind != kind)
+        throw ConfigError(ref.where, quote(ref.plugin) + " is " + with_article(manifest->kind) + " plugin, not " +
+                                         with_article(kind) + " plugin");
+
+    auto where_of = [&](const std::string& key) {
+        auto it = ref.param_where.find(key);
+        return it != ref.param_where.end() ? it->second : ref.where;
+    };
+    std::vector<std::string> declared;
+    for (const ParamSpec& spec : manifest->params) declared.push_back(spec.name);
+
+    // Unknown keys are checked here rather than left to validate_params so that the error points
+    // at the key itself and offers a suggestion. Document order, so the first typo is reported.
+    std::vector<std::pair<SourceLocation, std::string>> given;
+    for (const auto& [key, value] : ref.raw) given.emplace_back(where_of(key), key);
+    std::stable_sort(given.begin(), given.end(), [](const auto& a, const auto& b) {
+        return std::tie(a.first.line, a.first.column) < std::tie(b.first.line, b.first.column);
+    });
+    for (const auto& [where, key] : given) {
+        if (std::find(declared.begin(), declared.end(), key) != declared.end()) continue;
+        std::string hint = did_you_mean(key, declared);
+        if (hint.empty())
+            hint = declared.empty() ? " (it takes no params)" : " (its params: " + join(declared, ", ") + ")";
+        throw ConfigError(where, "unknown param " + quote(key) + " for " + noun + " plugin " + quote(ref.plugin) + hint);
+    }
+
+    const std::string prefix = "plugin " + quote(ref.plugin) + ": ";
+    try {
+        ref.params = validate_params(manifest->params, ref.raw);
+    } catch (const std::invalid_argument& error) {
+        // validate_params names the key but not where it is; find the culprit by validating each
+        // given param alone, so the error points at the offending line.
+        for (const auto& [where, key] : given) {
+            try {
+                (void)validate_params(manifest->params, {{key, ref.raw.at(key)}});
+            } catch (const std::invalid_argument& single) {
+                throw ConfigError(where, prefix + single.what());
+            }
+        }
+        throw ConfigError(ref.where, prefix + error.what());
+    }
+    ref.version = manifest->version;
+}
+
+}  // namespace
+
+Experiment parse_experiment_text(const std::string& text, const std::string& file) {
+    return Parser(file).parse(text);
+}
+
+Experiment parse_experiment_file(const std::string& path) {
+    const SourceLocation where{path, 0, 0};
+    std::error_code ec;
+    // A directory opens as an ifstream and reads as empty; report it as what it is.
+    if (std::filesystem::is_directory(path, ec))
+        throw ConfigError(where, "cannot read experiment file: it is a directory");
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw ConfigError(where, std::string("cannot read experiment file: ") + std::strerror(errno));
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad()) throw ConfigError(where, "cannot read experiment file: read error");
+    return parse_experiment_text(text.str(), path);
+}
+
+void validate_experiment(Experiment& experiment, const std::vector<PluginManifest>& available) {
+    for (DatasetDecl& decl : experiment.datasets) validate_ref(decl.ref, PluginKind::Dataset, available);
+    for (ModelDecl& decl : experiment.encoders) validate_ref(decl.ref, PluginKind::Encoder, available);
+    for (ModelDecl& decl : experiment.ssl_methods) validate_ref(decl.ref, PluginKind::Ssl, available);
+    for (EvaluationDecl& decl : experiment.evaluations) validate_ref(decl.task, PluginKind::Task, available);
+}
+
+}  // namespace ecgbench

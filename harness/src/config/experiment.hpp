@@ -1,0 +1,106 @@
+// Experiment files: parsing and validating the TOML that declares a pretraining matrix and its
+// evaluations. Every error names file:line:column, and misspelt keys or plugin names get a
+// "did you mean". See README "Experiment file reference" for the format.
+#pragma once
+
+#include "ecgbench/params.hpp"
+#include "ecgbench/plugin.hpp"
+
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace ecgbench {
+
+/// A position in an experiment file.
+struct SourceLocation {
+    std::string file;
+    int line = 0;
+    int column = 0;
+    std::string str() const;  ///< "file:line:column" (or just "file" when line is 0)
+};
+
+/// A problem in an experiment file; what() starts with "file:line:column: ".
+class ConfigError : public std::runtime_error {
+public:
+    ConfigError(const SourceLocation& where, const std::string& message);
+    const SourceLocation& where() const { return where_; }
+
+private:
+    SourceLocation where_;
+};
+
+/// A plugin reference: which plugin and its raw parameters (validated later against its manifest).
+struct PluginRef {
+    std::string plugin;                         ///< plugin name
+    std::map<std::string, ParamValue> raw;      ///< params as written
+    Params params;                              ///< validated, defaults filled (after validate_experiment)
+    std::string version;                        ///< plugin version (after validate_experiment)
+    SourceLocation where;                       ///< location of the `plugin` key
+    std::map<std::string, SourceLocation> param_where;  ///< location of each raw param
+};
+
+/// [[dataset]]: a named dataset instance, usable for pretraining and/or evaluation.
+struct DatasetDecl {
+    std::string name;                  ///< unique within the experiment
+    PluginRef ref;
+    std::vector<std::string> leads;    ///< canonical lead names to use; empty = all the dataset has
+    SourceLocation where;
+};
+
+/// [[encoder]] and [[ssl]]: named plugin instances.
+struct ModelDecl {
+    std::string name;
+    PluginRef ref;
+    SourceLocation where;
+};
+
+/// [pretrain]: the matrix axes that are not plugins, and the training budget.
+struct PretrainDecl {
+    std::vector<std::string> datasets;  ///< names of [[dataset]] entries to pretrain on
+    std::vector<std::int64_t> seeds{0};
+    std::int64_t epochs = 10;
+    std::int64_t batch_size = 64;
+    std::int64_t max_steps = 0;         ///< 0 = no cap beyond epochs
+    double learning_rate = 1e-3;
+    double weight_decay = 1e-4;
+    std::string device = "cpu";         ///< "cpu", "cuda" or "auto"
+    SourceLocation where;
+};
+
+/// [[evaluation]]: a task run on held-out datasets for every pretrained encoder.
+struct EvaluationDecl {
+    std::string name;
+    PluginRef task;
+    std::vector<std::string> datasets;          ///< names of [[dataset]] entries
+    std::vector<double> label_fractions{1.0};   ///< fraction of the training split's labels used
+    SourceLocation where;
+};
+
+struct Experiment {
+    std::string name;
+    std::string description;
+    std::string file;       ///< path it was read from
+    std::string toml_text;  ///< the file's text, stored with the experiment
+    std::vector<DatasetDecl> datasets;
+    std::vector<ModelDecl> encoders;
+    std::vector<ModelDecl> ssl_methods;
+    PretrainDecl pretrain;
+    std::vector<EvaluationDecl> evaluations;
+
+    const DatasetDecl& dataset(const std::string& name) const;  ///< throws std::out_of_range
+};
+
+/// Parses and checks structure: required tables/keys, types, unknown keys, cross references
+/// (dataset names), duplicate names. Throws ConfigError.
+Experiment parse_experiment_text(const std::string& text, const std::string& file);
+/// Reads `path` and parses it. Throws ConfigError (also for an unreadable file).
+Experiment parse_experiment_file(const std::string& path);
+
+/// Checks every plugin reference against the available manifests (unknown plugin, wrong kind,
+/// unknown/mistyped/out-of-range param, with did-you-mean) and fills PluginRef::params/version.
+void validate_experiment(Experiment& experiment, const std::vector<PluginManifest>& available);
+
+}  // namespace ecgbench

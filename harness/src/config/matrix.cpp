@@ -1,0 +1,214 @@
+// Matrix expansion and cell identities.
+//
+// A cell's hash must change exactly when its result could: so the canonical JSON holds plugin
+// names, versions, validated params (defaults included, so a changed default changes the hash
+// only through the plugin's version bump or the explicit value), dataset fingerprints, leads,
+// budget and seed, and leaves out user labels (decl names, description) and the device.
+// The JSON is produced by a small writer rather than a library so that its bytes are fully
+// specified here: keys sorted bytewise, no whitespace, shortest round-trip numbers.
+#include "config/matrix.hpp"
+
+#include "util/sha256.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <stdexcept>
+#include <variant>
+
+namespace ecgbench {
+namespace {
+
+/// JSON object under construction: key -> already serialised value. std::map sorts the keys.
+using JsonObject = std::map<std::string, std::string>;
+
+std::string json_string(const std::string& text) {
+    static const char kHex[] = "0123456789abcdef";
+    std::string out = "\"";
+    for (char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            default:
+                // Other control characters must be escaped; bytes >= 0x80 are UTF-8 (toml++
+                // rejects invalid UTF-8) and JSON allows them verbatim.
+                if (byte < 0x20) {
+                    out += "\\u00";
+                    out += kHex[byte >> 4];
+                    out += kHex[byte & 0xf];
+                } else {
+                    out += c;
+                }
+        }
+    }
+    return out + "\"";
+}
+
+std::string json_number(std::int64_t value) { return std::to_string(value); }
+
+std::string json_number(double value) {
+    // JSON has no NaN/Infinity; the parser rejects them in experiment files, so one here comes
+    // from a plugin default and would make the identity meaningless.
+    if (!std::isfinite(value)) throw std::invalid_argument("non-finite number cannot be part of a cell configuration");
+    // -0.0 and 0.0 give identical results; do not let them give different hashes.
+    if (value == 0) return "0";
+    // Shortest representation that reads back exactly (std::to_chars without precision): the
+    // same bytes on every run and platform, and valid JSON ("0.001", "1e-05", "1e+300").
+    char buffer[64];
+    const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
+    return std::string(buffer, result.ptr);
+}
+
+std::string json_array(const std::vector<std::string>& serialised) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < serialised.size(); ++i) {
+        if (i > 0) out += ',';
+        out += serialised[i];
+    }
+    return out + "]";
+}
+
+std::string json_strings(const std::vector<std::string>& items) {
+    std::vector<std::string> serialised;
+    for (const std::string& item : items) serialised.push_back(json_string(item));
+    return json_array(serialised);
+}
+
+std::string json_object(const JsonObject& object) {
+    std::string out = "{";
+    bool first = true;
+    for (const auto& [key, value] : object) {
+        if (!first) out += ',';
+        first = false;
+        out += json_string(key);
+        out += ':';
+        out += value;
+    }
+    return out + "}";
+}
+
+std::string json_value(const ParamValue& value) {
+    return std::visit(
+        [](const auto& v) -> std::string {
+            using T = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<T, bool>) {
+                return v ? "true" : "false";
+            } else if constexpr (std::is_same_v<T, std::string>) {
+                return json_string(v);
+            } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+                return json_strings(v);
+            } else {
+                return json_number(v);
+            }
+        },
+        value);
+}
+
+std::string json_plugin(const PluginRef& ref) {
+    JsonObject params;
+    for (const auto& [key, value] : ref.params.values()) params[key] = json_value(value);
+    return json_object({{"plugin", json_string(ref.plugin)},
+                        {"version", json_string(ref.version)},
+                        {"params", json_object(params)}});
+}
+
+std::string json_dataset(const DatasetDecl& decl, const DatasetIdentity& identity) {
+    JsonObject params;
+    for (const auto& [key, value] : decl.ref.params.values()) params[key] = json_value(value);
+    return json_object({{"plugin", json_string(decl.ref.plugin)},
+                        {"version", json_string(decl.ref.version)},
+                        {"params", json_object(params)},
+                        {"fingerprint", json_string(identity.fingerprint)},
+                        {"data_version", json_string(identity.version)},
+                        {"leads", json_strings(identity.leads)},
+                        {"sampling_rate_hz", json_number(identity.sampling_rate_hz)}});
+}
+
+std::size_t dataset_index(const Experiment& experiment, const std::string& name) {
+    for (std::size_t i = 0; i < experiment.datasets.size(); ++i) {
+        if (experiment.datasets[i].name == name) return i;
+    }
+    throw std::invalid_argument("experiment refers to undeclared dataset '" + name + "'");
+}
+
+}  // namespace
+
+Plan expand(const Experiment& experiment, const std::map<std::string, DatasetIdentity>& identities) {
+    // Each dataset's JSON is needed many times; build it once, and only for datasets in use so
+    // that an unused declaration needs no identity.
+    std::map<std::size_t, std::string> dataset_json;
+    auto dataset_config = [&](std::size_t index) -> const std::string& {
+        auto cached = dataset_json.find(index);
+        if (cached != dataset_json.end()) return cached->second;
+        const DatasetDecl& decl = experiment.datasets[index];
+        auto identity = identities.find(decl.name);
+        if (identity == identities.end())
+            throw std::invalid_argument("no identity (fingerprint, version, leads) for dataset '" + decl.name + "'");
+        return dataset_json.emplace(index, json_dataset(decl, identity->second)).first->second;
+    };
+
+    const PretrainDecl& pretrain = experiment.pretrain;
+    const std::string budget = json_object({{"epochs", json_number(pretrain.epochs)},
+                                            {"batch_size", json_number(pretrain.batch_size)},
+                                            {"max_steps", json_number(pretrain.max_steps)},
+                                            {"learning_rate", json_number(pretrain.learning_rate)},
+                                            {"weight_decay", json_number(pretrain.weight_decay)}});
+
+    Plan plan;
+    for (const std::string& dataset_name : pretrain.datasets) {
+        const std::size_t dataset = dataset_index(experiment, dataset_name);
+        for (std::size_t encoder = 0; encoder < experiment.encoders.size(); ++encoder) {
+            for (std::size_t ssl = 0; ssl < experiment.ssl_methods.size(); ++ssl) {
+                for (std::int64_t seed : pretrain.seeds) {
+                    PretrainCell cell;
+                    cell.dataset = dataset;
+                    cell.encoder = encoder;
+                    cell.ssl = ssl;
+                    cell.seed = seed;
+                    cell.config = json_object({{"kind", json_string("pretrain")},
+                                               {"dataset", dataset_config(dataset)},
+                                               {"encoder", json_plugin(experiment.encoders[encoder].ref)},
+                                               {"ssl", json_plugin(experiment.ssl_methods[ssl].ref)},
+                                               {"budget", budget},
+                                               {"seed", json_number(seed)}});
+                    cell.hash = sha256_hex(cell.config);
+                    plan.pretrain.push_back(std::move(cell));
+                }
+            }
+        }
+    }
+
+    for (std::size_t pretrained = 0; pretrained < plan.pretrain.size(); ++pretrained) {
+        const PretrainCell& source = plan.pretrain[pretrained];
+        for (std::size_t evaluation = 0; evaluation < experiment.evaluations.size(); ++evaluation) {
+            const EvaluationDecl& decl = experiment.evaluations[evaluation];
+            const std::string task = json_plugin(decl.task);
+            for (const std::string& dataset_name : decl.datasets) {
+                const std::size_t dataset = dataset_index(experiment, dataset_name);
+                for (double fraction : decl.label_fractions) {
+                    EvalCell cell;
+                    cell.pretrain_hash = source.hash;
+                    cell.pretrain = pretrained;
+                    cell.evaluation = evaluation;
+                    cell.dataset = dataset;
+                    cell.label_fraction = fraction;
+                    cell.seed = source.seed;
+                    cell.config = json_object({{"kind", json_string("eval")},
+                                               {"pretrain", json_string(source.hash)},
+                                               {"task", task},
+                                               {"dataset", dataset_config(dataset)},
+                                               {"label_fraction", json_number(fraction)},
+                                               {"seed", json_number(cell.seed)}});
+                    cell.hash = sha256_hex(cell.config);
+                    plan.evaluations.push_back(std::move(cell));
+                }
+            }
+        }
+    }
+    return plan;
+}
+
+}  // namespace ecgbench

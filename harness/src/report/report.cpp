@@ -1,0 +1,156 @@
+#include "report/report.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <tuple>
+
+namespace ecgbench {
+
+Summary summarize(const std::vector<double>& values) {
+    Summary s;
+    s.n = values.size();
+    if (values.empty()) return s;
+    for (double v : values) s.mean += v;
+    s.mean /= static_cast<double>(s.n);
+    if (s.n > 1) {
+        double ss = 0;
+        for (double v : values) ss += (v - s.mean) * (v - s.mean);
+        s.std = std::sqrt(ss / static_cast<double>(s.n - 1));
+    }
+    return s;
+}
+
+namespace {
+
+std::string fixed(double value, int digits) {
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, "%.*f", digits, value);
+    return buffer;
+}
+
+std::string fraction_label(double fraction) {
+    std::ostringstream out;
+    out << fraction * 100 << "%";
+    return out.str();
+}
+
+using MethodKey = std::tuple<std::string, std::string, std::string>;  // dataset, encoder, ssl
+using ColumnKey = std::tuple<std::string, std::string, double>;        // task, eval dataset, fraction
+
+}  // namespace
+
+std::string markdown_table(const std::vector<FlatResult>& rows, const ReportOptions& options) {
+    std::map<MethodKey, std::map<ColumnKey, std::vector<double>>> values;
+    std::set<ColumnKey> columns;
+    for (const auto& r : rows) {
+        if (r.metric != options.metric || r.split != options.split) continue;
+        ColumnKey column{r.task, r.eval_dataset, r.label_fraction};
+        columns.insert(column);
+        values[{r.dataset, r.encoder, r.ssl}][column].push_back(r.value);
+    }
+    if (values.empty()) return "_No `" + options.metric + "` results on the " + options.split + " split._\n";
+
+    std::map<ColumnKey, double> best;
+    for (const auto& [method, by_column] : values)
+        for (const auto& [column, v] : by_column) {
+            const double mean = summarize(v).mean;
+            auto it = best.find(column);
+            if (it == best.end() || mean > it->second) best[column] = mean;
+        }
+
+    std::ostringstream out;
+    out << "| pretrained on | encoder | SSL |";
+    for (const auto& [task, dataset, fraction] : columns)
+        out << " " << task << " → " << dataset << (fraction < 1.0 ? " (" + fraction_label(fraction) + " labels)" : "") << " |";
+    out << "\n|---|---|---|";
+    for (std::size_t i = 0; i < columns.size(); ++i) out << "---|";
+    out << "\n";
+    for (const auto& [method, by_column] : values) {
+        const auto& [dataset, encoder, ssl] = method;
+        out << "| " << dataset << " | " << encoder << " | " << ssl << " |";
+        for (const auto& column : columns) {
+            auto it = by_column.find(column);
+            if (it == by_column.end()) {
+                out << " — |";
+                continue;
+            }
+            const auto s = summarize(it->second);
+            std::string cell = fixed(s.mean, 3) + (s.n > 1 ? " ± " + fixed(s.std, 3) : "") + " (n=" + std::to_string(s.n) + ")";
+            if (values.size() > 1 && std::abs(s.mean - best[column]) < 1e-12) cell = "**" + cell + "**";
+            out << " " << cell << " |";
+        }
+        out << "\n";
+    }
+    return out.str();
+}
+
+std::string results_csv(const std::vector<FlatResult>& rows) {
+    auto quote = [](const std::string& s) {
+        if (s.find_first_of(",\"\n") == std::string::npos) return s;
+        std::string out = "\"";
+        for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+        return out + "\"";
+    };
+    auto number = [](double v) {
+        std::ostringstream o;
+        o.precision(10);
+        o << v;
+        return o.str();
+    };
+    std::ostringstream out;
+    out << "experiment,dataset,encoder,ssl,task,eval_dataset,protocol,label_fraction,seed,metric,split,value,ci_low,ci_high,cell_hash\n";
+    for (const auto& r : rows) {
+        out << quote(r.experiment) << ',' << quote(r.dataset) << ',' << quote(r.encoder) << ',' << quote(r.ssl) << ','
+            << quote(r.task) << ',' << quote(r.eval_dataset) << ',' << quote(r.protocol) << ',' << number(r.label_fraction)
+            << ',' << r.seed << ',' << quote(r.metric) << ',' << quote(r.split) << ',' << number(r.value) << ','
+            << (r.ci_low ? number(*r.ci_low) : "") << ',' << (r.ci_high ? number(*r.ci_high) : "") << ',' << r.cell_hash
+            << '\n';
+    }
+    return out.str();
+}
+
+std::vector<std::string> write_report(const Store& store, const std::string& experiment, const std::string& out_dir,
+                                      const ReportOptions& options) {
+    const auto rows = store.results(experiment);
+    if (rows.empty()) {
+        std::string known;
+        for (const auto& name : store.experiments()) known += (known.empty() ? "" : ", ") + name;
+        throw std::runtime_error("no finished results for experiment '" + experiment + "' in " + store.path() +
+                                 (known.empty() ? std::string(" (the store is empty)") : " (stored experiments: " + known + ")"));
+    }
+    std::filesystem::create_directories(out_dir);
+    std::set<std::int64_t> seeds;
+    std::set<std::string> cells;
+    for (const auto& r : rows) {
+        seeds.insert(r.seed);
+        cells.insert(r.cell_hash);
+    }
+    std::time_t now = std::time(nullptr);
+    char date[32];
+    std::strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
+
+    std::ostringstream md;
+    md << "# " << experiment << "\n\n"
+       << "Generated " << date << " from `" << store.path() << "` (" << cells.size() << " evaluation cells, "
+       << seeds.size() << " seeds). Values: " << options.metric << " on the " << options.split
+       << " split, mean ± sample std over seeds (n = number of seeds); best per column in bold.\n\n"
+       << markdown_table(rows, options) << "\n"
+       << "All metrics (per seed, with bootstrap CIs where computed) are in `results.csv`; provenance of each "
+          "row (dataset fingerprint, leads, checkpoint sha256, plugin versions, git commit) is in the store's "
+          "`provenance` view.\n";
+    const auto md_path = (std::filesystem::path(out_dir) / "report.md").string();
+    const auto csv_path = (std::filesystem::path(out_dir) / "results.csv").string();
+    std::ofstream(md_path) << md.str();
+    std::ofstream(csv_path) << results_csv(rows);
+    return {md_path, csv_path};
+}
+
+}  // namespace ecgbench

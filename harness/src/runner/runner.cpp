@@ -1,0 +1,449 @@
+#include "runner/runner.hpp"
+
+#include "ecgbench/leads.hpp"
+#include "runner/pretrain.hpp"
+#include "runner/progress.hpp"
+#include "runner/provenance.hpp"
+#include "util/sha256.hpp"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+
+namespace ecgbench {
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string short_hash(const std::string& hash) { return hash.substr(0, 10); }
+
+std::string resolve_device(const std::string& requested) {
+    if (requested == "auto") return torch::cuda::is_available() ? "cuda" : "cpu";
+    if (requested == "cuda" && !torch::cuda::is_available())
+        throw std::runtime_error("device = \"cuda\" but this LibTorch build sees no CUDA device");
+    return requested;
+}
+
+std::string json_number(double value) {
+    std::ostringstream out;
+    out.precision(17);
+    out << value;
+    return out.str();
+}
+
+// Loads dataset splits at most once per (dataset, split, leads) within one `run`.
+class SplitCache {
+public:
+    explicit SplitCache(PreparedExperiment& prepared) : prepared_(prepared) {}
+    const EcgSplit& get(std::size_t dataset, Split split, const std::vector<std::string>& leads) {
+        std::string key = std::to_string(dataset) + "/" + to_string(split);
+        for (const auto& l : leads) key += "/" + l;
+        auto it = cache_.find(key);
+        if (it != cache_.end()) return it->second;
+        auto data = prepared_.datasets[dataset]->load(split, leads);
+        const auto& name = prepared_.experiment.datasets[dataset].name;
+        if (data.size() == 0)
+            throw std::runtime_error("dataset '" + name + "' has no records in its " + to_string(split) + " split");
+        if (!torch::isfinite(data.signals).all().item<bool>())
+            throw std::runtime_error("dataset '" + name + "' " + to_string(split) +
+                                     " split contains NaN or infinite samples");
+        return cache_.emplace(key, std::move(data)).first->second;
+    }
+
+private:
+    PreparedExperiment& prepared_;
+    std::map<std::string, EcgSplit> cache_;
+};
+
+// The training split reduced to `fraction` of its records (seeded, so every method sees the same
+// subset for a seed): the label-efficiency protocol.
+EcgSplit label_fraction_subset(const EcgSplit& train, double fraction, std::int64_t seed) {
+    if (fraction >= 1.0) return train;
+    const std::int64_t n = train.size();
+    const auto keep = std::max<std::int64_t>(2, static_cast<std::int64_t>(std::ceil(fraction * static_cast<double>(n))));
+    auto generator = at::detail::createCPUGenerator(static_cast<std::uint64_t>(seed) ^ 0x5eedf4acULL);
+    auto order = torch::randperm(n, generator, torch::kLong).slice(0, 0, std::min(keep, n));
+    return subset(train, std::get<0>(order.sort()));
+}
+
+class CellRunner {
+public:
+    CellRunner(PreparedExperiment& prepared, Store& store, const PluginRegistry& registry, const RunOptions& options)
+        : prepared_(prepared), store_(store), registry_(registry), options_(options), progress_(options.quiet),
+          splits_(prepared) {
+        std::map<std::string, std::string> versions;
+        for (const auto& p : registry.plugins()) versions[p.manifest().name] = p.manifest().version;
+        provenance_ = current_provenance(versions);
+    }
+
+    RunSummary run() {
+        const auto& plan = prepared_.plan;
+        const std::size_t total = plan.pretrain.size() + plan.evaluations.size();
+        progress_.line("experiment '" + prepared_.experiment.name + "': " + std::to_string(plan.pretrain.size()) +
+                       " pretraining + " + std::to_string(plan.evaluations.size()) + " evaluation cells, store " +
+                       store_.path());
+        for (std::size_t p = 0; p < plan.pretrain.size() && !summary_.interrupted; ++p) {
+            std::vector<std::size_t> pending;
+            for (std::size_t e = 0; e < plan.evaluations.size(); ++e)
+                if (plan.evaluations[e].pretrain == p) pending.push_back(e);
+            run_pretrain_and_evaluations(p, pending, total);
+        }
+        return summary_;
+    }
+
+private:
+    bool finished(const std::string& hash) const {
+        if (options_.force) return false;
+        auto run = store_.latest_run(hash);
+        return run && run->status == RunStatus::Finished;
+    }
+
+    std::string cell_label(std::size_t index, std::size_t total) const {
+        return "[" + std::to_string(index) + "/" + std::to_string(total) + "]";
+    }
+
+    void run_pretrain_and_evaluations(std::size_t p, const std::vector<std::size_t>& evals, std::size_t total) {
+        const auto& cell = prepared_.plan.pretrain[p];
+        const auto& exp = prepared_.experiment;
+        const std::string what = exp.datasets[cell.dataset].name + " × " + exp.encoders[cell.encoder].name + " × " +
+                                 exp.ssl_methods[cell.ssl].name + " × seed " + std::to_string(cell.seed);
+        ++counter_;
+        std::vector<std::size_t> todo;
+        for (auto e : evals)
+            if (!finished(prepared_.plan.evaluations[e].hash)) todo.push_back(e);
+        const bool pretrain_done = finished(cell.hash) && usable_checkpoint(cell.hash);
+        if (pretrain_done && todo.empty()) {
+            summary_.skipped += 1 + static_cast<int>(evals.size());
+            counter_ += evals.size();
+            progress_.line(cell_label(counter_, total) + " pretrain " + what + ": done (skipped with " +
+                           std::to_string(evals.size()) + " evaluations)");
+            return;
+        }
+        summary_.skipped += static_cast<int>(evals.size() - todo.size());
+        counter_ += evals.size() - todo.size();
+
+        std::string checkpoint_error;
+        std::optional<ArtifactRecord> checkpoint;
+        if (pretrain_done) {
+            checkpoint = store_.finished_artifact(cell.hash, "checkpoint");
+            ++summary_.skipped;
+            progress_.line(cell_label(counter_, total) + " pretrain " + what + ": done (skipped)");
+        } else {
+            checkpoint = pretrain_cell(p, what, total, checkpoint_error);
+        }
+        if (summary_.interrupted) return;
+        for (auto e : todo) {
+            if (summary_.interrupted) return;
+            ++counter_;
+            evaluate_cell(e, checkpoint, checkpoint_error, total);
+        }
+    }
+
+    bool usable_checkpoint(const std::string& hash) const {
+        auto artifact = store_.finished_artifact(hash, "checkpoint");
+        return artifact && fs::exists(artifact->path) &&
+               static_cast<std::int64_t>(fs::file_size(artifact->path)) == artifact->bytes;
+    }
+
+    EncoderInput encoder_input(std::size_t dataset) const {
+        const auto& info = prepared_.dataset_infos[dataset];
+        const auto& leads = prepared_.leads[dataset];
+        return {static_cast<std::int64_t>(leads.size()), info.samples, info.sampling_rate_hz, leads};
+    }
+
+    // Runs one pretraining cell; returns its checkpoint, or nullopt with `error` set.
+    std::optional<ArtifactRecord> pretrain_cell(std::size_t p, const std::string& what, std::size_t total,
+                                                std::string& error) {
+        const auto& cell = prepared_.plan.pretrain[p];
+        const auto& exp = prepared_.experiment;
+        // A finished run whose checkpoint file vanished is redone (force) so evaluations can proceed.
+        const bool redo = options_.force || (store_.latest_run(cell.hash) &&
+                                             store_.latest_run(cell.hash)->status == RunStatus::Finished);
+        auto claim = store_.claim(cell.hash, provenance_, redo);
+        if (claim.result == Claim::Result::RunningElsewhere) {
+            ++summary_.busy;
+            error = "pretraining cell " + short_hash(cell.hash) + " is being run by another process";
+            progress_.line(cell_label(counter_, total) + " pretrain " + what + ": running elsewhere, skipped");
+            return std::nullopt;
+        }
+        if (claim.result == Claim::Result::AlreadyFinished) {
+            ++summary_.skipped;
+            return store_.finished_artifact(cell.hash, "checkpoint");
+        }
+        progress_.line(cell_label(counter_, total) + " pretrain " + what + " (" + short_hash(cell.hash) + ")");
+        std::vector<TimingRecord> timings;
+        try {
+            auto start = Clock::now();
+            const auto& leads = prepared_.leads[cell.dataset];
+            const auto& data = splits_.get(cell.dataset, Split::Train, leads);
+            timings.push_back({"load_data", seconds_since(start)});
+
+            torch::manual_seed(static_cast<std::uint64_t>(cell.seed));
+            const std::string device = resolve_device(exp.pretrain.device);
+            const auto& enc_ref = exp.encoders[cell.encoder].ref;
+            const auto& ssl_ref = exp.ssl_methods[cell.ssl].ref;
+            auto encoder = registry_.make_encoder(enc_ref.plugin, enc_ref.params, encoder_input(cell.dataset));
+            auto method = registry_.make_ssl(ssl_ref.plugin, ssl_ref.params);
+            encoder->to(torch::Device(device));
+            method->setup(*encoder, {encoder_input(cell.dataset), encoder->embedding_dim(),
+                                     prepared_.dataset_infos[cell.dataset].classes});
+            for (auto& param : method->parameters()) param.set_data(param.data().to(torch::Device(device)));
+
+            std::vector<MetricRecord> metrics;
+            if (method->trains()) {
+                start = Clock::now();
+                const auto& budget = exp.pretrain;
+                TrainHooks hooks;
+                hooks.stop = options_.stop;
+                auto last_heartbeat = Clock::now();
+                hooks.on_step = [&](const StepInfo& s) {
+                    const double eta = s.seconds_elapsed / static_cast<double>(s.step) *
+                                       static_cast<double>(s.total_steps - s.step);
+                    std::ostringstream text;
+                    text.precision(4);
+                    text << cell_label(counter_, total) << " epoch " << s.epoch << "/" << s.epochs << " step " << s.step
+                         << "/" << s.total_steps << " loss " << s.loss << " ETA " << format_duration(eta);
+                    progress_.status(text.str());
+                    if (Clock::now() - last_heartbeat > std::chrono::seconds(60)) {
+                        store_.heartbeat(claim.run_id);
+                        last_heartbeat = Clock::now();
+                    }
+                };
+                auto report = ecgbench::pretrain(*encoder, *method, data,
+                                                 {budget.epochs, budget.batch_size, budget.max_steps,
+                                                  budget.learning_rate, budget.weight_decay, 0.05},
+                                                 device, hooks);
+                timings.push_back({"train", report.seconds});
+                metrics.push_back({"final_loss", "train", report.final_loss});
+                metrics.push_back({"steps", "train", static_cast<double>(report.steps)});
+                metrics.push_back({"samples_per_second", "train", report.samples_per_second});
+                progress_.line("    trained " + std::to_string(report.steps) + " steps in " +
+                               format_duration(report.seconds) + ", final loss " + std::to_string(report.final_loss));
+            }
+            start = Clock::now();
+            encoder->to(torch::kCPU);
+            const std::string path = (fs::path(checkpoint_dir(store_)) / (cell.hash + ".pt")).string();
+            save_encoder(*encoder, path);
+            ArtifactRecord artifact{"checkpoint", path, sha256_file(path), static_cast<std::int64_t>(fs::file_size(path))};
+            timings.push_back({"save_checkpoint", seconds_since(start)});
+            store_.finish(claim.run_id, metrics, {artifact}, timings);
+            ++summary_.finished;
+            return artifact;
+        } catch (const Interrupted&) {
+            store_.fail(claim.run_id, "interrupted by signal", RunStatus::Killed, timings);
+            summary_.interrupted = true;
+            progress_.line("    interrupted: cell recorded as killed");
+        } catch (const std::exception& e) {
+            error = first_line(e.what());
+            store_.fail(claim.run_id, e.what(), RunStatus::Failed, timings);
+            ++summary_.failed;
+            progress_.line("    FAILED: " + error);
+            error = "pretraining cell " + short_hash(cell.hash) + " failed: " + error;
+        }
+        return std::nullopt;
+    }
+
+    static std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+    void evaluate_cell(std::size_t e, const std::optional<ArtifactRecord>& checkpoint, const std::string& upstream_error,
+                       std::size_t total) {
+        const auto& cell = prepared_.plan.evaluations[e];
+        const auto& exp = prepared_.experiment;
+        const auto& pcell = prepared_.plan.pretrain[cell.pretrain];
+        const auto& evaluation = exp.evaluations[cell.evaluation];
+        std::ostringstream what;
+        what << evaluation.name << " on " << exp.datasets[cell.dataset].name << " (labels " << cell.label_fraction * 100
+             << "%)";
+        if (!checkpoint && upstream_error.find("another process") != std::string::npos) {
+            ++summary_.busy;
+            progress_.line(cell_label(counter_, total) + " " + what.str() + ": waiting for pretraining elsewhere, skipped");
+            return;
+        }
+        auto provenance = provenance_;
+        auto claim = store_.claim(cell.hash, provenance, options_.force);
+        if (claim.result == Claim::Result::RunningElsewhere) {
+            ++summary_.busy;
+            return;
+        }
+        if (claim.result == Claim::Result::AlreadyFinished) {
+            ++summary_.skipped;
+            return;
+        }
+        progress_.line(cell_label(counter_, total) + " evaluate " + what.str() + " (" + short_hash(cell.hash) + ")");
+        std::vector<TimingRecord> timings;
+        try {
+            if (!checkpoint) throw std::runtime_error(upstream_error.empty() ? "no checkpoint" : upstream_error);
+            if (options_.stop && options_.stop->load()) throw Interrupted();
+            auto start = Clock::now();
+            const auto& leads = prepared_.leads[pcell.dataset];  // the encoder's leads, by name
+            const auto& pre_info = prepared_.dataset_infos[pcell.dataset];
+            const auto& eval_info = prepared_.dataset_infos[cell.dataset];
+            if (std::abs(pre_info.sampling_rate_hz - eval_info.sampling_rate_hz) > 1e-9) {
+                std::ostringstream msg;
+                msg << "sampling rate of '" << exp.datasets[cell.dataset].name << "' (" << eval_info.sampling_rate_hz
+                    << " Hz) differs from the pretraining data's (" << pre_info.sampling_rate_hz << " Hz)";
+                throw std::runtime_error(msg.str());
+            }
+            const auto& train = splits_.get(cell.dataset, Split::Train, leads);
+            const auto& val = splits_.get(cell.dataset, Split::Val, leads);
+            const auto& test = splits_.get(cell.dataset, Split::Test, leads);
+            const auto train_subset = label_fraction_subset(train, cell.label_fraction, cell.seed);
+            timings.push_back({"load_data", seconds_since(start)});
+
+            // A fresh encoder from the checkpoint per evaluation: tasks cannot leak state into each other.
+            start = Clock::now();
+            const auto& enc_ref = exp.encoders[pcell.encoder].ref;
+            auto encoder = registry_.make_encoder(enc_ref.plugin, enc_ref.params, encoder_input(pcell.dataset));
+            load_encoder(*encoder, checkpoint->path);
+            encoder->eval();
+            auto task = registry_.make_task(evaluation.task.plugin, evaluation.task.params);
+            torch::manual_seed(static_cast<std::uint64_t>(cell.seed));
+            EvalContext context{*encoder, eval_info, train_subset, val, test, static_cast<std::uint64_t>(cell.seed),
+                                [this](const std::string& text) { progress_.status("    " + text); }};
+            auto metrics = task->evaluate(context);
+            timings.push_back({"evaluate", seconds_since(start)});
+            std::vector<MetricRecord> records;
+            for (const auto& m : metrics) {
+                if (!std::isfinite(m.value))
+                    throw std::runtime_error("task '" + evaluation.task.plugin + "' returned a non-finite value for metric '" +
+                                             m.name + "' on split '" + m.split + "'");
+                records.push_back({m.name, m.split, m.value, m.ci_low, m.ci_high});
+            }
+            records.push_back({"records", "train", static_cast<double>(train_subset.size())});
+            records.push_back({"records", "val", static_cast<double>(val.size())});
+            records.push_back({"records", "test", static_cast<double>(test.size())});
+            store_.set_run_extra(claim.run_id, eval_extra(cell, *checkpoint, eval_info, leads));
+            store_.finish(claim.run_id, records, {}, timings);
+            ++summary_.finished;
+            for (const auto& m : metrics)
+                if (m.name == "macro_auroc" && m.split == "test")
+                    progress_.line("    test macro AUROC " + std::to_string(m.value));
+        } catch (const Interrupted&) {
+            store_.fail(claim.run_id, "interrupted by signal", RunStatus::Killed, timings);
+            summary_.interrupted = true;
+        } catch (const std::exception& ex) {
+            store_.fail(claim.run_id, ex.what(), RunStatus::Failed, timings);
+            ++summary_.failed;
+            progress_.line("    FAILED: " + first_line(ex.what()));
+        }
+    }
+
+    // Everything about an evaluation's inputs that is not already in its canonical config.
+    std::string eval_extra(const EvalCell& cell, const ArtifactRecord& checkpoint, const DatasetInfo& info,
+                           const std::vector<std::string>& leads) const {
+        std::string lead_list = "[";
+        for (std::size_t i = 0; i < leads.size(); ++i) lead_list += (i ? "," : "") + json_string(leads[i]);
+        lead_list += "]";
+        std::string classes = "[";
+        for (std::size_t i = 0; i < info.classes.size(); ++i) classes += (i ? "," : "") + json_string(info.classes[i]);
+        classes += "]";
+        return "{\"checkpoint_sha256\":" + json_string(checkpoint.sha256) +
+               ",\"checkpoint_path\":" + json_string(checkpoint.path) + ",\"leads\":" + lead_list +
+               ",\"classes\":" + classes + ",\"sampling_rate_hz\":" + json_number(info.sampling_rate_hz) +
+               ",\"samples\":" + std::to_string(info.samples) + ",\"dataset\":" + json_string(info.name) +
+               ",\"data_version\":" + json_string(info.version) + ",\"fingerprint\":" + json_string(info.fingerprint) +
+               ",\"preprocessing\":" + json_string(info.preprocessing) + ",\"split_rule\":" + json_string(info.split_rule) +
+               ",\"label_fraction\":" + json_number(cell.label_fraction) + ",\"evaluated_split\":\"test\"}";
+    }
+
+    PreparedExperiment& prepared_;
+    Store& store_;
+    const PluginRegistry& registry_;
+    RunOptions options_;
+    Progress progress_;
+    SplitCache splits_;
+    RunProvenance provenance_;
+    RunSummary summary_;
+    std::size_t counter_ = 0;
+};
+
+}  // namespace
+
+PreparedExperiment prepare_experiment(const std::string& file, const PluginRegistry& registry) {
+    PreparedExperiment prepared;
+    prepared.experiment = parse_experiment_file(file);
+    validate_experiment(prepared.experiment, registry.manifests());
+    std::map<std::string, DatasetIdentity> identities;
+    for (const auto& decl : prepared.experiment.datasets) {
+        std::unique_ptr<Dataset> dataset;
+        DatasetInfo info;
+        try {
+            dataset = registry.make_dataset(decl.ref.plugin, decl.ref.params);
+            info = dataset->info();
+        } catch (const std::exception& e) {
+            throw ConfigError(decl.where, "dataset '" + decl.name + "' (plugin '" + decl.ref.plugin + "'): " + e.what());
+        }
+        std::vector<std::string> leads = decl.leads.empty() ? info.leads : decl.leads;
+        try {
+            lead_columns(info.leads, leads);
+        } catch (const std::exception& e) {
+            throw ConfigError(decl.where, "dataset '" + decl.name + "': " + e.what());
+        }
+        identities[decl.name] = {info.fingerprint, info.version, info.sampling_rate_hz, leads};
+        prepared.datasets.push_back(std::move(dataset));
+        prepared.dataset_infos.push_back(std::move(info));
+        prepared.leads.push_back(std::move(leads));
+    }
+    prepared.plan = expand(prepared.experiment, identities);
+    return prepared;
+}
+
+std::int64_t register_experiment(const PreparedExperiment& prepared, Store& store) {
+    const auto& exp = prepared.experiment;
+    const auto id = store.upsert_experiment(exp.name, exp.file, exp.toml_text);
+    for (const auto& cell : prepared.plan.pretrain) {
+        CellRecord record;
+        record.hash = cell.hash;
+        record.kind = "pretrain";
+        record.config = cell.config;
+        record.dataset = exp.datasets[cell.dataset].name;
+        record.encoder = exp.encoders[cell.encoder].name;
+        record.ssl = exp.ssl_methods[cell.ssl].name;
+        record.seed = cell.seed;
+        store.upsert_cell(id, record);
+    }
+    for (const auto& cell : prepared.plan.evaluations) {
+        const auto& pcell = prepared.plan.pretrain[cell.pretrain];
+        const auto& evaluation = exp.evaluations[cell.evaluation];
+        CellRecord record;
+        record.hash = cell.hash;
+        record.kind = "eval";
+        record.config = cell.config;
+        record.parent_hash = cell.pretrain_hash;
+        record.dataset = exp.datasets[pcell.dataset].name;
+        record.encoder = exp.encoders[pcell.encoder].name;
+        record.ssl = exp.ssl_methods[pcell.ssl].name;
+        record.task = evaluation.name;
+        record.eval_dataset = exp.datasets[cell.dataset].name;
+        record.protocol = evaluation.task.plugin;
+        record.label_fraction = cell.label_fraction;
+        record.seed = cell.seed;
+        store.upsert_cell(id, record);
+    }
+    return id;
+}
+
+RunSummary run_experiment(PreparedExperiment& prepared, Store& store, const PluginRegistry& registry,
+                          const RunOptions& options) {
+    register_experiment(prepared, store);
+    return CellRunner(prepared, store, registry, options).run();
+}
+
+std::string checkpoint_dir(const Store& store) {
+    const auto parent = fs::absolute(store.path()).parent_path();
+    return (parent / "checkpoints").string();
+}
+
+}  // namespace ecgbench

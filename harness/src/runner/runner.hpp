@@ -1,0 +1,56 @@
+// Runs an experiment's cells against the store: pretraining once per distinct pretraining cell,
+// then every evaluation that uses it. Finished cells are skipped, a failing cell records its error
+// and the run goes on, an interruption loses only the cell in flight.
+#pragma once
+
+#include "config/experiment.hpp"
+#include "config/matrix.hpp"
+#include "registry/registry.hpp"
+#include "store/store.hpp"
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ecgbench {
+
+/// An experiment ready to run: parsed, validated against the loaded plugins, datasets instantiated
+/// (only DatasetInfo is computed; records load lazily) and the matrix expanded.
+struct PreparedExperiment {
+    Experiment experiment;
+    std::vector<std::unique_ptr<Dataset>> datasets;  ///< parallel to experiment.datasets
+    std::vector<DatasetInfo> dataset_infos;          ///< parallel to experiment.datasets
+    std::vector<std::vector<std::string>> leads;     ///< leads used per dataset decl
+    Plan plan;
+};
+
+/// Parses `file`, validates it against `registry` and expands it. Throws ConfigError for problems
+/// in the file and std::runtime_error (naming the dataset) when a dataset plugin refuses its params.
+PreparedExperiment prepare_experiment(const std::string& file, const PluginRegistry& registry);
+
+/// Records the experiment and all its cells in the store; returns the experiment id.
+std::int64_t register_experiment(const PreparedExperiment& prepared, Store& store);
+
+struct RunOptions {
+    bool force = false;                       ///< redo finished cells
+    bool quiet = false;                       ///< no progress output
+    const std::atomic<bool>* stop = nullptr;  ///< set by a signal handler to stop after the current step
+};
+
+struct RunSummary {
+    int finished = 0;     ///< cells run to completion now
+    int skipped = 0;      ///< cells already finished before
+    int failed = 0;       ///< cells that recorded an error
+    int busy = 0;         ///< cells another process is running
+    bool interrupted = false;
+};
+
+/// Runs every cell not yet finished (all of them with force). Never throws for a cell's failure.
+RunSummary run_experiment(PreparedExperiment& prepared, Store& store, const PluginRegistry& registry,
+                          const RunOptions& options);
+
+/// Directory where checkpoints of `store` live: <store dir>/checkpoints.
+std::string checkpoint_dir(const Store& store);
+
+}  // namespace ecgbench

@@ -1,0 +1,169 @@
+// The result store: one SQLite file (WAL, busy timeout, foreign keys, versioned migrations) holding
+// experiments, cells, runs with provenance, metrics, artifacts and timings. Safe for several
+// `ecgbench run` processes on one file: claiming a cell is a single IMMEDIATE transaction, so a
+// cell never runs twice at once. No LibTorch here. Schema: README "Store schema".
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace SQLite {
+class Database;
+}
+
+namespace ecgbench {
+
+/// Run states (MLflow-like). A run left "running" by a dead process is marked "killed" when the
+/// next claimant finds it.
+enum class RunStatus { Running, Finished, Failed, Killed };
+const char* to_string(RunStatus status);
+RunStatus run_status_from_string(const std::string& text);
+
+/// A cell as stored: its identity, canonical config and the descriptive columns the flat view shows.
+struct CellRecord {
+    std::string hash;
+    std::string kind;            ///< "pretrain" or "eval"
+    std::string config;          ///< canonical JSON
+    std::string parent_hash;     ///< eval: its pretraining cell; pretrain: ""
+    std::string dataset;         ///< pretraining dataset name
+    std::string encoder;
+    std::string ssl;
+    std::string task;            ///< eval only
+    std::string eval_dataset;    ///< eval only
+    std::string protocol;        ///< eval only, e.g. "linear_probe"
+    double label_fraction = 1.0; ///< eval only
+    std::int64_t seed = 0;
+};
+
+/// Where and with what a run happened.
+struct RunProvenance {
+    std::string host;
+    std::int64_t pid = 0;
+    std::string git_commit;        ///< of the ecgbench checkout ("unknown" outside git)
+    std::string library_versions;  ///< JSON object: ecgbench, libtorch, sqlite, compiler…
+    std::string plugin_versions;   ///< JSON object: plugin name -> version
+    std::string extra;             ///< JSON object: anything else (e.g. checkpoint hash evaluated)
+};
+
+struct MetricRecord {
+    std::string name;
+    std::string split;
+    double value = 0;
+    std::optional<double> ci_low{};
+    std::optional<double> ci_high{};
+};
+
+struct ArtifactRecord {
+    std::string kind;    ///< e.g. "checkpoint"
+    std::string path;    ///< absolute or store-relative path
+    std::string sha256;
+    std::int64_t bytes = 0;
+};
+
+struct TimingRecord {
+    std::string phase;   ///< e.g. "load_data", "train", "evaluate"
+    double seconds = 0;
+};
+
+struct RunRecord {
+    std::int64_t id = 0;
+    std::string cell_hash;
+    RunStatus status = RunStatus::Running;
+    std::string started_at;  ///< ISO-8601 UTC
+    std::string ended_at;    ///< "" while running
+    std::string error;
+    std::string host;
+    std::int64_t pid = 0;
+};
+
+/// One row of the `results` view.
+struct FlatResult {
+    std::string experiment, dataset, encoder, ssl, task, eval_dataset, protocol;
+    double label_fraction = 1.0;
+    std::int64_t seed = 0;
+    std::string metric, split;
+    double value = 0;
+    std::optional<double> ci_low{}, ci_high{};
+    std::string cell_hash;
+};
+
+/// Outcome of trying to claim a cell for running.
+struct Claim {
+    enum class Result { Claimed, AlreadyFinished, RunningElsewhere } result;
+    std::int64_t run_id = 0;  ///< set when Claimed
+};
+
+class Store {
+public:
+    /// Opens (creating if needed) and migrates to the current schema. Throws std::runtime_error
+    /// naming the path when the file is not an ecgbench store or is newer than this build.
+    explicit Store(const std::string& path);
+    ~Store();
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
+
+    static int current_schema_version();
+    int schema_version() const;
+    const std::string& path() const { return path_; }
+
+    /// Inserts or updates an experiment by name (its file path and TOML text); returns its id.
+    std::int64_t upsert_experiment(const std::string& name, const std::string& file, const std::string& toml_text);
+    /// Inserts a cell if new (cells are immutable by hash) and links it to the experiment.
+    void upsert_cell(std::int64_t experiment_id, const CellRecord& cell);
+
+    /// Claims a cell: AlreadyFinished if a finished run exists (unless force), RunningElsewhere if a
+    /// live run exists, else inserts a "running" run and returns it. A "running" run whose process is
+    /// gone (same host, pid not alive) is first marked killed.
+    Claim claim(const std::string& cell_hash, const RunProvenance& provenance, bool force);
+    /// Marks a run finished with its results, in one transaction.
+    void finish(std::int64_t run_id, const std::vector<MetricRecord>& metrics,
+                const std::vector<ArtifactRecord>& artifacts, const std::vector<TimingRecord>& timings);
+    /// Marks a run failed (or killed) with its error text; timings recorded so far are kept.
+    void fail(std::int64_t run_id, const std::string& error, RunStatus status = RunStatus::Failed,
+              const std::vector<TimingRecord>& timings = {});
+    /// Records that a running run is still alive. Call it periodically (well under 6 h apart) during
+    /// long work: a "running" run whose heartbeat is older than 6 h is presumed dead by claimants on
+    /// any host. No-op when the run is no longer "running"; throws for an unknown run.
+    void heartbeat(std::int64_t run_id);
+    /// Replaces a run's `extra` provenance JSON (inputs known only once the run has started, such as
+    /// the leads and checkpoint an evaluation used). Throws if `json` is not valid JSON.
+    void set_run_extra(std::int64_t run_id, const std::string& json);
+
+    /// Latest run of a cell, if any.
+    std::optional<RunRecord> latest_run(const std::string& cell_hash) const;
+    /// The artifact of `kind` from the cell's latest finished run.
+    std::optional<ArtifactRecord> finished_artifact(const std::string& cell_hash, const std::string& kind) const;
+    /// Metrics of the cell's latest finished run.
+    std::vector<MetricRecord> finished_metrics(const std::string& cell_hash) const;
+    /// Rows of the `results` view (latest finished run per eval cell) for one experiment.
+    std::vector<FlatResult> results(const std::string& experiment) const;
+    /// Names of stored experiments.
+    std::vector<std::string> experiments() const;
+    /// The stored config of a cell, if known.
+    std::optional<CellRecord> cell(const std::string& hash) const;
+
+    /// Direct access for tests and ad-hoc queries.
+    SQLite::Database& database() { return *db_; }
+
+    /// Test hook: creates (or migrates) the store at `path` only up to `schema_version`
+    /// (1..current_schema_version()), as an older build would have left it, then closes it.
+    static void create_at_version_for_testing(const std::string& path, int schema_version);
+
+    // One Store is one SQLite connection: use it from one thread at a time. Several Stores (in
+    // one process or many) may share a file; SQLite's locking serialises their writes.
+
+private:
+    Store(const std::string& path, int target_version);
+    void open(int target_version);
+    void check_identity();
+    void enable_wal();
+    void migrate(int target_version);
+    int read_schema_version() const;
+    std::string path_;
+    std::unique_ptr<SQLite::Database> db_;
+};
+
+}  // namespace ecgbench

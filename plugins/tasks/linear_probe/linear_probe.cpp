@@ -1,0 +1,237 @@
+// `linear_probe`: the standard frozen-encoder evaluation. Embeds train/val/test once, standardises
+// with train statistics, fits one L2-regularised logistic regression per class (a multi-label
+// sigmoid layer trained with BCE, full batch, L-BFGS) for each penalty on a log grid, picks the
+// penalty with the best validation macro AUROC and reports that model on the test split.
+//
+// Objective per penalty λ: mean over records of the summed per-class BCE + λ/2 ‖W‖² (bias not
+// penalised). For comparison with scikit-learn's LogisticRegression (per class) this is C = 1/(λ n).
+// Everything runs in float64 on the CPU: the problem is small and double keeps L-BFGS's line
+// search well behaved when λ is tiny.
+#include "ecgbench/metrics.hpp"
+#include "ecgbench/plugin.hpp"
+#include "ecgbench/task.hpp"
+
+#include <ATen/ATen.h>
+#include <torch/optim/lbfgs.h>
+#include <torch/types.h>
+#include <torch/utils.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <limits>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+using ecgbench::EvalContext;
+using ecgbench::Metric;
+using ecgbench::Params;
+using ecgbench::ParamType;
+
+struct Settings {
+    double l2_min = 1e-4;
+    double l2_max = 10;
+    std::int64_t l2_steps = 6;
+    std::int64_t max_iter = 100;
+    std::int64_t bootstrap_resamples = 200;
+    std::int64_t batch_size = 256;
+};
+
+struct Model {
+    at::Tensor weight;  // [D, C] float64
+    at::Tensor bias;    // [C]
+};
+
+std::vector<double> to_doubles(const at::Tensor& t) {
+    const at::Tensor c = t.to(at::kDouble).contiguous();
+    return {c.data_ptr<double>(), c.data_ptr<double>() + c.numel()};
+}
+
+std::vector<int> to_binary(const at::Tensor& labels) {
+    const at::Tensor c = (labels.to(at::kFloat) >= 0.5f).to(at::kInt).contiguous();
+    return {c.data_ptr<int>(), c.data_ptr<int>() + c.numel()};
+}
+
+std::string format(double v) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%.4g", v);
+    return buffer;
+}
+
+/// Penalised multi-label logistic regression by full-batch L-BFGS from a fixed start (zero
+/// weights, bias at the class log-odds), so each λ's fit is independent of the grid order.
+Model fit(const at::Tensor& x, const at::Tensor& y, double l2, std::int64_t max_iter) {
+    torch::AutoGradMode grad_on(true);  // the host may call evaluate() under NoGradGuard
+    const std::int64_t n = x.size(0), classes = y.size(1);
+    const at::Tensor prevalence = y.mean(0).clamp(1e-3, 1.0 - 1e-3);
+    at::Tensor weight = at::zeros({x.size(1), classes}, at::kDouble).set_requires_grad(true);
+    at::Tensor bias = at::log(prevalence / (1.0 - prevalence)).set_requires_grad(true);
+
+    torch::optim::LBFGS optimiser({weight, bias}, torch::optim::LBFGSOptions(1.0)
+                                                      .max_iter(max_iter)
+                                                      .max_eval(max_iter * 5 / 4 + 1)
+                                                      .tolerance_grad(1e-6)
+                                                      .tolerance_change(1e-9)
+                                                      .history_size(10)
+                                                      .line_search_fn("strong_wolfe"));
+    auto closure = [&]() -> at::Tensor {
+        optimiser.zero_grad();
+        const at::Tensor logits = at::addmm(bias, x, weight);
+        at::Tensor loss = at::binary_cross_entropy_with_logits(logits, y, {}, {}, at::Reduction::Sum) /
+                              static_cast<double>(n) +
+                          0.5 * l2 * weight.pow(2).sum();
+        loss.backward();
+        return loss;
+    };
+    optimiser.step(closure);
+    return {weight.detach(), bias.detach()};
+}
+
+at::Tensor scores_of(const Model& m, const at::Tensor& x) { return at::addmm(m.bias, x, m.weight); }
+
+class LinearProbe final : public ecgbench::Task {
+public:
+    explicit LinearProbe(const Params& p) {
+        s_.l2_min = p.get_float("l2_min");
+        s_.l2_max = p.get_float("l2_max");
+        s_.l2_steps = p.get_int("l2_steps");
+        s_.max_iter = p.get_int("max_iter");
+        s_.bootstrap_resamples = p.get_int("bootstrap_resamples");
+        s_.batch_size = p.get_int("batch_size");
+        if (s_.l2_min > s_.l2_max) throw std::invalid_argument("linear_probe: l2_min is larger than l2_max");
+    }
+
+    std::vector<Metric> evaluate(const EvalContext& ctx) override {
+        auto log = [&](const std::string& line) {
+            if (ctx.log) ctx.log("linear_probe: " + line);
+        };
+        const std::vector<std::string>& classes = ctx.dataset.classes;
+        const auto class_count = static_cast<std::int64_t>(classes.size());
+        if (class_count == 0) {
+            throw std::invalid_argument("linear_probe: dataset '" + ctx.dataset.name + "' has no classes");
+        }
+        for (const ecgbench::EcgSplit* split : {&ctx.train, &ctx.test}) {
+            if (split->size() == 0) throw std::invalid_argument("linear_probe: the train and test splits must not be empty");
+        }
+        for (const ecgbench::EcgSplit* split : {&ctx.train, &ctx.val, &ctx.test}) {
+            if (split->size() > 0 && (split->labels.dim() != 2 || split->labels.size(1) != class_count)) {
+                throw std::invalid_argument("linear_probe: labels do not have one column per dataset class");
+            }
+        }
+
+        log("embedding " + std::to_string(ctx.train.size()) + "/" + std::to_string(ctx.val.size()) + "/" +
+            std::to_string(ctx.test.size()) + " records (train/val/test)");
+        at::Tensor train_x = embed(ctx, ctx.train);
+        at::Tensor val_x = ctx.val.size() > 0 ? embed(ctx, ctx.val) : at::Tensor();
+        at::Tensor test_x = embed(ctx, ctx.test);
+
+        // Standardise with train statistics; constant features become 0 instead of NaN.
+        const at::Tensor mean = train_x.mean(0, true);
+        const at::Tensor sd = train_x.std(0, /*unbiased=*/false, true).clamp_min(1e-8);
+        auto standardise = [&](const at::Tensor& t) { return t.defined() ? ((t - mean) / sd).contiguous() : t; };
+        train_x = standardise(train_x);
+        val_x = standardise(val_x);
+        test_x = standardise(test_x);
+        const at::Tensor train_y = ctx.train.labels.to(at::kDouble);
+
+        // Grid, largest penalty first: on ties the simpler model wins.
+        std::vector<double> grid;
+        for (std::int64_t k = s_.l2_steps - 1; k >= 0; --k) {
+            const double f = s_.l2_steps == 1 ? 0.0 : static_cast<double>(k) / static_cast<double>(s_.l2_steps - 1);
+            grid.push_back(std::exp(std::log(s_.l2_min) + f * (std::log(s_.l2_max) - std::log(s_.l2_min))));
+        }
+        const std::vector<int> val_labels = val_x.defined() ? to_binary(ctx.val.labels) : std::vector<int>{};
+        double best_val = -1;
+        double best_l2 = grid[grid.size() / 2];
+        Model best;
+        for (double l2 : grid) {
+            Model model = fit(train_x, train_y, l2, s_.max_iter);
+            double val_auroc = std::numeric_limits<double>::quiet_NaN();
+            if (val_x.defined()) {
+                val_auroc = ecgbench::nanmean(
+                    ecgbench::per_class_auroc(to_doubles(scores_of(model, val_x)), val_labels, class_count));
+            }
+            log("l2 " + format(l2) + ": val macro AUROC " + format(val_auroc));
+            if (!std::isnan(val_auroc) && val_auroc > best_val) {
+                best_val = val_auroc;
+                best_l2 = l2;
+                best = model;
+            }
+        }
+        if (!best.weight.defined()) {
+            // No class is evaluable on val: fall back to the middle of the grid, and say so.
+            log("no class has both labels in val; using l2 " + format(best_l2) + " unselected");
+            best = fit(train_x, train_y, best_l2, s_.max_iter);
+            best_val = std::numeric_limits<double>::quiet_NaN();
+        }
+        // Every grid model was fit on train only, so the selected one is the refit at that λ.
+
+        const std::vector<double> test_scores = to_doubles(scores_of(best, test_x));
+        const std::vector<int> test_labels = to_binary(ctx.test.labels);
+        const std::vector<double> per_class = ecgbench::per_class_auroc(test_scores, test_labels, class_count);
+        const double macro = ecgbench::nanmean(per_class);
+        if (std::isnan(macro)) {
+            throw std::runtime_error("linear_probe: no class has both positive and negative records in test");
+        }
+
+        std::vector<Metric> metrics;
+        Metric headline{"macro_auroc", "test", macro};
+        if (s_.bootstrap_resamples > 0) {
+            const auto [low, high] = ecgbench::bootstrap_macro_auroc_ci(
+                test_scores, test_labels, class_count, static_cast<int>(s_.bootstrap_resamples), ctx.seed);
+            if (!std::isnan(low)) {
+                headline.ci_low = low;
+                headline.ci_high = high;
+            }
+        }
+        metrics.push_back(headline);
+        for (std::size_t c = 0; c < classes.size(); ++c) {
+            if (!std::isnan(per_class[c])) metrics.push_back({"auroc/" + classes[c], "test", per_class[c]});
+        }
+        if (!std::isnan(best_val)) metrics.push_back({"macro_auroc", "val", best_val});
+        metrics.push_back({"l2", "val", best_l2});
+        log("test macro AUROC " + format(macro) +
+            (headline.ci_low ? " [" + format(*headline.ci_low) + ", " + format(*headline.ci_high) + "]" : "") +
+            " at l2 " + format(best_l2));
+        return metrics;
+    }
+
+private:
+    at::Tensor embed(const EvalContext& ctx, const ecgbench::EcgSplit& split) const {
+        at::Tensor z = ecgbench::embed(ctx.encoder, split.signals, s_.batch_size).to(at::kCPU).to(at::kDouble);
+        if (z.dim() != 2 || z.size(0) != split.size()) {
+            throw std::runtime_error("linear_probe: encoder returned embeddings of an unexpected shape");
+        }
+        if (!at::isfinite(z).all().item<bool>()) {
+            throw std::runtime_error("linear_probe: encoder produced non-finite embeddings");
+        }
+        return z;
+    }
+
+    Settings s_;
+};
+
+ecgbench::PluginDescriptor describe() {
+    ecgbench::PluginDescriptor d;
+    d.manifest = {"linear_probe", ecgbench::PluginKind::Task, "1.0.0",
+                  "frozen embeddings + L2 logistic regression per class (L-BFGS), λ by val macro AUROC; test AUROC",
+                  {
+                      {"l2_min", ParamType::Float, 1e-4, "smallest L2 penalty on the log grid", 1e-8, 1e4, {}},
+                      {"l2_max", ParamType::Float, 10.0, "largest L2 penalty on the log grid", 1e-8, 1e4, {}},
+                      {"l2_steps", ParamType::Int, std::int64_t{6}, "grid points (log-spaced, inclusive)", 1.0, 50.0, {}},
+                      {"max_iter", ParamType::Int, std::int64_t{100}, "L-BFGS iterations per fit", 1.0, 10000.0, {}},
+                      {"bootstrap_resamples", ParamType::Int, std::int64_t{200},
+                       "bootstrap draws for the test macro AUROC 95% CI (0 = no CI)", 0.0, 100000.0, {}},
+                      {"batch_size", ParamType::Int, std::int64_t{256}, "records per embedding batch", 1.0, 65536.0, {}},
+                  }};
+    d.make_task = [](const Params& p) { return std::make_unique<LinearProbe>(p); };
+    return d;
+}
+
+}  // namespace
+
+ECGBENCH_PLUGIN(describe)

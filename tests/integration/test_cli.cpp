@@ -1,0 +1,238 @@
+// End-to-end: the real `ecgbench` binary on a tiny experiment, checked through the SQLite store.
+#include "store/store.hpp"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <thread>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kBinary = std::string(ECGBENCH_BINARY_DIR) + "/ecgbench";
+const std::string kThrowingPlugin = std::string(ECGBENCH_TEST_PLUGIN_DIR) + "/throwing_task";
+
+struct CommandResult {
+    int exit_code;
+    std::string output;
+};
+
+CommandResult run_command(const std::string& command) {
+    std::string output;
+    FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+    char buffer[4096];
+    while (pipe && fgets(buffer, sizeof buffer, pipe)) output += buffer;
+    const int status = pipe ? pclose(pipe) : -1;
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+// A tiny experiment: small synthetic cohorts, the XS ResNet, SimCLR vs random init, one epoch,
+// a linear probe on a held-out site and a task that always throws.
+std::string tiny_experiment(const std::string& name, int epochs, int records, bool with_failing_task) {
+    std::string toml = R"(
+[experiment]
+name = ")" + name + R"("
+
+[[dataset]]
+name = "pre"
+plugin = "synthetic"
+params = { seed = 1, records = )" + std::to_string(records) + R"(, records_per_subject = 2 }
+
+[[dataset]]
+name = "heldout"
+plugin = "synthetic"
+leads = ["I", "II", "V1", "V2", "V5", "aVF", "III", "aVR", "aVL", "V3", "V4", "V6"]
+params = { seed = 2, records = 160, records_per_subject = 2, site = 1 }
+
+[[encoder]]
+name = "resnet-xs"
+plugin = "resnet1d"
+params = { size = "XS" }
+
+[[ssl]]
+plugin = "simclr"
+
+[[ssl]]
+plugin = "random_init"
+
+[pretrain]
+datasets = ["pre"]
+seeds = [0]
+epochs = )" + std::to_string(epochs) + R"(
+batch_size = 32
+
+[[evaluation]]
+name = "probe"
+task = "linear_probe"
+datasets = ["heldout"]
+)";
+    if (with_failing_task) toml += R"(
+[[evaluation]]
+name = "broken"
+task = "throwing_task"
+datasets = ["heldout"]
+)";
+    return toml;
+}
+
+class Cli : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::random_device rd;
+        dir_ = fs::temp_directory_path() / ("ecgbench-cli-" + std::to_string(rd()));
+        fs::create_directories(dir_);
+        store_ = (dir_ / "store.db").string();
+    }
+    void TearDown() override { fs::remove_all(dir_); }
+
+    std::string write(const std::string& file, const std::string& text) {
+        const auto path = (dir_ / file).string();
+        std::ofstream(path) << text;
+        return path;
+    }
+    CommandResult ecgbench(const std::string& args) {
+        return run_command(kBinary + " --store " + store_ + " --plugin-dir " + kThrowingPlugin + " " + args);
+    }
+    std::int64_t count(const std::string& sql) {
+        SQLite::Database db(store_);
+        return db.execAndGet(sql).getInt64();
+    }
+
+    fs::path dir_;
+    std::string store_;
+};
+
+}  // namespace
+
+TEST_F(Cli, RunsRecordsSkipsAndReportsFailures) {
+    const auto file = write("tiny.toml", tiny_experiment("tiny", 1, 96, true));
+    auto first = ecgbench("run " + file);
+    // One evaluation cell fails on purpose, so the exit code is 1, but the rest ran.
+    ASSERT_EQ(first.exit_code, 1) << first.output;
+    EXPECT_NE(first.output.find("FAILED: throwing_task: deliberate failure"), std::string::npos) << first.output;
+
+    // 2 pretraining cells + 2×2 evaluation cells, every one with exactly one run.
+    EXPECT_EQ(count("SELECT COUNT(*) FROM cells"), 6);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM runs"), 6);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM runs WHERE status = 'finished'"), 4);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM runs WHERE status = 'failed' AND error LIKE '%deliberate failure%'"), 2);
+    // Each probe reports a test macro AUROC in [0, 1] with a bootstrap CI around it.
+    EXPECT_EQ(count("SELECT COUNT(*) FROM results WHERE metric = 'macro_auroc' AND split = 'test' AND value BETWEEN 0 AND 1 "
+                    "AND ci_low <= value AND value <= ci_high"), 2);
+    // Checkpoints exist with a recorded digest, and every result row can be traced to one.
+    EXPECT_EQ(count("SELECT COUNT(*) FROM artifacts WHERE kind = 'checkpoint' AND length(sha256) = 64"), 2);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM provenance WHERE checkpoint_sha256 IS NULL"), 0);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM runs WHERE git_commit = '' OR host = ''"), 0);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM cells WHERE kind = 'eval' AND json_extract(config, '$.dataset.fingerprint') IS NULL"), 0);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM runs r JOIN cells c ON c.hash = r.cell_hash WHERE c.kind = 'eval' AND r.status = 'finished' "
+                    "AND json_array_length(json_extract(r.extra, '$.leads')) = 12"), 2);
+
+    // A re-run skips the finished cells (no new runs for them) and retries only the failed ones.
+    auto second = ecgbench("run " + file);
+    EXPECT_EQ(second.exit_code, 1) << second.output;
+    EXPECT_EQ(count("SELECT COUNT(*) FROM runs WHERE status = 'finished'"), 4);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM runs"), 8);
+    EXPECT_NE(second.output.find("0 ran, 4 already finished, 2 failed"), std::string::npos) << second.output;
+
+    auto plan = ecgbench("plan " + file);
+    EXPECT_EQ(plan.exit_code, 0) << plan.output;
+    EXPECT_NE(plan.output.find("4 finished"), std::string::npos) << plan.output;
+    EXPECT_NE(plan.output.find("2 failed"), std::string::npos) << plan.output;
+
+    auto status = ecgbench("status " + file);
+    EXPECT_NE(status.output.find("deliberate failure"), std::string::npos) << status.output;
+
+    const auto out = (dir_ / "report").string();
+    auto report = ecgbench("report tiny --out " + out);
+    ASSERT_EQ(report.exit_code, 0) << report.output;
+    std::ifstream md(out + "/report.md");
+    const std::string text((std::istreambuf_iterator<char>(md)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find("| pre | resnet-xs | simclr |"), std::string::npos) << text;
+    EXPECT_NE(text.find("| pre | resnet-xs | random_init |"), std::string::npos) << text;
+    EXPECT_TRUE(fs::exists(out + "/results.csv"));
+}
+
+TEST_F(Cli, ForceRedoesFinishedCells) {
+    const auto file = write("tiny.toml", tiny_experiment("forced", 1, 64, false));
+    ASSERT_EQ(ecgbench("run --quiet " + file).exit_code, 0);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM runs"), 4);
+    ASSERT_EQ(ecgbench("run --quiet --force " + file).exit_code, 0);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM runs WHERE status = 'finished'"), 8);
+}
+
+TEST_F(Cli, ConfigErrorsNameTheLocationAndKeepTheStore) {
+    const auto good = write("good.toml", tiny_experiment("kept", 1, 64, false));
+    ASSERT_EQ(ecgbench("run --quiet " + good).exit_code, 0);
+    const auto before = count("SELECT COUNT(*) FROM metrics");
+
+    auto text = tiny_experiment("bad", 1, 64, false);
+    text.replace(text.find("plugin = \"simclr\""), 17, "plugin = \"simclar\"");
+    const auto bad = write("bad.toml", text);
+    auto result = ecgbench("run " + bad);
+    EXPECT_EQ(result.exit_code, 2);
+    EXPECT_NE(result.output.find("bad.toml:"), std::string::npos) << result.output;
+    EXPECT_NE(result.output.find("did you mean 'simclr'"), std::string::npos) << result.output;
+
+    const auto broken = write("broken.toml", "[experiment\nname = 1\n");
+    result = ecgbench("run " + broken);
+    EXPECT_EQ(result.exit_code, 2);
+    EXPECT_NE(result.output.find("broken.toml:1:"), std::string::npos) << result.output;
+    EXPECT_EQ(count("SELECT COUNT(*) FROM metrics"), before);
+}
+
+TEST_F(Cli, InterruptAndKillLoseOnlyTheCellInFlight) {
+    // Long enough to be caught mid-training, short enough for a test.
+    const auto file = write("long.toml", tiny_experiment("interrupted", 40, 256, false));
+    auto start_and_wait_for_training = [&]() {
+        const pid_t pid = fork();
+        if (pid == 0) {
+            const std::string log = (dir_ / "child.log").string();
+            freopen(log.c_str(), "w", stdout);
+            execl(kBinary.c_str(), kBinary.c_str(), "--store", store_.c_str(), "run", file.c_str(), (char*)nullptr);
+            _exit(127);
+        }
+        // Wait until the first pretraining run is in flight.
+        for (int i = 0; i < 600; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            if (fs::exists(store_) && count("SELECT COUNT(*) FROM runs WHERE status = 'running'") > 0) break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        return pid;
+    };
+
+    // SIGINT: the in-flight cell is recorded as killed and the process exits with 130.
+    pid_t pid = start_and_wait_for_training();
+    kill(pid, SIGINT);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 130);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM runs WHERE status = 'killed' AND error = 'interrupted by signal'"), 1);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM runs WHERE status = 'running'"), 0);
+
+    // SIGKILL: nothing is written; the next claimant finds the dead process and marks its run killed.
+    pid = start_and_wait_for_training();
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM runs WHERE status = 'running'"), 1);
+    SQLite::Database db(store_);
+    ecgbench::Store store(store_);
+    const auto hash = db.execAndGet("SELECT cell_hash FROM runs WHERE status = 'running'").getString();
+    ecgbench::RunProvenance me{"", getpid(), "test", "{}", "{}", "{}"};
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    me.host = host;
+    const auto claim = store.claim(hash, me, false);
+    EXPECT_EQ(claim.result, ecgbench::Claim::Result::Claimed);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM runs WHERE status = 'killed' AND error LIKE '%died mid-run%'"), 1);
+}

@@ -1,0 +1,9 @@
+// A plugin built against another ABI version: exports the entry points by hand with version 999.
+#include "ecgbench/plugin.hpp"
+
+namespace {
+std::uint32_t wrong_abi() { return 999; }
+const ecgbench::PluginDescriptor* no_descriptor() { return nullptr; }
+}  // namespace
+BOOST_DLL_ALIAS(wrong_abi, ecgbench_plugin_abi)
+BOOST_DLL_ALIAS(no_descriptor, ecgbench_plugin_descriptor)

@@ -1,0 +1,143 @@
+// NT-Xent against hand-computed values and a direct (loop) transcription of the formula.
+#include "ecgbench/losses.hpp"
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <stdexcept>
+
+namespace {
+
+using ecgbench::nt_xent_loss;
+
+double value(const at::Tensor& t) { return t.item<double>(); }
+
+at::Tensor rows(std::initializer_list<std::initializer_list<float>> values) {
+    std::vector<float> flat;
+    std::int64_t n = 0, d = 0;
+    for (const auto& row : values) {
+        d = static_cast<std::int64_t>(row.size());
+        flat.insert(flat.end(), row.begin(), row.end());
+        ++n;
+    }
+    return at::tensor(flat).view({n, d});
+}
+
+// Direct transcription of the documented formula in double precision, one anchor at a time.
+double reference_nt_xent(const at::Tensor& z1, const at::Tensor& z2, double tau) {
+    const at::Tensor z = at::cat({z1, z2}).to(at::kDouble);
+    const std::int64_t m = z.size(0), n = m / 2;
+    const auto acc = z.accessor<double, 2>();
+    auto cosine = [&](std::int64_t i, std::int64_t k) {
+        double dot = 0, ni = 0, nk = 0;
+        for (std::int64_t c = 0; c < z.size(1); ++c) {
+            dot += acc[i][c] * acc[k][c];
+            ni += acc[i][c] * acc[i][c];
+            nk += acc[k][c] * acc[k][c];
+        }
+        return dot / std::sqrt(ni * nk);
+    };
+    double total = 0;
+    for (std::int64_t i = 0; i < m; ++i) {
+        const std::int64_t pos = i < n ? i + n : i - n;
+        double denominator = 0;
+        for (std::int64_t k = 0; k < m; ++k) {
+            if (k != i) denominator += std::exp(cosine(i, k) / tau);
+        }
+        total += -std::log(std::exp(cosine(i, pos) / tau) / denominator);
+    }
+    return total / static_cast<double>(m);
+}
+
+// N = 2, D = 2, a = (1, 0), b = (0, 1); z1 = [a, b], z2 = [a, b]: each view equals its partner and
+// is orthogonal to the other record. Stacked z = [a, b, a, b]; for anchor 0 (a) the candidates
+// k ≠ 0 have cosines b:0, a:1 (the positive), b:0, so with τ = 1
+//   loss_0 = −log(e^1 / (e^0 + e^1 + e^0)) = log(e + 2) − 1 = log(4.718281828…) − 1 = 0.551444714,
+// and by symmetry every anchor has the same loss, so the mean is 0.551444714.
+TEST(NtXent, IdenticalViewsOrthogonalRecordsTau1) {
+    const at::Tensor z = rows({{1, 0}, {0, 1}});
+    EXPECT_NEAR(value(nt_xent_loss(z, z, 1.0)), 0.5514447139, 1e-6);
+}
+
+// Same inputs, τ = 0.5: logits are cosine / 0.5, i.e. positive 2, negatives 0, so
+//   loss = −log(e^2 / (1 + e^2 + 1)) = log(e^2 + 2) − 2 = log(9.389056099) − 2 = 0.239544766.
+TEST(NtXent, IdenticalViewsOrthogonalRecordsTauHalf) {
+    const at::Tensor z = rows({{1, 0}, {0, 1}});
+    EXPECT_NEAR(value(nt_xent_loss(z, z, 0.5)), 0.2395447662, 1e-6);
+}
+
+// Adversarial pairing: z1 = [a, b], z2 = [b, a], so each positive is orthogonal to its anchor
+// and one negative is identical. Stacked [a, b, b, a]; anchor 0 (a): candidates b:0, b:0 (the
+// positive), a:1. τ = 1: loss = −log(e^0 / (1 + 1 + e)) = log(2 + e) = 1.551444714.
+// τ = 0.5: loss = −log(1 / (1 + 1 + e^2)) = log(2 + e^2) = 2.239544766.
+TEST(NtXent, OrthogonalPositivesHandValues) {
+    const at::Tensor z1 = rows({{1, 0}, {0, 1}});
+    const at::Tensor z2 = rows({{0, 1}, {1, 0}});
+    EXPECT_NEAR(value(nt_xent_loss(z1, z2, 1.0)), 1.5514447139, 1e-6);
+    EXPECT_NEAR(value(nt_xent_loss(z1, z2, 0.5)), 2.2395447662, 1e-6);
+}
+
+// N = 1: each anchor's only candidate is its positive, so the softmax is 1 and the loss is 0,
+// whatever the vectors are.
+TEST(NtXent, SinglePairIsZero) {
+    EXPECT_NEAR(value(nt_xent_loss(rows({{1, 2, 3}}), rows({{-3, 0.5, 1}}), 0.1)), 0.0, 1e-6);
+}
+
+TEST(NtXent, MatchesDirectFormulaOnRandomInputs) {
+    at::manual_seed(3);
+    const at::Tensor z1 = at::randn({5, 7});
+    const at::Tensor z2 = at::randn({5, 7});
+    for (double tau : {0.07, 0.5, 2.0}) {
+        EXPECT_NEAR(value(nt_xent_loss(z1, z2, tau)), reference_nt_xent(z1, z2, tau), 1e-4) << "tau " << tau;
+    }
+}
+
+// Rows are L2-normalised, so rescaling any row (or all) leaves the loss unchanged.
+TEST(NtXent, InvariantToInputScaling) {
+    at::manual_seed(4);
+    const at::Tensor z1 = at::randn({6, 4});
+    const at::Tensor z2 = at::randn({6, 4});
+    const double base = value(nt_xent_loss(z1, z2, 0.2));
+    EXPECT_NEAR(value(nt_xent_loss(z1 * 37.0, z2 * 0.01, 0.2)), base, 1e-5);
+    const at::Tensor row_scales = at::rand({6, 1}) * 10 + 0.1;
+    EXPECT_NEAR(value(nt_xent_loss(z1 * row_scales, z2, 0.2)), base, 1e-5);
+}
+
+// Small τ makes logits large (1/0.01 = 100); the logsumexp form must stay finite where a naive
+// exp() would overflow float32 (e^100 > 3.4e38).
+TEST(NtXent, StableAtSmallTemperature) {
+    const at::Tensor z = rows({{1, 0}, {0, 1}});
+    const double loss = value(nt_xent_loss(z, z, 0.01));
+    EXPECT_TRUE(std::isfinite(loss));
+    EXPECT_NEAR(loss, 0.0, 1e-6);  // log(e^100 + 2) − 100 ≈ 2e−44
+}
+
+TEST(NtXent, GradientsAreFinite) {
+    at::manual_seed(5);
+    const at::Tensor z1 = at::randn({8, 16}).requires_grad_(true);
+    const at::Tensor z2 = at::randn({8, 16}).requires_grad_(true);
+    const at::Tensor loss = nt_xent_loss(z1, z2, 0.1);
+    loss.backward();
+    ASSERT_TRUE(z1.grad().defined());
+    ASSERT_TRUE(z2.grad().defined());
+    EXPECT_TRUE(z1.grad().isfinite().all().item<bool>());
+    EXPECT_TRUE(z2.grad().isfinite().all().item<bool>());
+    EXPECT_GT(z1.grad().abs().sum().item<double>(), 0.0);
+
+    // Identical views: the masked diagonal (−inf) must not leak NaN into the gradient.
+    const at::Tensor same = at::randn({4, 3}).requires_grad_(true);
+    nt_xent_loss(same, same, 0.5).backward();
+    EXPECT_TRUE(same.grad().isfinite().all().item<bool>());
+}
+
+TEST(NtXent, RejectsBadArguments) {
+    const at::Tensor z = rows({{1, 0}, {0, 1}});
+    EXPECT_THROW(nt_xent_loss(z, z, 0.0), std::invalid_argument);
+    EXPECT_THROW(nt_xent_loss(z, z, -1.0), std::invalid_argument);
+    EXPECT_THROW(nt_xent_loss(z, rows({{1, 0}}), 1.0), std::invalid_argument);
+    EXPECT_THROW(nt_xent_loss(at::zeros({0, 2}), at::zeros({0, 2}), 1.0), std::invalid_argument);
+    EXPECT_THROW(nt_xent_loss(at::zeros({2}), at::zeros({2}), 1.0), std::invalid_argument);
+}
+
+}  // namespace

@@ -1,0 +1,151 @@
+// AUROC parity with sklearn.metrics.roc_auc_score on cases small enough to verify by hand.
+#include "ecgbench/metrics.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <stdexcept>
+#include <vector>
+
+namespace {
+
+using ecgbench::auroc;
+using ecgbench::bootstrap_macro_auroc_ci;
+using ecgbench::nanmean;
+using ecgbench::per_class_auroc;
+
+TEST(Auroc, PerfectSeparationIsOne) {
+    EXPECT_DOUBLE_EQ(auroc({0.1, 0.2, 0.3, 0.9, 0.95}, {0, 0, 0, 1, 1}), 1.0);
+}
+
+TEST(Auroc, InvertedSeparationIsZero) {
+    EXPECT_DOUBLE_EQ(auroc({0.9, 0.8, 0.1, 0.2}, {0, 0, 1, 1}), 0.0);
+}
+
+TEST(Auroc, AllScoresTiedIsOneHalf) {
+    EXPECT_DOUBLE_EQ(auroc({0.3, 0.3, 0.3, 0.3, 0.3}, {0, 1, 1, 0, 1}), 0.5);
+}
+
+TEST(Auroc, SklearnDocumentationExample) {
+    // The example from sklearn's roc_auc_score docstring / roc_curve guide: 0.75.
+    EXPECT_DOUBLE_EQ(auroc({0.1, 0.4, 0.35, 0.8}, {0, 0, 1, 1}), 0.75);
+}
+
+TEST(Auroc, TiesCountHalf) {
+    // positives {0.35, 0.4, 0.8}, negatives {0.1, 0.4}; pairwise wins:
+    //   0.35: beats 0.1, loses to 0.4            -> 1
+    //   0.4 : beats 0.1, ties 0.4 (counts 0.5)   -> 1.5
+    //   0.8 : beats both                         -> 2
+    // AUROC = 4.5 / (3 * 2) = 0.75. Same via average ranks: ranks 1, 2, 3.5, 3.5, 5; positives
+    // 2 + 3.5 + 5 = 10.5; U = 10.5 - 3*4/2 = 4.5.
+    EXPECT_DOUBLE_EQ(auroc({0.1, 0.4, 0.35, 0.8, 0.4}, {0, 0, 1, 1, 1}), 0.75);
+
+    // A block of ties spanning both classes in the middle: positives {2, 2, 3}, negatives {1, 2}.
+    //   2: beats 1, ties 2 -> 1.5 (twice) ; 3: beats both -> 2 ; total 5 / 6.
+    EXPECT_DOUBLE_EQ(auroc({1, 2, 2, 2, 3}, {0, 0, 1, 1, 1}), 5.0 / 6.0);
+}
+
+TEST(Auroc, OrderOfRowsDoesNotMatter) {
+    EXPECT_DOUBLE_EQ(auroc({0.8, 0.4, 0.1, 0.35, 0.4}, {1, 1, 0, 1, 0}), 0.75);
+}
+
+TEST(Auroc, OneClassIsNaN) {
+    EXPECT_TRUE(std::isnan(auroc({0.1, 0.2, 0.3}, {1, 1, 1})));
+    EXPECT_TRUE(std::isnan(auroc({0.1, 0.2, 0.3}, {0, 0, 0})));
+    EXPECT_TRUE(std::isnan(auroc({}, {})));
+}
+
+TEST(Auroc, RejectsBadInput) {
+    EXPECT_THROW(auroc({0.1, 0.2}, {0}), std::invalid_argument);
+    EXPECT_THROW(auroc({0.1, 0.2}, {0, 2}), std::invalid_argument);
+    EXPECT_THROW(auroc({0.1, std::nan("")}, {0, 1}), std::invalid_argument);
+}
+
+TEST(PerClassAuroc, ColumnsAreIndependentAndOneClassColumnIsNaN) {
+    // Row-major [4, 3]: column 0 perfect, column 1 inverted, column 2 all negative.
+    const std::vector<double> scores = {0.1, 0.9, 0.5,   //
+                                        0.2, 0.8, 0.4,   //
+                                        0.7, 0.3, 0.3,   //
+                                        0.9, 0.1, 0.2};
+    const std::vector<int> labels = {0, 0, 0,  //
+                                     0, 0, 0,  //
+                                     1, 1, 0,  //
+                                     1, 1, 0};
+    const auto per_class = per_class_auroc(scores, labels, 3);
+    ASSERT_EQ(per_class.size(), 3u);
+    EXPECT_DOUBLE_EQ(per_class[0], 1.0);
+    EXPECT_DOUBLE_EQ(per_class[1], 0.0);
+    EXPECT_TRUE(std::isnan(per_class[2]));
+    EXPECT_DOUBLE_EQ(nanmean(per_class), 0.5);
+}
+
+TEST(PerClassAuroc, RejectsMismatchedShapes) {
+    EXPECT_THROW(per_class_auroc({0.1, 0.2, 0.3}, {0, 1, 0}, 2), std::invalid_argument);
+    EXPECT_THROW(per_class_auroc({0.1, 0.2}, {0, 1, 0}, 1), std::invalid_argument);
+    EXPECT_TRUE(per_class_auroc({}, {}, 0).empty());
+}
+
+TEST(NanMean, SkipsNaNAndIsNaNWhenNothingLeft) {
+    const double nan = std::nan("");
+    EXPECT_DOUBLE_EQ(nanmean({1.0, nan, 0.5}), 0.75);
+    EXPECT_TRUE(std::isnan(nanmean({nan, nan})));
+    EXPECT_TRUE(std::isnan(nanmean({})));
+}
+
+/// n rows, 2 classes; scores are label + Gaussian noise so the true AUROC is about 0.76.
+void noisy_problem(int n, std::uint64_t seed, std::vector<double>& scores, std::vector<int>& labels) {
+    std::mt19937_64 engine(seed);
+    std::normal_distribution<double> noise(0.0, 1.0);
+    std::bernoulli_distribution coin(0.4);
+    scores.clear();
+    labels.clear();
+    for (int i = 0; i < n; ++i) {
+        for (int c = 0; c < 2; ++c) {
+            const int y = coin(engine) ? 1 : 0;
+            labels.push_back(y);
+            scores.push_back(y + noise(engine) * 1.5);
+        }
+    }
+}
+
+TEST(BootstrapCi, ContainsPointEstimateAndIsReproducible) {
+    std::vector<double> scores;
+    std::vector<int> labels;
+    noisy_problem(300, 7, scores, labels);
+    const double point = nanmean(per_class_auroc(scores, labels, 2));
+    const auto [low, high] = bootstrap_macro_auroc_ci(scores, labels, 2, 200, 42);
+    EXPECT_LT(low, point);
+    EXPECT_GT(high, point);
+    EXPECT_GT(low, 0.5);
+    EXPECT_LT(high, 1.0);
+
+    const auto again = bootstrap_macro_auroc_ci(scores, labels, 2, 200, 42);
+    EXPECT_EQ(again.first, low);
+    EXPECT_EQ(again.second, high);
+    const auto other_seed = bootstrap_macro_auroc_ci(scores, labels, 2, 200, 43);
+    EXPECT_NE(other_seed.first, low);
+}
+
+TEST(BootstrapCi, NarrowsWithMoreRows) {
+    std::vector<double> scores;
+    std::vector<int> labels;
+    noisy_problem(100, 11, scores, labels);
+    const auto small = bootstrap_macro_auroc_ci(scores, labels, 2, 300, 1);
+    noisy_problem(3000, 11, scores, labels);
+    const auto large = bootstrap_macro_auroc_ci(scores, labels, 2, 300, 1);
+    // Width scales like 1/sqrt(n): 30x the rows should give roughly 1/5.5 the width.
+    EXPECT_LT(large.second - large.first, 0.5 * (small.second - small.first));
+}
+
+TEST(BootstrapCi, DegenerateInputsGiveNaN) {
+    // One class everywhere: no draw is evaluable.
+    const auto ci = bootstrap_macro_auroc_ci({0.1, 0.2, 0.3}, {1, 1, 1}, 1, 50, 0);
+    EXPECT_TRUE(std::isnan(ci.first));
+    EXPECT_TRUE(std::isnan(ci.second));
+    const auto none = bootstrap_macro_auroc_ci({0.1, 0.9}, {0, 1}, 1, 0, 0);
+    EXPECT_TRUE(std::isnan(none.first));
+}
+
+}  // namespace

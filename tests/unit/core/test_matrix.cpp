@@ -1,0 +1,438 @@
+// Matrix expansion: cell counts and order, canonical configs and what does (and does not) change
+// a cell's hash. Experiments are parsed from TOML and validated against hand-built manifests.
+#include "config/experiment.hpp"
+#include "config/matrix.hpp"
+#include "util/sha256.hpp"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace ecgbench {
+namespace {
+
+std::vector<PluginManifest> manifests() {
+    std::vector<PluginManifest> all;
+    all.push_back({"synthetic", PluginKind::Dataset, "1.2", "synthetic ECGs",
+                   {{"records", ParamType::Int, std::int64_t{1000}, "records", 10.0, std::nullopt, {}},
+                    {"noise", ParamType::Float, 0.0, "noise std", 0.0, 1.0, {}},
+                    {"label", ParamType::String, std::string{}, "a label"},
+                    {"tags", ParamType::StringList, std::vector<std::string>{}, "tags"}}});
+    all.push_back({"resnet1d", PluginKind::Encoder, "0.3", "1-D ResNet",
+                   {{"size", ParamType::String, std::string("S"), "size", std::nullopt, std::nullopt, {"XS", "S", "M"}}}});
+    all.push_back({"transformer", PluginKind::Encoder, "1.0", "transformer",
+                   {{"depth", ParamType::Int, std::int64_t{4}, "layers", 1.0}}});
+    all.push_back({"simclr", PluginKind::Ssl, "1.0", "SimCLR",
+                   {{"temperature", ParamType::Float, 0.5, "NT-Xent temperature", 0.01, 10.0}}});
+    all.push_back({"byol", PluginKind::Ssl, "2.0", "BYOL", {{"momentum", ParamType::Float, 0.99, "EMA", 0.0, 1.0}}});
+    all.push_back({"vicreg", PluginKind::Ssl, "1.0", "VICReg", {}});
+    all.push_back({"linear_probe", PluginKind::Task, "1.0", "linear probe",
+                   {{"epochs", ParamType::Int, std::int64_t{10}, "epochs", 1.0}}});
+    all.push_back({"finetune", PluginKind::Task, "1.1", "fine-tuning", {}});
+    return all;
+}
+
+const std::string kSmall = R"([experiment]
+name = "small"
+
+[[dataset]]
+name = "d"
+plugin = "synthetic"
+
+[[encoder]]
+plugin = "resnet1d"
+
+[[ssl]]
+plugin = "simclr"
+
+[pretrain]
+datasets = ["d"]
+
+[[evaluation]]
+task = "linear_probe"
+datasets = ["d"]
+)";
+
+// 2 datasets x 2 encoders x 3 ssl x 2 seeds; evaluations: 2 datasets x 3 fractions + 1 x 1.
+// [pretrain] lists "b" before "a" to show that its order (not declaration order) drives cells.
+const std::string kBig = R"([experiment]
+name = "big"
+description = "the full matrix"
+
+[[dataset]]
+name = "a"
+plugin = "synthetic"
+params = { records = 100 }
+
+[[dataset]]
+name = "b"
+plugin = "synthetic"
+params = { records = 200 }
+
+[[dataset]]
+name = "held"
+plugin = "synthetic"
+params = { records = 50, label = "held-out" }
+
+[[encoder]]
+plugin = "resnet1d"
+
+[[encoder]]
+plugin = "transformer"
+
+[[ssl]]
+plugin = "simclr"
+
+[[ssl]]
+plugin = "byol"
+
+[[ssl]]
+plugin = "vicreg"
+
+[pretrain]
+datasets = ["b", "a"]
+seeds = [7, 3]
+
+[[evaluation]]
+name = "probe"
+task = "linear_probe"
+datasets = ["held", "a"]
+label_fractions = [1.0, 0.1, 0.01]
+
+[[evaluation]]
+task = "finetune"
+datasets = ["held"]
+)";
+
+DatasetIdentity identity(const std::string& fingerprint) { return {fingerprint, "v1", 500.0, {"I", "II"}}; }
+
+std::map<std::string, DatasetIdentity> identities_for(const Experiment& experiment) {
+    std::map<std::string, DatasetIdentity> out;
+    for (const DatasetDecl& decl : experiment.datasets) out[decl.name] = identity("fp-" + decl.name);
+    return out;
+}
+
+Experiment load(const std::string& text, const std::vector<PluginManifest>& available = manifests()) {
+    Experiment experiment = parse_experiment_text(text, "exp.toml");
+    validate_experiment(experiment, available);
+    return experiment;
+}
+
+Plan plan_of(const std::string& text) {
+    const Experiment experiment = load(text);
+    return expand(experiment, identities_for(experiment));
+}
+
+std::string replace(std::string text, const std::string& from, const std::string& to) {
+    const std::size_t pos = text.find(from);
+    if (pos == std::string::npos) throw std::logic_error("test bug: '" + from + "' not in text");
+    return text.replace(pos, from.size(), to);
+}
+
+TEST(Expand, PretrainCellCountAndOrder) {
+    const Experiment experiment = load(kBig);
+    const Plan plan = expand(experiment, identities_for(experiment));
+    ASSERT_EQ(plan.pretrain.size(), 24u);
+    // Nested loops: datasets (as listed in [pretrain]) outermost, then encoders, ssl, seeds.
+    const std::size_t dataset_order[] = {1, 0};  // "b" is declared second
+    const std::int64_t seeds[] = {7, 3};
+    for (std::size_t i = 0; i < plan.pretrain.size(); ++i) {
+        const PretrainCell& cell = plan.pretrain[i];
+        EXPECT_EQ(cell.dataset, dataset_order[i / 12]) << i;
+        EXPECT_EQ(cell.encoder, (i / 6) % 2) << i;
+        EXPECT_EQ(cell.ssl, (i / 2) % 3) << i;
+        EXPECT_EQ(cell.seed, seeds[i % 2]) << i;
+        EXPECT_EQ(cell.hash, sha256_hex(cell.config)) << i;
+        EXPECT_EQ(cell.hash.size(), 64u);
+    }
+    std::set<std::string> distinct;
+    for (const PretrainCell& cell : plan.pretrain) distinct.insert(cell.hash);
+    EXPECT_EQ(distinct.size(), 24u);
+}
+
+TEST(Expand, EvaluationCellCountAndOrder) {
+    const Plan plan = plan_of(kBig);
+    // Per pretraining cell: probe on 2 datasets x 3 fractions, then finetune on 1 x 1.
+    ASSERT_EQ(plan.evaluations.size(), 24u * 7u);
+    struct Expected {
+        std::size_t evaluation, dataset;
+        double fraction;
+    };
+    const Expected per_cell[] = {{0, 2, 1.0}, {0, 2, 0.1}, {0, 2, 0.01}, {0, 0, 1.0},
+                                 {0, 0, 0.1}, {0, 0, 0.01}, {1, 2, 1.0}};
+    std::set<std::string> distinct;
+    for (std::size_t i = 0; i < plan.evaluations.size(); ++i) {
+        const EvalCell& cell = plan.evaluations[i];
+        const Expected& want = per_cell[i % 7];
+        EXPECT_EQ(cell.pretrain, i / 7) << i;
+        EXPECT_EQ(cell.pretrain_hash, plan.pretrain[i / 7].hash) << i;
+        EXPECT_EQ(cell.seed, plan.pretrain[i / 7].seed) << i;
+        EXPECT_EQ(cell.evaluation, want.evaluation) << i;
+        EXPECT_EQ(cell.dataset, want.dataset) << i;
+        EXPECT_EQ(cell.label_fraction, want.fraction) << i;
+        EXPECT_EQ(cell.hash, sha256_hex(cell.config)) << i;
+        distinct.insert(cell.hash);
+    }
+    EXPECT_EQ(distinct.size(), plan.evaluations.size());
+}
+
+TEST(Expand, NoEvaluationsGivesNoEvalCells) {
+    const std::string text = kSmall.substr(0, kSmall.find("[[evaluation]]"));
+    const Plan plan = plan_of(text);
+    EXPECT_EQ(plan.pretrain.size(), 1u);
+    EXPECT_TRUE(plan.evaluations.empty());
+}
+
+TEST(Expand, CanonicalPretrainConfigIsSortedCompactJson) {
+    const Plan plan = plan_of(kSmall);
+    ASSERT_EQ(plan.pretrain.size(), 1u);
+    EXPECT_EQ(plan.pretrain[0].config,
+              R"({"budget":{"batch_size":64,"epochs":10,"learning_rate":0.001,"max_steps":0,"weight_decay":1e-04},)"
+              R"("dataset":{"data_version":"v1","fingerprint":"fp-d","leads":["I","II"],)"
+              R"("params":{"label":"","noise":0,"records":1000,"tags":[]},"plugin":"synthetic","sampling_rate_hz":500,)"
+              R"("version":"1.2"},"encoder":{"params":{"size":"S"},"plugin":"resnet1d","version":"0.3"},)"
+              R"("kind":"pretrain","seed":0,"ssl":{"params":{"temperature":0.5},"plugin":"simclr","version":"1.0"}})");
+}
+
+TEST(Expand, CanonicalEvalConfig) {
+    const Plan plan = plan_of(kSmall);
+    ASSERT_EQ(plan.evaluations.size(), 1u);
+    EXPECT_EQ(plan.evaluations[0].config,
+              R"({"dataset":{"data_version":"v1","fingerprint":"fp-d","leads":["I","II"],)"
+              R"("params":{"label":"","noise":0,"records":1000,"tags":[]},"plugin":"synthetic","sampling_rate_hz":500,)"
+              R"("version":"1.2"},"kind":"eval","label_fraction":1,"pretrain":")" +
+                  plan.pretrain[0].hash +
+                  R"(","seed":0,"task":{"params":{"epochs":10},"plugin":"linear_probe","version":"1.0"}})");
+}
+
+TEST(Expand, NumbersRoundTripAndStringsAreEscaped) {
+    const std::string text = replace(replace(kSmall, "datasets = [\"d\"]", "datasets = [\"d\"]\nlearning_rate = 0.1\n"
+                                                                           "weight_decay = 1e-5"),
+                                     "plugin = \"synthetic\"",
+                                     "plugin = \"synthetic\"\nparams = { label = \"say \\\"hi\\\"\\n\\\\ \\u0001 é\" }");
+    const Plan plan = plan_of(text);
+    const std::string& config = plan.pretrain[0].config;
+    EXPECT_NE(config.find(R"("learning_rate":0.1,)"), std::string::npos) << config;
+    EXPECT_NE(config.find(R"("weight_decay":1e-05})"), std::string::npos) << config;
+    EXPECT_NE(config.find(R"("label":"say \"hi\"\n\\ \u0001 é")"), std::string::npos) << config;
+}
+
+/// Runs one SQLite query with the config bound to ?1 and returns the first row's columns as text.
+std::vector<std::string> sqlite_row(const std::string& sql, const std::string& config) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(":memory:", &db), SQLITE_OK);
+    sqlite3_stmt* statement = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &statement, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_bind_text(statement, 1, config.c_str(), static_cast<int>(config.size()), SQLITE_TRANSIENT);
+    std::vector<std::string> row;
+    if (sqlite3_step(statement) == SQLITE_ROW) {
+        for (int i = 0; i < sqlite3_column_count(statement); ++i) {
+            const auto* text = sqlite3_column_text(statement, i);
+            row.push_back(text ? reinterpret_cast<const char*>(text) : "NULL");
+        }
+    }
+    sqlite3_finalize(statement);
+    sqlite3_close(db);
+    return row;
+}
+
+TEST(Expand, SqliteJsonExtractReadsConfigs) {
+    const std::string text = replace(kSmall, "datasets = [\"d\"]\n", "datasets = [\"d\"]\nweight_decay = 1e-5\n");
+    const Plan plan = plan_of(text);
+    const auto row = sqlite_row("SELECT json_valid(?1), json_extract(?1, '$.budget.weight_decay') = 1e-5, "
+                                "json_extract(?1, '$.dataset.leads[1]'), json_extract(?1, '$.ssl.params.temperature'), "
+                                "json_extract(?1, '$.kind')",
+                                plan.pretrain[0].config);
+    EXPECT_EQ(row, (std::vector<std::string>{"1", "1", "II", "0.5", "pretrain"}));
+    const auto eval = sqlite_row("SELECT json_valid(?1), json_extract(?1, '$.pretrain'), json_extract(?1, '$.label_fraction')",
+                                 plan.evaluations[0].config);
+    EXPECT_EQ(eval, (std::vector<std::string>{"1", plan.pretrain[0].hash, "1"}));
+}
+
+TEST(Hashes, StableAcrossParses) {
+    const Plan first = plan_of(kBig);
+    const Plan second = plan_of(kBig);
+    ASSERT_EQ(first.pretrain.size(), second.pretrain.size());
+    for (std::size_t i = 0; i < first.pretrain.size(); ++i) {
+        EXPECT_EQ(first.pretrain[i].config, second.pretrain[i].config);
+        EXPECT_EQ(first.pretrain[i].hash, second.pretrain[i].hash);
+    }
+    for (std::size_t i = 0; i < first.evaluations.size(); ++i) EXPECT_EQ(first.evaluations[i].hash, second.evaluations[i].hash);
+}
+
+TEST(Hashes, ChangeWithEverythingThatDeterminesTheResult) {
+    const Plan base = plan_of(kSmall);
+    const std::string pretrain = base.pretrain[0].hash;
+    const std::string eval = base.evaluations[0].hash;
+
+    const std::pair<std::string, std::string> edits[] = {
+        {"plugin = \"synthetic\"", "plugin = \"synthetic\"\nparams = { records = 1001 }"},  // dataset param
+        {"plugin = \"resnet1d\"", "plugin = \"resnet1d\"\nparams = { size = \"M\" }"},        // encoder param
+        {"plugin = \"resnet1d\"", "plugin = \"transformer\""},                                // encoder plugin
+        {"plugin = \"simclr\"", "plugin = \"simclr\"\nparams = { temperature = 0.2 }"},       // ssl param
+        {"datasets = [\"d\"]\n\n", "datasets = [\"d\"]\nseeds = [1]\n\n"},                    // seed
+        {"datasets = [\"d\"]\n\n", "datasets = [\"d\"]\nepochs = 11\n\n"},                    // budget ...
+        {"datasets = [\"d\"]\n\n", "datasets = [\"d\"]\nbatch_size = 32\n\n"},
+        {"datasets = [\"d\"]\n\n", "datasets = [\"d\"]\nmax_steps = 5\n\n"},
+        {"datasets = [\"d\"]\n\n", "datasets = [\"d\"]\nlearning_rate = 0.002\n\n"},
+        {"datasets = [\"d\"]\n\n", "datasets = [\"d\"]\nweight_decay = 0\n\n"},
+    };
+    for (const auto& [from, to] : edits) {
+        const Plan changed = plan_of(replace(kSmall, from, to));
+        EXPECT_NE(changed.pretrain[0].hash, pretrain) << to;
+        // The evaluation depends on the encoder it evaluates, so it changes too.
+        EXPECT_NE(changed.evaluations[0].hash, eval) << to;
+    }
+
+    const Experiment experiment = load(kSmall);
+    const auto identities = identities_for(experiment);
+    auto with_identity = [&](auto edit) {
+        auto edited = identities;
+        edit(edited.at("d"));
+        return expand(experiment, edited);
+    };
+    EXPECT_NE(with_identity([](DatasetIdentity& id) { id.fingerprint = "other"; }).pretrain[0].hash, pretrain);
+    EXPECT_NE(with_identity([](DatasetIdentity& id) { id.version = "v2"; }).pretrain[0].hash, pretrain);
+    EXPECT_NE(with_identity([](DatasetIdentity& id) { id.sampling_rate_hz = 250; }).pretrain[0].hash, pretrain);
+    EXPECT_NE(with_identity([](DatasetIdentity& id) { id.leads = {"I"}; }).pretrain[0].hash, pretrain);
+    EXPECT_NE(with_identity([](DatasetIdentity& id) { id.leads = {"II", "I"}; }).pretrain[0].hash, pretrain);
+
+    // Plugin versions: the same file against a newer plugin build.
+    for (const std::string plugin : {"synthetic", "resnet1d", "simclr"}) {
+        auto available = manifests();
+        for (PluginManifest& manifest : available)
+            if (manifest.name == plugin) manifest.version += ".1";
+        const Experiment bumped = load(kSmall, available);
+        EXPECT_NE(expand(bumped, identities).pretrain[0].hash, pretrain) << plugin;
+    }
+    auto available = manifests();
+    for (PluginManifest& manifest : available)
+        if (manifest.name == "linear_probe") manifest.version = "1.1";
+    const Plan task_bumped = expand(load(kSmall, available), identities);
+    EXPECT_EQ(task_bumped.pretrain[0].hash, pretrain);  // the task is not part of pretraining
+    EXPECT_NE(task_bumped.evaluations[0].hash, eval);
+}
+
+TEST(Hashes, EvalChangesWithItsOwnSettingsOnly) {
+    const Plan base = plan_of(kSmall);
+    const std::string prefix = kSmall.substr(0, kSmall.find("[[evaluation]]"));
+    const std::string variants[] = {
+        "[[evaluation]]\ntask = \"linear_probe\"\ndatasets = [\"d\"]\nparams = { epochs = 3 }\n",
+        "[[evaluation]]\ntask = \"finetune\"\ndatasets = [\"d\"]\n",
+        "[[evaluation]]\ntask = \"linear_probe\"\ndatasets = [\"d\"]\nlabel_fractions = [0.5]\n",
+    };
+    for (const std::string& evaluation : variants) {
+        const Plan changed = plan_of(prefix + evaluation);
+        EXPECT_EQ(changed.pretrain[0].hash, base.pretrain[0].hash) << evaluation;
+        EXPECT_NE(changed.evaluations[0].hash, base.evaluations[0].hash) << evaluation;
+    }
+    // The evaluation dataset's identity is part of the evaluation cell.
+    const std::string other_data = replace(prefix, "[[encoder]]", "[[dataset]]\nname = \"e\"\nplugin = \"synthetic\"\n\n[[encoder]]") +
+                                   "[[evaluation]]\ntask = \"linear_probe\"\ndatasets = [\"e\"]\n";
+    const Experiment experiment = load(other_data);
+    const Plan same = expand(experiment, {{"d", identity("fp-d")}, {"e", identity("fp-d")}});
+    const Plan differs = expand(experiment, {{"d", identity("fp-d")}, {"e", identity("fp-e")}});
+    EXPECT_EQ(same.evaluations[0].hash, base.evaluations[0].hash);  // same content under another label
+    EXPECT_NE(differs.evaluations[0].hash, base.evaluations[0].hash);
+    EXPECT_EQ(differs.pretrain[0].hash, base.pretrain[0].hash);
+}
+
+TEST(Hashes, UnchangedByLabelsDescriptionAndDevice) {
+    const Plan base = plan_of(kSmall);
+    std::string text = replace(kSmall, "name = \"small\"", "name = \"renamed\"\ndescription = \"new words\"");
+    text = replace(text, "plugin = \"resnet1d\"", "name = \"my-encoder\"\nplugin = \"resnet1d\"");
+    text = replace(text, "plugin = \"simclr\"", "name = \"my-ssl\"\nplugin = \"simclr\"");
+    text = replace(text, "task = \"linear_probe\"", "name = \"my-probe\"\ntask = \"linear_probe\"");
+    text = replace(text, "datasets = [\"d\"]\n\n", "datasets = [\"d\"]\ndevice = \"cuda\"\n\n");
+    // Writing a default explicitly is the same configuration as leaving it out.
+    text = replace(text, "plugin = \"simclr\"", "plugin = \"simclr\"\nparams = { temperature = 0.5 }");
+    // Renaming the dataset declaration: identities are keyed by the new name, with the same values.
+    text = replace(text, "name = \"d\"", "name = \"renamed-data\"");
+    text = replace(text, "datasets = [\"d\"]", "datasets = [\"renamed-data\"]");
+    text = replace(text, "datasets = [\"d\"]", "datasets = [\"renamed-data\"]");
+    const Experiment experiment = load(text);
+    const Plan renamed = expand(experiment, {{"renamed-data", identity("fp-d")}});
+    EXPECT_EQ(renamed.pretrain[0].config, base.pretrain[0].config);
+    EXPECT_EQ(renamed.pretrain[0].hash, base.pretrain[0].hash);
+    EXPECT_EQ(renamed.evaluations[0].hash, base.evaluations[0].hash);
+}
+
+TEST(Hashes, FloatParamWrittenAsIntegerHashesTheSame) {
+    const Plan as_float = plan_of(replace(kSmall, "plugin = \"simclr\"", "plugin = \"simclr\"\nparams = { temperature = 1.0 }"));
+    const Plan as_int = plan_of(replace(kSmall, "plugin = \"simclr\"", "plugin = \"simclr\"\nparams = { temperature = 1 }"));
+    EXPECT_EQ(as_float.pretrain[0].hash, as_int.pretrain[0].hash);
+}
+
+TEST(Hashes, IdenticalPretrainingAcrossExperimentsHashesTheSame) {
+    // A second experiment with other labels, extra axes and other evaluations shares the
+    // (resnet1d, simclr, seed 0, dataset "d") pretraining cell with kSmall.
+    const std::string other = R"([experiment]
+name = "other"
+
+[[dataset]]
+name = "pre"
+plugin = "synthetic"
+
+[[dataset]]
+name = "eval-set"
+plugin = "synthetic"
+params = { records = 20 }
+
+[[encoder]]
+plugin = "transformer"
+
+[[encoder]]
+name = "rn"
+plugin = "resnet1d"
+params = { size = "S" }
+
+[[ssl]]
+plugin = "simclr"
+
+[pretrain]
+datasets = ["pre"]
+seeds = [1, 0]
+
+[[evaluation]]
+task = "finetune"
+datasets = ["eval-set"]
+label_fractions = [0.5]
+)";
+    const Plan small = plan_of(kSmall);
+    const Experiment experiment = load(other);
+    const Plan plan = expand(experiment, {{"pre", identity("fp-d")}, {"eval-set", identity("fp-e")}});
+    ASSERT_EQ(plan.pretrain.size(), 4u);
+    std::vector<std::string> hashes;
+    for (const PretrainCell& cell : plan.pretrain) hashes.push_back(cell.hash);
+    // Order: transformer/seed1, transformer/seed0, rn/seed1, rn/seed0.
+    EXPECT_EQ(hashes[3], small.pretrain[0].hash);
+    EXPECT_EQ(std::count(hashes.begin(), hashes.end(), small.pretrain[0].hash), 1);
+}
+
+TEST(Expand, MissingIdentityNamesTheDataset) {
+    const Experiment experiment = load(kBig);
+    auto identities = identities_for(experiment);
+    identities.erase("held");
+    try {
+        (void)expand(experiment, identities);
+        FAIL() << "expected std::invalid_argument";
+    } catch (const std::invalid_argument& error) {
+        EXPECT_NE(std::string(error.what()).find("'held'"), std::string::npos) << error.what();
+    }
+}
+
+TEST(Expand, UnusedDatasetNeedsNoIdentity) {
+    const std::string text = replace(kSmall, "[[encoder]]", "[[dataset]]\nname = \"unused\"\nplugin = \"synthetic\"\n\n[[encoder]]");
+    const Experiment experiment = load(text);
+    const Plan plan = expand(experiment, {{"d", identity("fp-d")}});
+    EXPECT_EQ(plan.pretrain.size(), 1u);
+    EXPECT_EQ(plan.evaluations.size(), 1u);
+}
+
+}  // namespace
+}  // namespace ecgbench

@@ -1,0 +1,93 @@
+// Plugin loading: the real plugins load, and each broken library is reported without stopping the others.
+#include "registry/registry.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+using ecgbench::PluginKind;
+using ecgbench::PluginRegistry;
+
+namespace {
+const std::string kCases = ECGBENCH_TEST_PLUGIN_DIR;
+
+bool any_failure_contains(const PluginRegistry& reg, const std::string& text) {
+    for (const auto& f : reg.failures())
+        if (f.reason.find(text) != std::string::npos) return true;
+    return false;
+}
+}  // namespace
+
+TEST(Registry, LoadsShippedPlugins) {
+    PluginRegistry reg;
+    reg.load_directory(ECGBENCH_PLUGIN_DIR);
+    EXPECT_TRUE(reg.failures().empty()) << reg.failures().front().path << ": " << reg.failures().front().reason;
+    for (const char* name : {"synthetic", "resnet1d", "simclr", "supervised", "random_init", "linear_probe"})
+        EXPECT_NE(reg.find(name), nullptr) << name;
+    EXPECT_EQ(reg.require("resnet1d", PluginKind::Encoder).manifest().kind, PluginKind::Encoder);
+}
+
+TEST(Registry, MissingSymbolIsReportedNotThrown) {
+    PluginRegistry reg;
+    reg.load_directory(kCases + "/missing_symbol");
+    ASSERT_EQ(reg.failures().size(), 1u);
+    EXPECT_TRUE(any_failure_contains(reg, "missing symbol"));
+    EXPECT_TRUE(reg.plugins().empty());
+}
+
+TEST(Registry, AbiMismatchIsRefused) {
+    PluginRegistry reg;
+    reg.load_directory(kCases + "/abi_mismatch");
+    ASSERT_EQ(reg.failures().size(), 1u);
+    EXPECT_TRUE(any_failure_contains(reg, "ABI version mismatch: plugin built against 999"));
+}
+
+TEST(Registry, DuplicateNameKeepsFirstAndReportsSecond) {
+    PluginRegistry reg;
+    reg.load_directory(kCases + "/duplicate_a");
+    reg.load_directory(kCases + "/duplicate_b");
+    EXPECT_EQ(reg.plugins().size(), 1u);
+    ASSERT_EQ(reg.failures().size(), 1u);
+    EXPECT_TRUE(any_failure_contains(reg, "duplicate plugin name 'duplicate_task'"));
+    EXPECT_NE(reg.failures().front().reason.find("duplicate_a"), std::string::npos);
+}
+
+TEST(Registry, BrokenLibrariesDoNotHideGoodOnes) {
+    PluginRegistry reg;
+    reg.load_directory(kCases + "/missing_symbol");
+    reg.load_directory(kCases + "/throwing_task");
+    reg.load_directory(kCases + "/abi_mismatch");
+    EXPECT_EQ(reg.failures().size(), 2u);
+    EXPECT_NE(reg.find("throwing_task"), nullptr);
+}
+
+TEST(Registry, SameFileTwiceLoadsOnce) {
+    PluginRegistry reg;
+    reg.load_directory(kCases + "/throwing_task");
+    reg.load_directory(kCases + "/throwing_task/.");
+    EXPECT_EQ(reg.plugins().size(), 1u);
+    EXPECT_TRUE(reg.failures().empty());
+}
+
+TEST(Registry, UnknownPluginSuggestsClosest) {
+    PluginRegistry reg;
+    reg.load_directory(ECGBENCH_PLUGIN_DIR);
+    try {
+        reg.require("simclear", PluginKind::Ssl);
+        FAIL() << "expected an error";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("did you mean 'simclr'"), std::string::npos) << e.what();
+    }
+    try {
+        reg.require("resnet1d", PluginKind::Dataset);
+        FAIL() << "expected an error";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("is an encoder plugin, not a dataset plugin"), std::string::npos) << e.what();
+    }
+}
+
+TEST(Registry, MissingDirectoryIsNotAnError) {
+    PluginRegistry reg;
+    reg.load_directory("/nonexistent/ecgbench/plugins");
+    EXPECT_TRUE(reg.failures().empty());
+}

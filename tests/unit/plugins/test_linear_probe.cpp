@@ -1,0 +1,201 @@
+// The `linear_probe` task plugin on toy data with hand-built encoders, and end to end on `synthetic`.
+#include "ecgbench/dataset.hpp"
+#include "ecgbench/encoder.hpp"
+#include "ecgbench/params.hpp"
+#include "ecgbench/task.hpp"
+#include "registry/registry.hpp"
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+using ecgbench::Metric;
+using ecgbench::ParamValue;
+
+const ecgbench::PluginRegistry& registry() {
+    static const auto* reg = [] {
+        auto* r = new ecgbench::PluginRegistry();  // plugins are never unloaded; neither is this
+        r->load_directory(ECGBENCH_PLUGIN_DIR);
+        return r;
+    }();
+    return *reg;
+}
+
+std::unique_ptr<ecgbench::Task> make_probe(std::map<std::string, ParamValue> given = {}) {
+    const auto& plugin = registry().require("linear_probe", ecgbench::PluginKind::Task);
+    return registry().make_task("linear_probe", ecgbench::validate_params(plugin.manifest().params, given));
+}
+
+/// Features = the raw samples of every lead.
+class FlattenEncoder final : public ecgbench::Encoder {
+public:
+    explicit FlattenEncoder(std::int64_t dim) : dim_(dim) {}
+    at::Tensor forward(const at::Tensor& signals) override { return signals.flatten(1); }
+    std::int64_t embedding_dim() const override { return dim_; }
+
+private:
+    std::int64_t dim_;
+};
+
+/// Features unrelated to the input (fresh Gaussian noise on every call).
+class NoiseEncoder final : public ecgbench::Encoder {
+public:
+    at::Tensor forward(const at::Tensor& signals) override { return at::randn({signals.size(0), 32}); }
+    std::int64_t embedding_dim() const override { return 32; }
+};
+
+/// Per-lead summary statistics: a crude but sensible hand-made ECG encoder.
+class StatsEncoder final : public ecgbench::Encoder {
+public:
+    at::Tensor forward(const at::Tensor& s) override {
+        const at::Tensor slope = s.diff(1, 2);
+        return at::cat({s.amax(2), s.amin(2), s.std(2), slope.amax(2), slope.amin(2), slope.abs().mean(2),
+                        s.slice(2, 0, -1).mul(slope).mean(2)},
+                       1);
+    }
+    std::int64_t embedding_dim() const override { return 7 * 12; }
+};
+
+/// Toy split: 1 lead x 8 samples. Class A is positive iff sample 0 > 0 (with a margin); class B iff
+/// sample 1 + sample 2 > 0; class C is always negative. The remaining samples are noise.
+ecgbench::EcgSplit toy_split(std::int64_t n, std::uint64_t seed) {
+    at::manual_seed(seed);
+    ecgbench::EcgSplit s;
+    at::Tensor x = at::randn({n, 1, 8});
+    const at::Tensor a = at::rand({n}) < 0.4;
+    x.select(2, 0).copy_((a.to(at::kFloat) * 2 - 1) * (0.5 + x.select(2, 0).select(1, 0).abs()).unsqueeze(1));
+    const at::Tensor b = (x.select(1, 0).select(1, 1) + x.select(1, 0).select(1, 2)) > 0;
+    s.signals = x;
+    s.lead_present = at::ones({n, 1}, at::kBool);
+    s.labels = at::stack({a.to(at::kFloat), b.to(at::kFloat), at::zeros({n})}, 1);
+    s.subjects = at::arange(n, at::kLong);
+    for (std::int64_t i = 0; i < n; ++i) s.record_ids.push_back("toy-" + std::to_string(i));
+    return s;
+}
+
+ecgbench::DatasetInfo toy_info() {
+    ecgbench::DatasetInfo info;
+    info.name = "toy";
+    info.sampling_rate_hz = 8;
+    info.samples = 8;
+    info.leads = {"II"};
+    info.classes = {"A", "B", "C"};
+    return info;
+}
+
+const Metric* find(const std::vector<Metric>& metrics, const std::string& name, const std::string& split) {
+    for (const auto& m : metrics) {
+        if (m.name == name && m.split == split) return &m;
+    }
+    return nullptr;
+}
+
+std::vector<Metric> run_probe(ecgbench::Encoder& encoder, const ecgbench::DatasetInfo& info,
+                              const ecgbench::EcgSplit& train, const ecgbench::EcgSplit& val,
+                              const ecgbench::EcgSplit& test, std::vector<std::string>* log = nullptr,
+                              std::map<std::string, ParamValue> params = {}) {
+    ecgbench::EvalContext ctx{encoder, info, train, val, test, 1234, [log](const std::string& line) {
+                                  if (log) log->push_back(line);
+                              }};
+    return make_probe(params)->evaluate(ctx);
+}
+
+TEST(LinearProbe, SeparableClassesScoreHigh) {
+    FlattenEncoder encoder(8);
+    const auto info = toy_info();
+    const auto train = toy_split(600, 1), val = toy_split(200, 2), test = toy_split(300, 3);
+    std::vector<std::string> log;
+    const auto start = std::chrono::steady_clock::now();
+    const auto metrics = run_probe(encoder, info, train, val, test, &log);
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 10.0);
+
+    const Metric* macro = find(metrics, "macro_auroc", "test");
+    ASSERT_NE(macro, nullptr);
+    EXPECT_GT(macro->value, 0.95);
+    ASSERT_TRUE(macro->ci_low && macro->ci_high);
+    EXPECT_LE(*macro->ci_low, macro->value);
+    EXPECT_GE(*macro->ci_high, macro->value);
+
+    ASSERT_NE(find(metrics, "auroc/A", "test"), nullptr);
+    ASSERT_NE(find(metrics, "auroc/B", "test"), nullptr);
+    EXPECT_GT(find(metrics, "auroc/A", "test")->value, 0.99);
+    // C has only negatives in test: not reported, not averaged.
+    EXPECT_EQ(find(metrics, "auroc/C", "test"), nullptr);
+    EXPECT_NEAR(macro->value,
+                (find(metrics, "auroc/A", "test")->value + find(metrics, "auroc/B", "test")->value) / 2, 1e-12);
+
+    ASSERT_NE(find(metrics, "macro_auroc", "val"), nullptr);
+    const Metric* l2 = find(metrics, "l2", "val");
+    ASSERT_NE(l2, nullptr);
+    EXPECT_GE(l2->value, 1e-4 * 0.999);
+    EXPECT_LE(l2->value, 10.0 * 1.001);
+    EXPECT_FALSE(log.empty());
+
+    // Same seed, same numbers (bootstrap included).
+    const auto again = run_probe(encoder, info, train, val, test);
+    EXPECT_EQ(find(again, "macro_auroc", "test")->value, macro->value);
+    EXPECT_EQ(*find(again, "macro_auroc", "test")->ci_low, *macro->ci_low);
+}
+
+TEST(LinearProbe, NoiseFeaturesScoreChance) {
+    at::manual_seed(99);
+    NoiseEncoder encoder;
+    const auto info = toy_info();
+    const auto train = toy_split(600, 4), val = toy_split(200, 5), test = toy_split(400, 6);
+    at::manual_seed(100);
+    const auto metrics = run_probe(encoder, info, train, val, test);
+    const Metric* macro = find(metrics, "macro_auroc", "test");
+    ASSERT_NE(macro, nullptr);
+    EXPECT_NEAR(macro->value, 0.5, 0.15);
+}
+
+TEST(LinearProbe, DatasetWithoutClassesIsRejected) {
+    FlattenEncoder encoder(8);
+    auto info = toy_info();
+    info.classes.clear();
+    auto split = toy_split(50, 7);
+    split.labels = at::zeros({50, 0});
+    EXPECT_THROW(run_probe(encoder, info, split, split, split), std::invalid_argument);
+}
+
+TEST(LinearProbe, SingleGridPointAndNoBootstrap) {
+    FlattenEncoder encoder(8);
+    const auto info = toy_info();
+    const auto train = toy_split(300, 8), val = toy_split(100, 9), test = toy_split(100, 10);
+    const auto metrics = run_probe(encoder, info, train, val, test, nullptr,
+                                   {{"l2_min", 0.01}, {"l2_max", 0.01}, {"l2_steps", std::int64_t{1}},
+                                    {"bootstrap_resamples", std::int64_t{0}}});
+    const Metric* macro = find(metrics, "macro_auroc", "test");
+    ASSERT_NE(macro, nullptr);
+    EXPECT_FALSE(macro->ci_low.has_value());
+    EXPECT_NEAR(find(metrics, "l2", "val")->value, 0.01, 1e-12);
+}
+
+TEST(LinearProbe, SyntheticDatasetIsLearnableFromSimpleFeatures) {
+    const auto& plugin = registry().require("synthetic", ecgbench::PluginKind::Dataset);
+    auto ds = registry().make_dataset(
+        "synthetic", ecgbench::validate_params(plugin.manifest().params, {{"records", std::int64_t{1500}}}));
+    const auto info = ds->info();
+    const auto train = ds->load(ecgbench::Split::Train, info.leads);
+    const auto val = ds->load(ecgbench::Split::Val, info.leads);
+    const auto test = ds->load(ecgbench::Split::Test, info.leads);
+    StatsEncoder encoder;
+    std::vector<std::string> log;
+    const auto metrics = run_probe(encoder, info, train, val, test, &log);
+    for (const auto& line : log) std::printf("%s\n", line.c_str());
+    for (const auto& m : metrics) std::printf("  %s/%s = %.3f\n", m.split.c_str(), m.name.c_str(), m.value);
+    EXPECT_GT(find(metrics, "macro_auroc", "test")->value, 0.7);
+}
+
+}  // namespace

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages ecgbench needs, only those missing (idempotent, quiet when all
+# are present). Uses sudo when not root. Exits non-zero with a clear message when it cannot.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ccache pkg-config
+  libtorch-dev libopenblas0-pthread
+  libboost-dev libboost-filesystem-dev
+  libtomlplusplus-dev libsqlitecpp-dev libsqlite3-dev sqlite3
+  libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
+)
+
+missing=()
+for pkg in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$pkg")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+echo "ecgbench: installing missing Debian packages: ${missing[*]}"
+if [[ $(id -u) -eq 0 ]]; then
+  sudo=()
+elif command -v sudo >/dev/null 2>&1; then
+  sudo=(sudo)
+else
+  echo "ecgbench: missing packages (${missing[*]}) and neither root nor sudo available;" >&2
+  echo "          install them with: apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+if ! "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"; then
+  echo "ecgbench: apt-get install failed; refreshing the package index and retrying" >&2
+  "${sudo[@]}" apt-get update -q
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" || {
+    echo "ecgbench: could not install ${missing[*]} (no access to Debian's archive?)" >&2
+    exit 1
+  }
+fi
