@@ -8,12 +8,17 @@
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
+#include <cstdlib>
+#include <thread>
+
 namespace {
 
 using namespace ecgbench;
 
 const PluginRegistry& registry() {
     static auto* reg = [] {
+        // Debian's LibTorch defaults to one thread; measure with every core, as `ecgbench run` does.
+        if (!std::getenv("OMP_NUM_THREADS")) torch::set_num_threads(static_cast<int>(std::thread::hardware_concurrency()));
         auto* r = new PluginRegistry();
         r->load_directory(ECGBENCH_PLUGIN_DIR);
         return r;
@@ -26,6 +31,7 @@ Params params_for(const std::string& plugin, const std::map<std::string, ParamVa
 }
 
 void BM_MatmulFp32(benchmark::State& state) {
+    registry();  // thread setup
     const auto n = state.range(0);
     auto a = torch::randn({n, n});
     auto b = torch::randn({n, n});

@@ -8,7 +8,12 @@
 
 #include <CLI/CLI.hpp>
 
+#include <torch/utils.h>
+
+#include <algorithm>
 #include <atomic>
+#include <cstdlib>
+#include <thread>
 #include <csignal>
 #include <filesystem>
 #include <iomanip>
@@ -26,6 +31,16 @@ std::atomic<bool> g_stop{false};
 void on_signal(int signal) {
     g_stop.store(true);
     std::signal(signal, SIG_DFL);
+}
+
+// Debian's LibTorch starts with one intra-op thread whatever the machine has; use every core unless
+// the user chose (--threads or OMP_NUM_THREADS).
+void configure_threads(int requested) {
+    if (requested > 0) {
+        torch::set_num_threads(requested);
+    } else if (std::getenv("OMP_NUM_THREADS") == nullptr) {
+        torch::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+    }
 }
 
 std::unique_ptr<PluginRegistry> load_plugins(const std::vector<std::string>& extra_dirs) {
@@ -67,8 +82,8 @@ int cmd_plugins(const PluginRegistry& registry, const std::string& name) {
     for (const auto& p : m.params) {
         std::cout << "  " << p.name << " (" << to_string(p.type) << ", default " << format_value(p.default_value);
         if (p.min || p.max)
-            std::cout << ", range [" << (p.min ? std::to_string(*p.min) : "-inf") << ", "
-                      << (p.max ? std::to_string(*p.max) : "inf") << "]";
+            std::cout << ", range [" << (p.min ? format_value(*p.min) : "-inf") << ", "
+                      << (p.max ? format_value(*p.max) : "inf") << "]";
         if (!p.choices.empty()) {
             std::cout << ", one of";
             for (const auto& c : p.choices) std::cout << " " << c;
@@ -175,6 +190,8 @@ int main(int argc, char** argv) {
     std::string store_path = "results/ecgbench.db";
     std::vector<std::string> plugin_dirs;
     app.add_option("--store", store_path, "SQLite result store")->capture_default_str();
+    int threads = 0;
+    app.add_option("--threads", threads, "LibTorch intra-op threads (default: all cores, or OMP_NUM_THREADS)");
     app.add_option("--plugin-dir", plugin_dirs, "extra plugin directory (repeatable; also ECGBENCH_PLUGIN_PATH)");
 
     std::string name, file, experiment, out_dir;
@@ -197,6 +214,7 @@ int main(int argc, char** argv) {
     report->add_option("--split", report_options.split, "split of the headline metric")->capture_default_str();
 
     CLI11_PARSE(app, argc, argv);
+    configure_threads(threads);
     try {
         if (*report) return cmd_report(experiment, store_path, out_dir, report_options);
         const auto registry = load_plugins(plugin_dirs);

@@ -105,8 +105,8 @@ Params validate_params(const std::vector<ParamSpec>& schema, const std::map<std:
             if (!std::isfinite(x) || (spec.min && x < *spec.min) || (spec.max && x > *spec.max)) {
                 std::ostringstream msg;
                 msg << "parameter '" << spec.name << "' = " << format_value(value) << " is out of range [";
-                msg << (spec.min ? std::to_string(*spec.min) : "-inf") << ", "
-                    << (spec.max ? std::to_string(*spec.max) : "inf") << "]";
+                msg << (spec.min ? format_value(*spec.min) : "-inf") << ", "
+                    << (spec.max ? format_value(*spec.max) : "inf") << "]";
                 throw std::invalid_argument(msg.str());
             }
         }

@@ -45,11 +45,19 @@ std::string fraction_label(double fraction) {
 using MethodKey = std::tuple<std::string, std::string, std::string>;  // dataset, encoder, ssl
 using ColumnKey = std::tuple<std::string, std::string, double>;        // task, eval dataset, fraction
 
+// Columns grouped by task and dataset, full labels first, then decreasing label fraction.
+struct ColumnOrder {
+    bool operator()(const ColumnKey& a, const ColumnKey& b) const {
+        return std::make_tuple(std::get<0>(a), std::get<1>(a), -std::get<2>(a)) <
+               std::make_tuple(std::get<0>(b), std::get<1>(b), -std::get<2>(b));
+    }
+};
+
 }  // namespace
 
 std::string markdown_table(const std::vector<FlatResult>& rows, const ReportOptions& options) {
-    std::map<MethodKey, std::map<ColumnKey, std::vector<double>>> values;
-    std::set<ColumnKey> columns;
+    std::map<MethodKey, std::map<ColumnKey, std::vector<double>, ColumnOrder>> values;
+    std::set<ColumnKey, ColumnOrder> columns;
     for (const auto& r : rows) {
         if (r.metric != options.metric || r.split != options.split) continue;
         ColumnKey column{r.task, r.eval_dataset, r.label_fraction};
@@ -58,7 +66,7 @@ std::string markdown_table(const std::vector<FlatResult>& rows, const ReportOpti
     }
     if (values.empty()) return "_No `" + options.metric + "` results on the " + options.split + " split._\n";
 
-    std::map<ColumnKey, double> best;
+    std::map<ColumnKey, double, ColumnOrder> best;
     for (const auto& [method, by_column] : values)
         for (const auto& [column, v] : by_column) {
             const double mean = summarize(v).mean;

@@ -91,6 +91,8 @@ const std::vector<ParamSpec>& schema() {
         {"duration_s", ParamType::Float, 2.5, "record length in seconds", 0.5, 120.0, {}},
         {"snr_db", ParamType::Float, 20.0, "white-noise SNR in dB relative to the clean record's RMS", -20.0,
          100.0, {}},
+        {"baseline_wander_mv", ParamType::Float, 0.12,
+         "peak amplitude (mV) of the slowest per-lead baseline wander component (site 0)", 0.0, 5.0, {}},
         {"site", ParamType::Int, std::int64_t{0},
          "acquisition site: 0 is the reference; others shift noise, gain, wander, age and prevalence", 0.0,
          1.0e6, {}},
@@ -112,6 +114,7 @@ struct Config {
     double duration_s = 2.5;
     std::int64_t samples = 0;
     double snr_db = 20;
+    double baseline_wander_mv = 0.12;
     std::int64_t site = 0;
     double missing_covariate_rate = 0;
     std::array<double, kClassCount> prevalence{};  // kNorm unused: NORM is derived
@@ -126,6 +129,7 @@ Config config_from(const Params& p) {
     c.duration_s = p.get_float("duration_s");
     c.samples = static_cast<std::int64_t>(std::llround(c.sampling_rate * c.duration_s));
     c.snr_db = p.get_float("snr_db");
+    c.baseline_wander_mv = p.get_float("baseline_wander_mv");
     c.site = p.get_int("site");
     c.missing_covariate_rate = p.get_float("missing_covariate_rate");
     c.prevalence[kMi] = p.get_float("prevalence_mi");
@@ -356,7 +360,7 @@ struct Subject {
     bool rvh = false, strain = false;
     float hyp_factor = 1;
     // Morphology and rhythm traits.
-    float axis_deg = 50, posterior = -0.35f, t_axis_deg = 45, amplitude = 1, heart_rate = 70, pr_s = 0.16f;
+    float axis_deg = 50, posterior = -0.2f, t_axis_deg = 45, amplitude = 1, heart_rate = 70, pr_s = 0.16f;
     float qrs_scale = 1, qt_factor = 1, t_amplitude = 0.3f, p_amplitude = 0.12f;
     float respiration_hz = 0.25f, sinus_arrhythmia = 0.03f;
 };
@@ -409,7 +413,7 @@ Subject make_subject(const Config& c, const SiteEffects& site, std::int64_t inde
 
     // Axis drifts left with age; women have lower voltage and slightly faster rates.
     s.axis_deg = static_cast<float>(std::clamp(rng.normal(55.0, 22.0) - 0.3 * std::max(0.0, s.age - 40.0), -40.0, 110.0));
-    s.posterior = static_cast<float>(rng.normal(-0.35, 0.15));
+    s.posterior = static_cast<float>(rng.normal(-0.2, 0.15));
     s.t_axis_deg = static_cast<float>(0.5 * s.axis_deg + 20.0 + rng.normal(0.0, 8.0));
     s.amplitude = static_cast<float>(std::clamp(rng.lognormal(0.18) * (s.male ? 1.08 : 0.92) * (1.0 - 0.004 * (s.age - 55.0)),
                                                 0.4, 2.5));
@@ -417,7 +421,7 @@ Subject make_subject(const Config& c, const SiteEffects& site, std::int64_t inde
     s.pr_s = static_cast<float>(std::clamp(rng.normal(0.155, 0.018), 0.11, 0.21));
     s.qrs_scale = static_cast<float>(rng.lognormal(0.08));
     s.qt_factor = static_cast<float>(rng.lognormal(0.05));
-    s.t_amplitude = static_cast<float>(std::clamp(rng.normal(0.32, 0.08), 0.12, 0.6));
+    s.t_amplitude = static_cast<float>(std::clamp(rng.normal(0.42, 0.1), 0.15, 0.75));
     s.p_amplitude = static_cast<float>(std::clamp(rng.normal(0.12, 0.03), 0.05, 0.22));
     s.respiration_hz = static_cast<float>(rng.uniform(0.2, 0.33));
     s.sinus_arrhythmia = static_cast<float>(rng.uniform(0.01, 0.05) * (s.age < 50 ? 1.5 : 1.0));
@@ -453,9 +457,9 @@ Morphology build_morphology(const Subject& s, const RecordState& state, Rng& rng
     const Vec3 s_dir = unit({-0.35f, -0.5f, -0.75f});
 
     // QRS: septal q, early anterior R, main posterior R, terminal S.
-    Wave q{Phase::Ventricular, -0.024f, 0.008f, (0.12f * amp) * septal_dir};
-    Wave r1{Phase::Ventricular, -0.009f, 0.010f, (0.55f * amp) * unit(rotate_transverse(r_dir, 35.0))};
-    Wave r2{Phase::Ventricular, 0.005f, 0.011f, (1.0f * amp) * unit(rotate_transverse(r_dir, -20.0))};
+    Wave q{Phase::Ventricular, -0.024f, 0.008f, (0.18f * amp) * septal_dir};
+    Wave r1{Phase::Ventricular, -0.009f, 0.010f, (0.55f * amp) * unit(rotate_transverse(r_dir, 50.0))};
+    Wave r2{Phase::Ventricular, 0.005f, 0.011f, (1.0f * amp) * unit(rotate_transverse(r_dir, -10.0))};
     Wave sw{Phase::Ventricular, 0.026f, 0.010f, (0.35f * amp) * s_dir};
     // T: slow upstroke, faster downstroke; scales with sqrt(voltage) rather than voltage.
     const float t_amp = s.t_amplitude * std::sqrt(amp);
@@ -697,11 +701,12 @@ void generate_record(const Config& c, const SiteEffects& site, const Subject& s,
     const double noise_sd = rms * std::pow(10.0, -c.snr_db / 20.0) * site.noise_factor;
     for (std::size_t k = 0; k < fields.size(); ++k) {
         float* out = signal + kRecordedColumns[k] * T;
-        Oscillator slow(rng.uniform(0.0, 0.12) * site.wander, rng.uniform(0.05, 0.25), rng.uniform(0.0, 2 * kPi),
+        const double wander = c.baseline_wander_mv * site.wander;
+        Oscillator slow(rng.uniform(0.0, 1.0) * wander, rng.uniform(0.05, 0.25), rng.uniform(0.0, 2 * kPi),
                         c.sampling_rate);
-        Oscillator faster(rng.uniform(0.0, 0.05) * site.wander, rng.uniform(0.25, 0.6), rng.uniform(0.0, 2 * kPi),
+        Oscillator faster(rng.uniform(0.0, 0.4) * wander, rng.uniform(0.25, 0.6), rng.uniform(0.0, 2 * kPi),
                           c.sampling_rate);
-        const double offset = rng.normal(0.0, 0.03) * site.wander;
+        const double offset = rng.normal(0.0, 0.25) * wander;
         for (std::int64_t n = 0; n < T; ++n) {
             out[n] += static_cast<float>(offset + slow.next() + faster.next() + noise_sd * rng.normal());
         }

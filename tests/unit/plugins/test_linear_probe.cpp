@@ -74,7 +74,8 @@ ecgbench::EcgSplit toy_split(std::int64_t n, std::uint64_t seed) {
     ecgbench::EcgSplit s;
     at::Tensor x = at::randn({n, 1, 8});
     const at::Tensor a = at::rand({n}) < 0.4;
-    x.select(2, 0).copy_((a.to(at::kFloat) * 2 - 1) * (0.5 + x.select(2, 0).select(1, 0).abs()).unsqueeze(1));
+    const at::Tensor margin = 0.5 + x.select(2, 0).select(1, 0).abs();  // [n]
+    x.select(2, 0).copy_(((a.to(at::kFloat) * 2 - 1) * margin).unsqueeze(1));
     const at::Tensor b = (x.select(1, 0).select(1, 1) + x.select(1, 0).select(1, 2)) > 0;
     s.signals = x;
     s.lead_present = at::ones({n, 1}, at::kBool);

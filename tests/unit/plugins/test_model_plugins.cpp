@@ -119,6 +119,35 @@ TEST(ResNet1d, RejectsWrongLeadCountAndUnknownSize) {
     EXPECT_THROW(params_for("resnet1d", PluginKind::Encoder, {{"size", std::string("XL")}}), std::invalid_argument);
 }
 
+// Tasks fine-tune a copy, never the original: clone() must deep-copy weights and BatchNorm
+// statistics, keep the mode, and leave the global random stream where it was.
+TEST(ResNet1d, CloneIsAnIndependentDeepCopy) {
+    const auto encoder = resnet("XS", 3, 200);
+    {
+        torch::NoGradGuard no_grad;
+        encoder->train();
+        encoder->forward(at::randn({4, 3, 200}) * 3.0 + 1.0);  // moves the running statistics
+    }
+    encoder->eval();
+
+    at::manual_seed(5);
+    const at::Tensor expected_next = at::rand({4});
+    at::manual_seed(5);
+    const auto copy = std::dynamic_pointer_cast<ecgbench::Encoder>(encoder->clone());
+    EXPECT_TRUE(at::equal(at::rand({4}), expected_next));
+    ASSERT_NE(copy, nullptr);
+    EXPECT_FALSE(copy->is_training());
+    EXPECT_EQ(copy->embedding_dim(), encoder->embedding_dim());
+
+    torch::NoGradGuard no_grad;
+    const at::Tensor x = at::randn({2, 3, 200});
+    EXPECT_TRUE(at::equal(copy->forward(x), encoder->forward(x)));
+    const at::Tensor before = encoder->forward(x);
+    for (auto& p : copy->parameters()) p.add_(1.0);
+    EXPECT_TRUE(at::equal(encoder->forward(x), before));
+    EXPECT_FALSE(at::equal(copy->forward(x), before));
+}
+
 // A fixed tiny batch whose records differ in shape (rhythm and morphology), so instances are
 // distinguishable and a few optimiser steps must reduce each loss.
 ecgbench::Batch tiny_batch(std::int64_t b, std::int64_t leads, std::int64_t t, std::int64_t classes) {
