@@ -1,4 +1,5 @@
-// Training-step throughput: the SimCLR step on resnet1d S (batch 64, 12 leads, 2500 samples,
+// Throughput of the pieces an experiment spends its time in: synthetic generation, the linear
+// probe, and the training-step: the SimCLR step on resnet1d S (batch 64, 12 leads, 2500 samples,
 // AdamW, fp32) through the real plugins and the host's training loop, plus the machine's fp32
 // matmul rate as the yardstick (tells at once whether OpenBLAS or the reference BLAS is in use).
 // bench/simclr_step.py times the identical step in Python PyTorch; README lists both.
@@ -70,5 +71,47 @@ void BM_SimclrStepResnet1d(benchmark::State& state) {
     state.SetLabel("resnet1d " + size + ", batch 64, 12x2500, AdamW fp32, " + std::to_string(at::get_num_threads()) + " threads");
 }
 BENCHMARK(BM_SimclrStepResnet1d)->Arg(0)->Arg(1)->Unit(benchmark::kSecond)->UseRealTime()->MinTime(20.0);
+
+// Records/s of the synthetic generator (12 leads, 10 s, 500 Hz: the realistic-size record).
+void BM_SyntheticGeneration(benchmark::State& state) {
+    const std::int64_t records = state.range(0);
+    for (auto _ : state) {
+        auto dataset = registry().make_dataset(
+            "synthetic", params_for("synthetic", {{"records", records}, {"sampling_rate", 500.0}, {"duration_s", 10.0}}));
+        benchmark::DoNotOptimize(dataset->load(Split::Train, dataset->info().leads).signals.data_ptr<float>());
+    }
+    state.counters["records/s"] = benchmark::Counter(static_cast<double>(records), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_SyntheticGeneration)->Arg(1000)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// A linear probe on 2000 records of 512-d embeddings (the embedding step included, through a
+// parameter-free encoder so that only the probe's own cost is measured).
+class FlattenEncoder : public Encoder {
+public:
+    at::Tensor forward(const at::Tensor& signals) override { return signals.flatten(1); }
+    std::int64_t embedding_dim() const override { return 512; }
+};
+
+void BM_LinearProbe(benchmark::State& state) {
+    torch::manual_seed(0);
+    auto make_split = [](std::int64_t n) {
+        EcgSplit split;
+        split.signals = torch::randn({n, 1, 512});
+        split.labels = (split.signals.slice(2, 0, 5).squeeze(1) + 0.5 * torch::randn({n, 5}) > 0).to(torch::kFloat);
+        split.lead_present = torch::ones({n, 1}, torch::kBool);
+        split.subjects = torch::arange(n);
+        return split;
+    };
+    const auto train = make_split(1400), val = make_split(300), test = make_split(300);
+    DatasetInfo info;
+    info.classes = {"a", "b", "c", "d", "e"};
+    FlattenEncoder encoder;
+    auto task = registry().make_task("linear_probe", params_for("linear_probe", {}));
+    for (auto _ : state) {
+        EvalContext context{encoder, info, train, val, test, 0, [](const std::string&) {}};
+        benchmark::DoNotOptimize(task->evaluate(context));
+    }
+}
+BENCHMARK(BM_LinearProbe)->Unit(benchmark::kSecond)->UseRealTime();
 
 }  // namespace

@@ -187,6 +187,7 @@ int cmd_report(const std::string& experiment, const std::string& store_path, std
 int main(int argc, char** argv) {
     CLI::App app{"ecgbench: fair comparisons of self-supervised ECG representation learning"};
     app.require_subcommand(1);
+    app.fallthrough();  // global options may follow the subcommand too
     std::string store_path = "results/ecgbench.db";
     std::vector<std::string> plugin_dirs;
     app.add_option("--store", store_path, "SQLite result store")->capture_default_str();

@@ -2,6 +2,7 @@
 #include "registry/registry.hpp"
 
 #include <gtest/gtest.h>
+#include <torch/torch.h>
 
 #include <string>
 
@@ -90,4 +91,16 @@ TEST(Registry, MissingDirectoryIsNotAnError) {
     PluginRegistry reg;
     reg.load_directory("/nonexistent/ecgbench/plugins");
     EXPECT_TRUE(reg.failures().empty());
+}
+
+TEST(Registry, ReadmeExamplePluginWorks) {
+    PluginRegistry reg;
+    reg.load_directory(kCases + "/readme_tinycnn");
+    ASSERT_TRUE(reg.failures().empty()) << reg.failures().front().reason;
+    const auto& plugin = reg.require("tinycnn", PluginKind::Encoder);
+    const auto params = ecgbench::validate_params(plugin.manifest().params, {{"width", std::int64_t{8}}});
+    auto encoder = reg.make_encoder("tinycnn", params, {12, 500, 100.0, {}});
+    const auto out = encoder->forward(torch::randn({3, 12, 500}));
+    EXPECT_EQ(out.sizes(), (std::vector<std::int64_t>{3, 8}));
+    EXPECT_EQ(encoder->embedding_dim(), 8);
 }
