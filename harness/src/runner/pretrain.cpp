@@ -64,7 +64,9 @@ TrainReport pretrain(Encoder& encoder, SslMethod& method, const EcgSplit& data, 
 
             for (auto& group : optimizer.param_groups())
                 static_cast<torch::optim::AdamWOptions&>(group.options()).lr(scheduled_lr(budget, step, total));
-            optimizer.zero_grad();
+            // Drop gradients instead of zero-filling them (PyTorch's set_to_none): backward then
+            // writes fresh buffers rather than accumulating into zeroed ones.
+            for (auto& p : params) p.mutable_grad().reset();
             auto loss = method.loss(encoder, batch_on_device);
             const double value = loss.item<double>();
             if (!std::isfinite(value))

@@ -1,0 +1,132 @@
+// WFDB (PhysioNet) record access: header parsing, signal decoding and writing (formats 16/212),
+// and MIT-format annotation files. Plain std types only, so plugins can use it without LibTorch.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <limits>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ecgbench::wfdb {
+
+/// Any malformed or unreadable WFDB input. The message names the file (and line or sample).
+class WfdbError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// Digital value returned for an invalid sample, whatever the storage format's own marker is
+/// (-2048 in 212, -32768 in 16, -128 in 80, ...). Physical reads give NaN instead.
+inline constexpr std::int32_t kInvalidSample = std::numeric_limits<std::int32_t>::min();
+
+/// One signal line of a header (or of a multi-segment layout header).
+struct SignalInfo {
+    std::string file_name;          ///< "~" in layout headers
+    int format = 0;                 ///< storage format (0 = no data, layout headers)
+    int samples_per_frame = 1;      ///< the `xN` suffix
+    int skew = 0;                   ///< the `:N` suffix
+    std::int64_t byte_offset = 0;   ///< the `+N` suffix
+    double gain = 200.0;            ///< ADC units per physical unit (WFDB default 200)
+    bool gain_given = false;        ///< false: the header omitted it or wrote 0 (the default applies)
+    std::int32_t baseline = 0;      ///< `(b)` after the gain; ADC zero when absent
+    std::string units = "mV";
+    int adc_resolution = 0;         ///< bits; 0 = unspecified
+    std::int32_t adc_zero = 0;
+    std::int32_t initial_value = 0; ///< defaults to adc_zero
+    std::optional<std::int32_t> checksum;
+    int block_size = 0;
+    std::string description;
+};
+
+/// One segment of a multi-segment header; name "~" is a null segment (no data, invalid samples).
+struct SegmentInfo {
+    std::string name;
+    std::int64_t length = 0;
+};
+
+struct Header {
+    std::string name;                   ///< record name from the record line
+    std::filesystem::path directory;    ///< where the .hea was found (signal files are relative to it)
+    int nsegments = 0;                  ///< 0 = single-segment record
+    int nsig = 0;
+    double fs = 250.0;                  ///< frame rate (WFDB default 250)
+    bool fs_given = false;
+    double counter_freq = 0.0;          ///< 0 = same as fs
+    double base_counter = 0.0;
+    std::optional<std::int64_t> nsamp;  ///< frames; absent when the header omits it
+    std::string base_time;              ///< as written, e.g. "17:27:45" ("" = none)
+    std::string base_date;              ///< as written, e.g. "15/08/1994"
+    std::vector<SignalInfo> signals;
+    std::vector<SegmentInfo> segments;
+    std::vector<std::string> comments;  ///< text after '#', in order
+
+    bool multi_segment() const { return nsegments > 0; }
+    int max_samples_per_frame() const;
+};
+
+/// Parses header text; `source` names the file in error messages ("100.hea:3: ...").
+Header parse_header(std::string_view text, const std::string& source);
+/// Reads RECORD.hea (RECORD is a path without extension).
+Header read_header(const std::filesystem::path& record);
+/// Header text in WFDB layout (used by the writer; round-trips through parse_header).
+std::string format_header(const Header& header);
+
+struct ReadOptions {
+    std::int64_t from = 0;               ///< first frame
+    std::optional<std::int64_t> to;      ///< one past the last frame (default: record end)
+    std::vector<int> signals;            ///< indices into the header's signals; empty = all, in order
+    bool high_resolution = false;        ///< every sample of multi-sample signals (rdsamp -H)
+};
+
+/// Samples of the selected signals. Rows are frames (or, high-resolution, frame × max spf).
+struct SignalData {
+    std::vector<SignalInfo> signals;     ///< the selected signals' header lines
+    std::int64_t from = 0;               ///< first frame read
+    std::int64_t rows = 0;
+    int ticks_per_frame = 1;             ///< rows per frame (max spf when high-resolution, else 1)
+    double fs = 250.0;                   ///< frame rate
+    std::vector<std::vector<std::int32_t>> digital;  ///< [signal][row]; kInvalidSample = invalid
+
+    /// (d - baseline) / gain, NaN for invalid samples.
+    double physical(std::size_t signal, std::int64_t row) const;
+    /// Row's first sample time in seconds from the record start.
+    double seconds(std::int64_t row) const;
+};
+
+/// Reads a record's samples. Throws WfdbError on missing/truncated files, bad ranges or
+/// unsupported formats (FLAC 508/516/524 are not supported yet).
+SignalData read_signals(const std::filesystem::path& record, const ReadOptions& options = {});
+SignalData read_signals(const Header& header, const ReadOptions& options = {});
+
+/// Writes RECORD.hea and RECORD.dat (one file, all signals interleaved) in format 16 or 212.
+/// `samples` is [signal][frame]; kInvalidSample is stored as the format's invalid marker.
+/// Checksums and initial values in `header` are recomputed; `header.signals` gives gain etc.
+void write_record(const std::filesystem::path& record, Header header,
+                  const std::vector<std::vector<std::int32_t>>& samples, int format);
+
+/// One MIT-format annotation.
+struct Annotation {
+    std::int64_t sample = 0;
+    int type = 1;        ///< annotation code (1 = N); see annotation_symbol
+    int subtype = 0;     ///< signed 8-bit
+    int chan = 0;        ///< 0..255
+    int num = 0;         ///< signed 8-bit
+    std::string aux;     ///< raw bytes (may contain NUL)
+};
+
+/// Standard mnemonic of an annotation code ("N", "V", "+", ...); "[c]" form is never used:
+/// unknown codes give "?" only if that is the standard mnemonic, else the number as text.
+std::string annotation_symbol(int type);
+/// Inverse of annotation_symbol; nullopt for unknown mnemonics.
+std::optional<int> annotation_code(std::string_view symbol);
+
+std::vector<Annotation> read_annotations(const std::filesystem::path& file);
+std::vector<Annotation> parse_annotations(std::string_view bytes, const std::string& source);
+std::string encode_annotations(const std::vector<Annotation>& annotations);
+void write_annotations(const std::filesystem::path& file, const std::vector<Annotation>& annotations);
+
+}  // namespace ecgbench::wfdb
