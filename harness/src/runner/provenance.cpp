@@ -1,5 +1,7 @@
 #include "runner/provenance.hpp"
 
+#include "util/json.hpp"
+
 #include <sqlite3.h>
 #include <torch/version.h>
 #include <unistd.h>
@@ -36,49 +38,28 @@ std::string hostname() {
     return name;
 }
 
+// String pairs as a JSON object.
+std::string string_object(const std::map<std::string, std::string>& fields) {
+    JsonObject object;
+    for (const auto& [key, value] : fields) object[key] = json_string(value);
+    return json_object(object);
+}
+
 }  // namespace
-
-std::string json_string(const std::string& text) {
-    std::string out = "\"";
-    for (char c : text) {
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\t': out += "\\t"; break;
-            case '\r': out += "\\r"; break;
-            default:
-                if (static_cast<unsigned char>(c) < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                    out += buf;
-                } else {
-                    out += c;
-                }
-        }
-    }
-    return out + "\"";
-}
-
-std::string json_object(const std::map<std::string, std::string>& fields) {
-    std::string out = "{";
-    for (const auto& [key, value] : fields) out += (out.size() > 1 ? "," : "") + json_string(key) + ":" + json_string(value);
-    return out + "}";
-}
 
 RunProvenance current_provenance(const std::map<std::string, std::string>& plugin_versions) {
     RunProvenance p;
     p.host = hostname();
     p.pid = static_cast<std::int64_t>(getpid());
     p.git_commit = git_commit();
-    p.library_versions = json_object({
+    p.library_versions = string_object({
         {"ecgbench", ECGBENCH_VERSION},
         {"libtorch", TORCH_VERSION},
         {"sqlite", sqlite3_libversion()},
         {"compiler", __VERSION__},
         {"torch_threads", std::to_string(at::get_num_threads())},
     });
-    p.plugin_versions = json_object(plugin_versions);
+    p.plugin_versions = string_object(plugin_versions);
     p.extra = "{}";
     return p;
 }

@@ -11,10 +11,4 @@ namespace ecgbench {
 /// Provenance of this process; `plugin_versions` maps plugin name -> version.
 RunProvenance current_provenance(const std::map<std::string, std::string>& plugin_versions);
 
-/// A JSON object literal from string pairs (keys sorted, values escaped).
-std::string json_object(const std::map<std::string, std::string>& fields);
-
-/// JSON string literal with escapes.
-std::string json_string(const std::string& text);
-
 }  // namespace ecgbench

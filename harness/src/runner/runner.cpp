@@ -4,6 +4,7 @@
 #include "runner/pretrain.hpp"
 #include "runner/progress.hpp"
 #include "runner/provenance.hpp"
+#include "util/json.hpp"
 #include "util/sha256.hpp"
 
 #include <torch/torch.h>
@@ -34,13 +35,6 @@ std::string resolve_device(const std::string& requested) {
     if (requested == "cuda" && !torch::cuda::is_available())
         throw std::runtime_error("device = \"cuda\" but this LibTorch build sees no CUDA device");
     return requested;
-}
-
-std::string json_number(double value) {
-    std::ostringstream out;
-    out.precision(17);
-    out << value;
-    return out.str();
 }
 
 // Loads dataset splits at most once per (dataset, split, leads) within one `run`.
@@ -169,8 +163,8 @@ private:
         const auto& cell = prepared_.plan.pretrain[p];
         const auto& exp = prepared_.experiment;
         // A finished run whose checkpoint file vanished is redone (force) so evaluations can proceed.
-        const bool redo = options_.force || (store_.latest_run(cell.hash) &&
-                                             store_.latest_run(cell.hash)->status == RunStatus::Finished);
+        const auto previous = store_.latest_run(cell.hash);
+        const bool redo = options_.force || (previous && previous->status == RunStatus::Finished);
         auto claim = store_.claim(cell.hash, provenance_, redo);
         if (claim.result == Claim::Result::RunningElsewhere) {
             ++summary_.busy;
@@ -343,15 +337,9 @@ private:
     // Everything about an evaluation's inputs that is not already in its canonical config.
     std::string eval_extra(const EvalCell& cell, const ArtifactRecord& checkpoint, const DatasetInfo& info,
                            const std::vector<std::string>& leads) const {
-        std::string lead_list = "[";
-        for (std::size_t i = 0; i < leads.size(); ++i) lead_list += (i ? "," : "") + json_string(leads[i]);
-        lead_list += "]";
-        std::string classes = "[";
-        for (std::size_t i = 0; i < info.classes.size(); ++i) classes += (i ? "," : "") + json_string(info.classes[i]);
-        classes += "]";
         return "{\"checkpoint_sha256\":" + json_string(checkpoint.sha256) +
-               ",\"checkpoint_path\":" + json_string(checkpoint.path) + ",\"leads\":" + lead_list +
-               ",\"classes\":" + classes + ",\"sampling_rate_hz\":" + json_number(info.sampling_rate_hz) +
+               ",\"checkpoint_path\":" + json_string(checkpoint.path) + ",\"leads\":" + json_strings(leads) +
+               ",\"classes\":" + json_strings(info.classes) + ",\"sampling_rate_hz\":" + json_number(info.sampling_rate_hz) +
                ",\"samples\":" + std::to_string(info.samples) + ",\"dataset\":" + json_string(info.name) +
                ",\"data_version\":" + json_string(info.version) + ",\"fingerprint\":" + json_string(info.fingerprint) +
                ",\"preprocessing\":" + json_string(info.preprocessing) + ",\"split_rule\":" + json_string(info.split_rule) +

@@ -4,6 +4,7 @@
 #include "ecgbench/params.hpp"
 #include "ecgbench/task.hpp"
 #include "registry/registry.hpp"
+#include "unit/plugins/shipped_plugins.hpp"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -23,14 +24,7 @@ namespace {
 using ecgbench::Metric;
 using ecgbench::ParamValue;
 
-const ecgbench::PluginRegistry& registry() {
-    static const auto* reg = [] {
-        auto* r = new ecgbench::PluginRegistry();  // plugins are never unloaded; neither is this
-        r->load_directory(ECGBENCH_PLUGIN_DIR);
-        return r;
-    }();
-    return *reg;
-}
+using test_support::registry;
 
 std::unique_ptr<ecgbench::Task> make_probe(std::map<std::string, ParamValue> given = {}) {
     const auto& plugin = registry().require("linear_probe", ecgbench::PluginKind::Task);

@@ -1,6 +1,7 @@
 // The encoder and SSL plugins, loaded from the built plugin libraries through the registry exactly
 // as the host loads them: architecture sizes, output shapes, and that each method's loss trains.
 #include "registry/registry.hpp"
+#include "unit/plugins/shipped_plugins.hpp"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -18,14 +19,7 @@ namespace {
 
 using ecgbench::PluginKind;
 
-const ecgbench::PluginRegistry& registry() {
-    static const auto* reg = [] {
-        auto* r = new ecgbench::PluginRegistry();  // plugins are never unloaded; neither is this
-        r->load_directory(ECGBENCH_PLUGIN_DIR);
-        return r;
-    }();
-    return *reg;
-}
+using test_support::registry;
 
 std::string failures() {
     std::ostringstream out;

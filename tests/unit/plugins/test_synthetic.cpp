@@ -3,6 +3,7 @@
 #include "ecgbench/leads.hpp"
 #include "ecgbench/params.hpp"
 #include "registry/registry.hpp"
+#include "unit/plugins/shipped_plugins.hpp"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -23,14 +24,7 @@ namespace {
 using ecgbench::ParamValue;
 using ecgbench::Split;
 
-const ecgbench::PluginRegistry& registry() {
-    static const auto* reg = [] {
-        auto* r = new ecgbench::PluginRegistry();  // plugins are never unloaded; neither is this
-        r->load_directory(ECGBENCH_PLUGIN_DIR);
-        return r;
-    }();
-    return *reg;
-}
+using test_support::registry;
 
 std::unique_ptr<ecgbench::Dataset> make(std::map<std::string, ParamValue> given) {
     const auto& plugin = registry().require("synthetic", ecgbench::PluginKind::Dataset);
