@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -235,4 +236,18 @@ TEST_F(Cli, InterruptAndKillLoseOnlyTheCellInFlight) {
     const auto claim = store.claim(hash, me, false);
     EXPECT_EQ(claim.result, ecgbench::Claim::Result::Claimed);
     EXPECT_EQ(count("SELECT COUNT(*) FROM runs WHERE status = 'killed' AND error LIKE '%died mid-run%'"), 1);
+}
+
+TEST_F(Cli, TwoProcessesOnOneStoreNeverRunACellTwice) {
+    const auto file = write("shared.toml", tiny_experiment("shared", 2, 96, false));
+    const std::string command = kBinary + " --store " + store_ + " run --quiet " + file + " > /dev/null 2>&1";
+    // Both start together; each cell is claimed by exactly one of them, the other skips it.
+    const int status = std::system(("(" + command + " & " + command + " & wait)").c_str());
+    ASSERT_EQ(status, 0);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM runs WHERE status = 'running'"), 0);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM (SELECT cell_hash FROM runs GROUP BY cell_hash HAVING COUNT(*) > 1)"), 0);
+    // Whatever one process skipped because the other held it, a later run completes, once.
+    ASSERT_EQ(ecgbench("run --quiet " + file).exit_code, 0);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM runs WHERE status = 'finished'"), 4);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM (SELECT cell_hash FROM runs WHERE status = 'finished' GROUP BY cell_hash HAVING COUNT(*) > 1)"), 0);
 }
