@@ -251,3 +251,38 @@ TEST_F(Cli, TwoProcessesOnOneStoreNeverRunACellTwice) {
     EXPECT_EQ(count("SELECT COUNT(*) FROM runs WHERE status = 'finished'"), 4);
     EXPECT_EQ(count("SELECT COUNT(*) FROM (SELECT cell_hash FROM runs WHERE status = 'finished' GROUP BY cell_hash HAVING COUNT(*) > 1)"), 0);
 }
+
+TEST_F(Cli, NanSignalsFailTheirCellsWithTheDatasetNamed) {
+    const auto file = write("nan.toml", R"(
+[experiment]
+name = "nan"
+
+[[dataset]]
+name = "broken-data"
+plugin = "nan_dataset"
+
+[[encoder]]
+plugin = "resnet1d"
+params = { size = "XS" }
+
+[[ssl]]
+plugin = "simclr"
+
+[pretrain]
+datasets = ["broken-data"]
+epochs = 1
+batch_size = 8
+
+[[evaluation]]
+task = "linear_probe"
+datasets = ["broken-data"]
+)");
+    const auto result = run_command(kBinary + " --store " + store_ + " --plugin-dir " + ECGBENCH_TEST_PLUGIN_DIR +
+                                    "/nan_dataset run " + file);
+    EXPECT_EQ(result.exit_code, 1) << result.output;
+    EXPECT_EQ(count("SELECT COUNT(*) FROM runs r JOIN cells c ON c.hash = r.cell_hash WHERE c.kind = 'pretrain' AND "
+                    "r.status = 'failed' AND r.error LIKE '%dataset ''broken-data'' train split contains NaN%'"), 1);
+    // The evaluation that needed that encoder fails too, saying why.
+    EXPECT_EQ(count("SELECT COUNT(*) FROM runs r JOIN cells c ON c.hash = r.cell_hash WHERE c.kind = 'eval' AND "
+                    "r.status = 'failed' AND r.error LIKE 'pretraining cell % failed: %NaN%'"), 1);
+}
