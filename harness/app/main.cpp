@@ -1,5 +1,6 @@
-// The ecgbench command line: plugins, plan, run, status, report.
+// The ecgbench command line: plugins, plan, run, status, report, wfdb.
 #include "config/experiment.hpp"
+#include "io/wfdb_text.hpp"
 #include "registry/registry.hpp"
 #include "report/report.hpp"
 #include "runner/runner.hpp"
@@ -19,6 +20,7 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
+#include <optional>
 
 namespace {
 
@@ -182,6 +184,40 @@ int cmd_report(const std::string& experiment, const std::string& store_path, std
     return 0;
 }
 
+// `ecgbench wfdb info|read|ann`: WFDB records as wfdbdesc, rdsamp and rdann print them.
+struct WfdbArgs {
+    std::string record, annotator, from, to;
+    std::vector<int> signals;
+    bool physical = false, high_resolution = false;
+};
+
+int cmd_wfdb(const CLI::App& sub, const WfdbArgs& a) {
+    // Annotation files may come without a header (rdann then assumes 250 Hz).
+    std::optional<wfdb::Header> header;
+    if (sub.get_name() != "ann" || std::filesystem::exists(a.record + ".hea")) header = wfdb::read_header(a.record);
+    if (sub.get_name() == "info") {
+        std::cout << wfdb::format_wfdbdesc(*header, a.record);
+        return 0;
+    }
+    const double fs = header ? header->fs : 250.0;
+    const auto from = a.from.empty() ? 0 : wfdb::parse_time_argument(a.from, fs);
+    std::optional<std::int64_t> to;
+    if (!a.to.empty()) to = wfdb::parse_time_argument(a.to, fs);
+    if (sub.get_name() == "ann") {
+        double resolution = 0;
+        auto anns = wfdb::read_annotations(a.record + "." + a.annotator, &resolution);
+        const double scale = resolution > 0 ? resolution / fs : 1.0;  // -f/-t are record samples
+        std::erase_if(anns, [&](const auto& x) {
+            return x.sample < from * scale || (to && x.sample >= *to * scale);
+        });
+        wfdb::write_rdann(std::cout, anns, header, resolution);
+        return 0;
+    }
+    wfdb::ReadOptions options{from, to, a.signals, a.high_resolution};
+    wfdb::write_rdsamp(std::cout, wfdb::read_signals(*header, options), a.physical);
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -214,9 +250,27 @@ int main(int argc, char** argv) {
     report->add_option("--metric", report_options.metric, "headline metric")->capture_default_str();
     report->add_option("--split", report_options.split, "split of the headline metric")->capture_default_str();
 
+    WfdbArgs wfdb_args;
+    auto* wfdb_cmd = app.add_subcommand("wfdb", "inspect WFDB records (no plugins loaded)");
+    wfdb_cmd->require_subcommand(1);
+    auto* wfdb_info = wfdb_cmd->add_subcommand("info", "header summary, as wfdbdesc prints it");
+    auto* wfdb_read = wfdb_cmd->add_subcommand("read", "samples, as rdsamp prints them");
+    auto* wfdb_ann = wfdb_cmd->add_subcommand("ann", "annotations, as rdann prints them");
+    for (auto* sub : {wfdb_info, wfdb_read, wfdb_ann})
+        sub->add_option("record", wfdb_args.record, "record path without extension")->required();
+    wfdb_ann->add_option("annotator", wfdb_args.annotator, "annotation file extension (atr, qrs, ...)")->required();
+    for (auto* sub : {wfdb_read, wfdb_ann}) {
+        sub->add_option("-f,--from", wfdb_args.from, "start: seconds, or sNNN for a sample number");
+        sub->add_option("-t,--to", wfdb_args.to, "end (exclusive): seconds, or sNNN");
+    }
+    wfdb_read->add_option("-s,--signals", wfdb_args.signals, "signal numbers, in output order");
+    wfdb_read->add_flag("-P,--physical", wfdb_args.physical, "physical units (8 decimals, time in seconds)");
+    wfdb_read->add_flag("-H,--high-resolution", wfdb_args.high_resolution, "every sample of multi-rate signals");
+
     CLI11_PARSE(app, argc, argv);
     configure_threads(threads);
     try {
+        if (*wfdb_cmd) return cmd_wfdb(*wfdb_cmd->get_subcommands().front(), wfdb_args);
         if (*report) return cmd_report(experiment, store_path, out_dir, report_options);
         const auto registry = load_plugins(plugin_dirs);
         if (*plugins) return cmd_plugins(*registry, name);

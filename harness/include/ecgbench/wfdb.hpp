@@ -1,4 +1,4 @@
-// WFDB (PhysioNet) record access: header parsing, signal decoding and writing (formats 16/212),
+// WFDB (PhysioNet) record access: header parsing, signal decoding (incl. FLAC) and writing (16/212),
 // and MIT-format annotation files. Plain std types only, so plugins can use it without LibTorch.
 #pragma once
 
@@ -63,6 +63,7 @@ struct Header {
     std::vector<SignalInfo> signals;
     std::vector<SegmentInfo> segments;
     std::vector<std::string> comments;  ///< text after '#', in order
+    std::size_t leading_comments = 0;   ///< how many comments precede the record line (not "notes")
 
     bool multi_segment() const { return nsegments > 0; }
     int max_samples_per_frame() const;
@@ -97,8 +98,8 @@ struct SignalData {
     double seconds(std::int64_t row) const;
 };
 
-/// Reads a record's samples. Throws WfdbError on missing/truncated files, bad ranges or
-/// unsupported formats (FLAC 508/516/524 are not supported yet).
+/// Reads a record's samples (formats 8, 16, 24, 32, 61, 80, 160, 212, 310, 311 and FLAC 508,
+/// 516, 524). Throws WfdbError on missing, truncated or corrupt files and bad ranges.
 SignalData read_signals(const std::filesystem::path& record, const ReadOptions& options = {});
 SignalData read_signals(const Header& header, const ReadOptions& options = {});
 
@@ -116,16 +117,24 @@ struct Annotation {
     int chan = 0;        ///< 0..255
     int num = 0;         ///< signed 8-bit
     std::string aux;     ///< raw bytes (may contain NUL)
+    std::string symbol;  ///< mnemonic: the file's own label definitions, else the standard table
 };
 
-/// Standard mnemonic of an annotation code ("N", "V", "+", ...); "[c]" form is never used:
-/// unknown codes give "?" only if that is the standard mnemonic, else the number as text.
+/// Standard mnemonic of an annotation code ("N", "V", "+", ...); codes without one give "[code]"
+/// as WFDB prints them.
 std::string annotation_symbol(int type);
 /// Inverse of annotation_symbol; nullopt for unknown mnemonics.
 std::optional<int> annotation_code(std::string_view symbol);
 
-std::vector<Annotation> read_annotations(const std::filesystem::path& file);
-std::vector<Annotation> parse_annotations(std::string_view bytes, const std::string& source);
+/// Reads an MIT-format annotation file, hiding what rdann hides: a leading
+/// "## time resolution: R" note (R is stored in `*time_resolution`, else 0 = the record's
+/// frequency; `sample` is then in ticks of 1/R s), and a leading block of time-0 NOTE
+/// annotations that define labels ("code mnemonic description", applied to `symbol`) or are
+/// comments. Type-0 words only advance the time, as in WFDB.
+std::vector<Annotation> read_annotations(const std::filesystem::path& file, double* time_resolution = nullptr);
+std::vector<Annotation> parse_annotations(std::string_view bytes, const std::string& source,
+                                          double* time_resolution = nullptr);
+/// MIT-format bytes; annotations must be in non-decreasing sample order.
 std::string encode_annotations(const std::vector<Annotation>& annotations);
 void write_annotations(const std::filesystem::path& file, const std::vector<Annotation>& annotations);
 

@@ -238,6 +238,7 @@ Header parse_header(std::string_view text, const std::string& source) {
         if (first == std::string::npos) continue;
         if (line[first] == '#') {
             h.comments.push_back(line.substr(first + 1));
+            if (!have_record) h.leading_comments = h.comments.size();
             continue;
         }
         const auto fields = split_fields(line);

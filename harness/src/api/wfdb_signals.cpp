@@ -1,0 +1,763 @@
+// WFDB signal files: decoding of storage formats 8/16/24/32/61/80/160/212/310/311 and FLAC
+// 508/516/524, frames with several samples per signal, skew, byte offsets, several files per
+// record, multi-segment records; and the format 16/212 writer.
+#include "ecgbench/wfdb.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <sstream>
+
+namespace ecgbench::wfdb {
+namespace {
+
+bool is_flac(int format) { return format == 508 || format == 516 || format == 524; }
+
+// Bytes and samples of one indivisible block of a format (212 packs 2 samples in 3 bytes, ...).
+struct BlockShape {
+    int bytes;
+    int samples;
+};
+
+BlockShape block_shape(int format) {
+    switch (format) {
+    case 8: case 80: return {1, 1};
+    case 16: case 61: case 160: return {2, 1};
+    case 24: return {3, 1};
+    case 32: return {4, 1};
+    case 212: return {3, 2};
+    case 310: case 311: return {4, 3};
+    default: break;
+    }
+    throw WfdbError("format " + std::to_string(format) + " is not supported");
+}
+
+// The format's own marker for "no data"; format 8 (differences) has none.
+std::optional<std::int32_t> invalid_marker(int format) {
+    switch (format) {
+    case 16: case 61: case 160: return -32768;
+    case 80: return -128;
+    case 212: return -2048;
+    case 310: case 311: return -512;
+    case 24: case 524: return -(1 << 23);
+    case 508: return -128;
+    case 516: return -32768;
+    case 32: return kInvalidSample;
+    default: return std::nullopt;
+    }
+}
+
+std::int32_t sign_extend(std::uint32_t v, int bits) {
+    const std::uint32_t m = 1u << (bits - 1);
+    v &= (bits == 32) ? 0xffffffffu : ((1u << bits) - 1);
+    return static_cast<std::int32_t>((v ^ m) - m);
+}
+
+// Samples a trailing partial block of `bytes` bytes holds (WFDB writes partial blocks short).
+int samples_in_partial_block(int format, std::int64_t bytes) {
+    if (format == 212) return bytes >= 2 ? 1 : 0;
+    if (format == 310) return bytes >= 2 ? 1 : 0;  // 2 samples always fill the whole 4 bytes
+    if (format == 311) return bytes >= 3 ? 2 : (bytes >= 2 ? 1 : 0);
+    return 0;
+}
+
+std::int64_t samples_in_bytes(int format, std::int64_t bytes) {
+    const auto shape = block_shape(format);
+    const auto blocks = bytes / shape.bytes;
+    return blocks * shape.samples + samples_in_partial_block(format, bytes % shape.bytes);
+}
+
+// Decodes `count` samples from `p` (at a block boundary), skipping the first `skip` of them.
+// Missing trailing bytes (a partial block) read as zero; callers never ask past the data.
+void decode(const std::vector<unsigned char>& p, int format, std::int64_t skip, std::int64_t count,
+            std::vector<std::int32_t>& out) {
+    auto byte = [&](std::size_t i) -> std::uint32_t { return i < p.size() ? p[i] : 0u; };
+    out.reserve(out.size() + static_cast<std::size_t>(count));
+    for (std::int64_t k = skip; k < skip + count; ++k) {
+        const auto i = static_cast<std::size_t>(k);
+        std::int32_t v = 0;
+        switch (format) {
+        case 8: v = sign_extend(byte(i), 8); break;
+        case 80: v = static_cast<std::int32_t>(byte(i)) - 128; break;
+        case 16: v = sign_extend(byte(2 * i) | byte(2 * i + 1) << 8, 16); break;
+        case 61: v = sign_extend(byte(2 * i + 1) | byte(2 * i) << 8, 16); break;
+        case 160: v = static_cast<std::int32_t>(byte(2 * i) | byte(2 * i + 1) << 8) - 32768; break;
+        case 24: v = sign_extend(byte(3 * i) | byte(3 * i + 1) << 8 | byte(3 * i + 2) << 16, 24); break;
+        case 32:
+            v = static_cast<std::int32_t>(byte(4 * i) | byte(4 * i + 1) << 8 | byte(4 * i + 2) << 16 |
+                                          byte(4 * i + 3) << 24);
+            break;
+        case 212: {
+            const auto b = 3 * (i / 2);
+            v = (i % 2 == 0) ? sign_extend(byte(b) | (byte(b + 1) & 0x0f) << 8, 12)
+                             : sign_extend(byte(b + 2) | (byte(b + 1) & 0xf0) << 4, 12);
+            break;
+        }
+        case 310: {
+            // Two little-endian words; samples 0 and 1 in bits 1-10 of each, sample 2 split
+            // over bits 11-15 of both (low half in the first word).
+            const auto b = 4 * (i / 3);
+            const auto w0 = byte(b) | byte(b + 1) << 8, w1 = byte(b + 2) | byte(b + 3) << 8;
+            const auto r = i % 3;
+            v = r == 0 ? sign_extend(w0 >> 1, 10)
+                : r == 1 ? sign_extend(w1 >> 1, 10)
+                         : sign_extend((w0 >> 11) | (w1 >> 11) << 5, 10);
+            break;
+        }
+        case 311: {
+            const auto b = 4 * (i / 3);
+            const auto w = byte(b) | byte(b + 1) << 8 | byte(b + 2) << 16 | byte(b + 3) << 24;
+            v = sign_extend(w >> (10 * (i % 3)), 10);
+            break;
+        }
+        default: break;
+        }
+        out.push_back(v);
+    }
+}
+
+// One signal file and the header signals stored in it, interleaved frame by frame.
+struct Group {
+    std::filesystem::path path;
+    int format = 0;
+    std::int64_t byte_offset = 0;
+    std::vector<int> members;    // header signal indices, in file order
+    std::vector<int> first;      // offset of each member's samples inside a stored frame
+    int frame_samples = 0;       // samples per stored frame, all members
+};
+
+std::vector<Group> make_groups(const Header& h) {
+    std::vector<Group> groups;
+    for (int s = 0; s < h.nsig; ++s) {
+        const auto& sig = h.signals[static_cast<std::size_t>(s)];
+        // WFDB groups consecutive lines naming the same file.
+        if (groups.empty() || s == 0 || h.signals[static_cast<std::size_t>(s - 1)].file_name != sig.file_name) {
+            Group g;
+            g.path = h.directory / sig.file_name;
+            g.format = sig.format;
+            g.byte_offset = sig.byte_offset;
+            groups.push_back(g);
+        }
+        auto& g = groups.back();
+        if (sig.format != g.format)
+            throw WfdbError(h.name + ": signals in " + sig.file_name + " mix formats " + std::to_string(g.format) +
+                            " and " + std::to_string(sig.format));
+        // A FLAC file holds one channel per signal, so its signals must share their rate.
+        if (is_flac(g.format) && !g.members.empty() &&
+            h.signals[static_cast<std::size_t>(g.members.front())].samples_per_frame != sig.samples_per_frame)
+            throw WfdbError(h.name + ": FLAC signals in " + sig.file_name + " differ in samples per frame");
+        g.members.push_back(s);
+        g.first.push_back(g.frame_samples);
+        g.frame_samples += sig.samples_per_frame;
+    }
+    return groups;
+}
+
+// ---------------------------------------------------------------------------------------------
+// FLAC (formats 508/516/524): one FLAC channel per sample of a WFDB frame, so a FLAC
+// inter-channel sample is one stored frame. A small decoder for what libFLAC writes: fixed and
+// LPC predictors, Rice residuals, stereo decorrelation, wasted bits; CRCs are not checked.
+
+class BitReader {
+public:
+    BitReader(const std::vector<unsigned char>& bytes, const std::string& source) : bytes_(bytes), source_(source) {}
+
+    std::uint32_t bits(int n) {
+        std::uint64_t v = 0;
+        for (int i = 0; i < n; ++i) v = v << 1 | bit();
+        return static_cast<std::uint32_t>(v);
+    }
+    std::int32_t signed_bits(int n) {
+        if (n == 0) return 0;
+        const auto v = static_cast<std::int64_t>(bits(n));
+        return static_cast<std::int32_t>(v >= (std::int64_t{1} << (n - 1)) ? v - (std::int64_t{1} << n) : v);
+    }
+    std::uint32_t unary() {
+        std::uint32_t zeros = 0;
+        while (bit() == 0) ++zeros;
+        return zeros;
+    }
+    void align() { pos_ = (pos_ + 7) / 8 * 8; }
+    std::size_t byte_pos() const { return pos_ / 8; }
+    bool at_end() const { return pos_ / 8 >= bytes_.size(); }
+    void skip_bytes(std::size_t n) { pos_ += n * 8; }
+    [[noreturn]] void fail(const std::string& what) const {
+        throw WfdbError(source_ + ": FLAC byte " + std::to_string(pos_ / 8) + ": " + what);
+    }
+
+private:
+    unsigned bit() {
+        if (pos_ / 8 >= bytes_.size()) fail("unexpected end of data");
+        const unsigned b = (bytes_[pos_ / 8] >> (7 - pos_ % 8)) & 1u;
+        ++pos_;
+        return b;
+    }
+    const std::vector<unsigned char>& bytes_;
+    const std::string& source_;
+    std::size_t pos_ = 0;
+};
+
+struct FlacStream {
+    int channels = 0;
+    int bits_per_sample = 0;
+    std::int64_t total_frames = 0;  // 0 = unknown
+};
+
+FlacStream read_flac_metadata(BitReader& in) {
+    if (in.bits(32) != 0x664C6143u) in.fail("not a FLAC stream (no 'fLaC' marker)");
+    FlacStream st;
+    bool last = false;
+    while (!last) {
+        last = in.bits(1) != 0;
+        const auto type = in.bits(7);
+        const auto length = in.bits(24);
+        if (type != 0) {
+            in.skip_bytes(length);
+            continue;
+        }
+        in.bits(16 + 16 + 24 + 24 + 20);  // block and frame sizes, sample rate
+        st.channels = static_cast<int>(in.bits(3)) + 1;
+        st.bits_per_sample = static_cast<int>(in.bits(5)) + 1;
+        st.total_frames = static_cast<std::int64_t>(in.bits(4)) << 32 | in.bits(32);
+        in.skip_bytes(16);  // MD5
+    }
+    if (st.channels == 0) in.fail("no STREAMINFO block");
+    return st;
+}
+
+void read_residual(BitReader& in, int order, std::vector<std::int64_t>& out, std::size_t block) {
+    const auto method = in.bits(2);
+    if (method > 1) in.fail("reserved residual coding method");
+    const int param_bits = method == 0 ? 4 : 5;
+    const std::uint32_t escape = method == 0 ? 15 : 31;
+    const auto partition_order = in.bits(4);
+    const std::size_t partitions = std::size_t{1} << partition_order;
+    if (block % partitions != 0 || block / partitions < static_cast<std::size_t>(order)) in.fail("bad partition order");
+    for (std::size_t p = 0; p < partitions; ++p) {
+        const auto n = block / partitions - (p == 0 ? static_cast<std::size_t>(order) : 0);
+        const auto k = in.bits(param_bits);
+        if (k == escape) {
+            const int raw = static_cast<int>(in.bits(5));
+            for (std::size_t i = 0; i < n; ++i) out.push_back(in.signed_bits(raw));
+            continue;
+        }
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::uint64_t v = static_cast<std::uint64_t>(in.unary()) << k | in.bits(static_cast<int>(k));
+            out.push_back(static_cast<std::int64_t>(v >> 1) ^ -static_cast<std::int64_t>(v & 1));
+        }
+    }
+}
+
+// Applies a linear predictor in place: s[i] += (sum coef[j] * s[i-1-j]) >> shift.
+void predict(std::vector<std::int64_t>& s, const std::vector<std::int64_t>& coefs, int shift) {
+    for (std::size_t i = coefs.size(); i < s.size(); ++i) {
+        std::int64_t sum = 0;
+        for (std::size_t j = 0; j < coefs.size(); ++j) sum += coefs[j] * s[i - 1 - j];
+        s[i] += sum >> shift;
+    }
+}
+
+std::vector<std::int64_t> read_subframe(BitReader& in, int bps, std::size_t block) {
+    if (in.bits(1) != 0) in.fail("bad subframe padding");
+    const auto type = in.bits(6);
+    int wasted = 0;
+    if (in.bits(1)) wasted = static_cast<int>(in.unary()) + 1;
+    bps -= wasted;
+    std::vector<std::int64_t> s;
+    s.reserve(block);
+    if (type == 0) {
+        s.assign(block, in.signed_bits(bps));
+    } else if (type == 1) {
+        for (std::size_t i = 0; i < block; ++i) s.push_back(in.signed_bits(bps));
+    } else if (type >= 8 && type <= 12) {
+        static const std::vector<std::int64_t> kFixed[5] = {{}, {1}, {2, -1}, {3, -3, 1}, {4, -6, 4, -1}};
+        const int order = static_cast<int>(type - 8);
+        for (int i = 0; i < order; ++i) s.push_back(in.signed_bits(bps));
+        read_residual(in, order, s, block);
+        predict(s, kFixed[order], 0);
+    } else if (type >= 32) {
+        const int order = static_cast<int>(type - 31);
+        for (int i = 0; i < order; ++i) s.push_back(in.signed_bits(bps));
+        const int precision = static_cast<int>(in.bits(4)) + 1;
+        if (precision == 16) in.fail("invalid LPC precision");
+        const int shift = in.signed_bits(5);
+        if (shift < 0) in.fail("negative LPC shift");
+        std::vector<std::int64_t> coefs;
+        for (int i = 0; i < order; ++i) coefs.push_back(in.signed_bits(precision));
+        read_residual(in, order, s, block);
+        predict(s, coefs, shift);
+    } else {
+        in.fail("reserved subframe type " + std::to_string(type));
+    }
+    if (s.size() != block) in.fail("subframe length mismatch");
+    for (auto& v : s) v *= std::int64_t{1} << wasted;
+    return s;
+}
+
+// Skips the UTF-8-style coded frame number.
+void skip_coded_number(BitReader& in) {
+    const auto first = in.bits(8);
+    int extra = 0;
+    for (std::uint32_t mask = 0x80; mask && (first & mask); mask >>= 1) ++extra;
+    for (int i = 1; i < extra; ++i) in.bits(8);
+}
+
+std::size_t block_size_of(BitReader& in, std::uint32_t code) {
+    if (code == 1) return 192;
+    if (code >= 2 && code <= 5) return std::size_t{576} << (code - 2);
+    if (code == 6) return in.bits(8) + 1u;
+    if (code == 7) return in.bits(16) + 1u;
+    if (code >= 8) return std::size_t{256} << (code - 8);
+    in.fail("reserved block size");
+}
+
+// Decodes one FLAC frame into channels × block samples (after stereo decorrelation).
+std::vector<std::vector<std::int64_t>> read_flac_frame(BitReader& in, const FlacStream& st) {
+    if (in.bits(15) != 0x7ffc) in.fail("lost FLAC frame sync");
+    in.bits(1);  // blocking strategy
+    const auto size_code = in.bits(4), rate_code = in.bits(4), assignment = in.bits(4), bps_code = in.bits(3);
+    in.bits(1);
+    skip_coded_number(in);
+    const auto block = block_size_of(in, size_code);
+    if (rate_code == 12) in.bits(8);
+    if (rate_code == 13 || rate_code == 14) in.bits(16);
+    in.bits(8);  // CRC-8
+    static const int kBps[8] = {0, 8, 12, 0, 16, 20, 24, 32};
+    const int bps = bps_code == 0 ? st.bits_per_sample : kBps[bps_code];
+    const int channels = assignment < 8 ? static_cast<int>(assignment) + 1 : 2;
+    if (bps == 0 || assignment > 10 || channels != st.channels) in.fail("unsupported FLAC frame header");
+    std::vector<std::vector<std::int64_t>> ch;
+    for (int c = 0; c < channels; ++c) {
+        const bool side = (assignment == 8 && c == 1) || (assignment == 9 && c == 0) || (assignment == 10 && c == 1);
+        ch.push_back(read_subframe(in, bps + (side ? 1 : 0), block));
+    }
+    for (std::size_t i = 0; i < block && assignment >= 8; ++i) {
+        auto& a = ch[0][i];
+        auto& b = ch[1][i];
+        if (assignment == 8) b = a - b;        // left, side
+        else if (assignment == 9) a = a + b;   // side, right
+        else {                                 // mid, side
+            const auto mid = a * 2 | (b & 1);
+            a = (mid + b) >> 1;
+            b = (mid - b) >> 1;
+        }
+    }
+    in.align();
+    in.bits(16);  // CRC-16
+    return ch;
+}
+
+std::vector<unsigned char> file_bytes(const std::filesystem::path& path, std::int64_t offset) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw WfdbError("cannot open signal file " + path.string());
+    in.seekg(offset);
+    return std::vector<unsigned char>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// Each FLAC channel holds one signal at its own rate (every signal of a FLAC file has the same
+// samples per frame, `spf`); returns stored samples [s0, s1) in the frame-interleaved order the
+// other formats use (frame by frame, then signal, then sample within the frame).
+std::vector<std::int32_t> read_flac_samples(const std::filesystem::path& path, std::int64_t offset, int spf,
+                                            std::int64_t s0, std::int64_t s1) {
+    const auto bytes = file_bytes(path, offset);
+    const auto source = path.string();
+    BitReader in(bytes, source);
+    const auto st = read_flac_metadata(in);
+    const std::int64_t frame_samples = std::int64_t{st.channels} * spf;
+    const auto first = s0 / frame_samples * spf, last = (s1 + frame_samples - 1) / frame_samples * spf;
+    std::vector<std::vector<std::int32_t>> channels(static_cast<std::size_t>(st.channels));
+    for (std::int64_t pos = 0; pos < last;) {
+        in.align();
+        if (in.at_end()) break;
+        const auto ch = read_flac_frame(in, st);
+        const auto block = static_cast<std::int64_t>(ch[0].size());
+        for (std::size_t c = 0; c < ch.size(); ++c)
+            for (auto i = std::max(pos, first); i < std::min(pos + block, last); ++i)
+                channels[c].push_back(static_cast<std::int32_t>(ch[c][static_cast<std::size_t>(i - pos)]));
+        pos += block;
+    }
+    std::vector<std::int32_t> out;
+    for (std::int64_t i = s0; i < s1; ++i) {
+        const auto frame = i / frame_samples, within = i % frame_samples;
+        const auto& col = channels[static_cast<std::size_t>(within / spf)];
+        const auto k = static_cast<std::size_t>((frame * spf - first) + within % spf);
+        out.push_back(k < col.size() ? col[k] : 0);
+    }
+    return out;
+}
+
+// Frames in a FLAC file: STREAMINFO's total, or (unknown total) a full decode.
+std::int64_t flac_frames(const std::filesystem::path& path, std::int64_t offset, int frame_samples) {
+    const auto bytes = file_bytes(path, offset);
+    const auto source = path.string();
+    BitReader in(bytes, source);
+    const auto st = read_flac_metadata(in);
+    if (frame_samples % st.channels != 0)
+        throw WfdbError(source + ": FLAC stream has " + std::to_string(st.channels) + " channels, which does not fit " +
+                        std::to_string(frame_samples) + " samples per frame");
+    const int spf = frame_samples / st.channels;
+    if (st.total_frames > 0) return st.total_frames / spf;
+    std::int64_t samples = 0;
+    for (in.align(); !in.at_end(); in.align()) samples += static_cast<std::int64_t>(read_flac_frame(in, st)[0].size());
+    return samples / spf;
+}
+
+std::int64_t signal_file_size(const std::filesystem::path& path) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    if (ec) throw WfdbError("cannot open signal file " + path.string() + ": " + ec.message());
+    return static_cast<std::int64_t>(size);
+}
+
+std::int64_t frames_in_file(const Group& g) {
+    if (is_flac(g.format)) return flac_frames(g.path, g.byte_offset, g.frame_samples);
+    const auto bytes = std::max<std::int64_t>(0, signal_file_size(g.path) - g.byte_offset);
+    return samples_in_bytes(g.format, bytes) / std::max(1, g.frame_samples);
+}
+
+// Stored samples [s0, s1) of a group's file, decoded (format 8 stays as differences).
+std::vector<std::int32_t> read_samples(const Group& g, std::int64_t s0, std::int64_t s1) {
+    if (is_flac(g.format))  // make_groups checked that every member has the same rate
+        return read_flac_samples(g.path, g.byte_offset, g.frame_samples / static_cast<int>(g.members.size()), s0, s1);
+    const auto shape = block_shape(g.format);
+    const auto first_block = s0 / shape.samples;
+    const auto last_block = (s1 + shape.samples - 1) / shape.samples;
+    std::ifstream in(g.path, std::ios::binary);
+    if (!in) throw WfdbError("cannot open signal file " + g.path.string());
+    in.seekg(g.byte_offset + first_block * shape.bytes);
+    std::vector<unsigned char> bytes(static_cast<std::size_t>((last_block - first_block) * shape.bytes));
+    in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    bytes.resize(static_cast<std::size_t>(std::max<std::streamsize>(0, in.gcount())));
+    std::vector<std::int32_t> out;
+    decode(bytes, g.format, s0 - first_block * shape.samples, s1 - s0, out);
+    return out;
+}
+
+std::vector<int> selected_signals(const Header& h, const ReadOptions& o) {
+    if (o.signals.empty()) {
+        std::vector<int> all(static_cast<std::size_t>(h.nsig));
+        for (int s = 0; s < h.nsig; ++s) all[static_cast<std::size_t>(s)] = s;
+        return all;
+    }
+    for (int s : o.signals)
+        if (s < 0 || s >= h.nsig)
+            throw WfdbError(h.name + ": signal " + std::to_string(s) + " out of range (record has " +
+                            std::to_string(h.nsig) + ")");
+    return o.signals;
+}
+
+// Frames of one signal, at its own rate: spf samples per frame, frames [from, to) after skew.
+struct Stream {
+    std::vector<std::int32_t> samples;
+    int spf = 1;
+};
+
+// Reads every member of a group over frames [from, to), undoing skew, differences and markers.
+std::map<int, Stream> read_group(const Group& g, const Header& h, std::int64_t from, std::int64_t to) {
+    int max_skew = 0, min_skew = std::numeric_limits<int>::max();
+    for (int s : g.members) {
+        max_skew = std::max(max_skew, h.signals[static_cast<std::size_t>(s)].skew);
+        min_skew = std::min(min_skew, h.signals[static_cast<std::size_t>(s)].skew);
+    }
+    // Format 8 stores differences, so it is always decoded from the file start.
+    const std::int64_t f0 = g.format == 8 ? 0 : from + min_skew;
+    const std::int64_t f1 = to + max_skew;
+    const auto raw = read_samples(g, f0 * g.frame_samples, f1 * g.frame_samples);
+    const auto marker = invalid_marker(g.format);
+    std::map<int, Stream> streams;
+    for (std::size_t m = 0; m < g.members.size(); ++m) {
+        const auto& sig = h.signals[static_cast<std::size_t>(g.members[m])];
+        Stream st;
+        st.spf = sig.samples_per_frame;
+        std::int32_t acc = sig.initial_value;
+        const std::int64_t start = g.format == 8 ? 0 : from + sig.skew;
+        for (std::int64_t f = start; f < to + sig.skew; ++f)
+            for (int k = 0; k < st.spf; ++k) {
+                const auto v = raw[static_cast<std::size_t>((f - f0) * g.frame_samples + g.first[m] + k)];
+                if (g.format == 8) {
+                    acc += v;
+                    if (f >= from + sig.skew) st.samples.push_back(acc);
+                } else {
+                    st.samples.push_back(marker && v == *marker ? kInvalidSample : v);
+                }
+            }
+        streams[g.members[m]] = std::move(st);
+    }
+    return streams;
+}
+
+// Mean of a frame's samples, rounded to nearest (WFDB 10.7 low-resolution mode); invalid if any is.
+std::int32_t frame_mean(const std::int32_t* p, int spf) {
+    std::int64_t sum = 0;
+    for (int k = 0; k < spf; ++k) {
+        if (p[k] == kInvalidSample) return kInvalidSample;
+        sum += p[k];
+    }
+    const double mean = static_cast<double>(sum) / spf;
+    return static_cast<std::int32_t>(std::floor(mean + 0.5));
+}
+
+std::vector<std::int32_t> to_rows(const Stream& st, std::int64_t frames, int ticks, bool high_res) {
+    std::vector<std::int32_t> rows;
+    rows.reserve(static_cast<std::size_t>(frames * ticks));
+    for (std::int64_t f = 0; f < frames; ++f) {
+        const auto* p = st.samples.data() + f * st.spf;
+        if (!high_res) {
+            rows.push_back(st.spf == 1 ? p[0] : frame_mean(p, st.spf));
+            continue;
+        }
+        // Lower-rate signals repeat each sample until the next one is due.
+        for (int t = 0; t < ticks; ++t) rows.push_back(p[static_cast<std::int64_t>(t) * st.spf / ticks]);
+    }
+    return rows;
+}
+
+// Frames a single-segment record holds, and the last frame readable given skew.
+struct Extent {
+    std::int64_t length = 0;    // header length (or inferred)
+    std::int64_t readable = 0;  // frames every selected signal can deliver
+};
+
+Extent record_extent(const Header& h, const std::vector<Group>& groups, std::int64_t to_needed) {
+    Extent e;
+    e.length = h.nsamp.value_or(std::numeric_limits<std::int64_t>::max());
+    e.readable = e.length;
+    for (const auto& g : groups) {
+        const auto frames = frames_in_file(g);
+        int max_skew = 0;
+        for (int s : g.members) max_skew = std::max(max_skew, h.signals[static_cast<std::size_t>(s)].skew);
+        if (!h.nsamp) e.length = std::min(e.length, frames);
+        if (h.nsamp && frames < *h.nsamp && std::min(to_needed, *h.nsamp) + max_skew > frames)
+            throw WfdbError(g.path.string() + ": data ends at sample " + std::to_string(frames) +
+                            " but the header gives " + std::to_string(*h.nsamp) + " samples");
+        e.readable = std::min(e.readable, frames - max_skew);
+    }
+    if (groups.empty()) e.length = h.nsamp.value_or(0);
+    e.readable = std::max<std::int64_t>(0, std::min(e.readable, e.length));
+    return e;
+}
+
+SignalData read_single(const Header& h, const ReadOptions& o) {
+    const auto selected = selected_signals(h, o);
+    const auto groups = make_groups(h);
+    const auto extent = record_extent(h, groups, o.to.value_or(std::numeric_limits<std::int64_t>::max()));
+    const auto to = std::min(o.to.value_or(extent.readable), extent.readable);
+    if (o.from < 0 || (o.to && *o.to > extent.length) || o.from > to)
+        throw WfdbError(h.name + ": bad sample range [" + std::to_string(o.from) + ", " +
+                        std::to_string(o.to.value_or(to)) + ") for a record of " + std::to_string(extent.length) +
+                        " samples");
+    SignalData d;
+    d.from = o.from;
+    d.fs = h.fs;
+    d.ticks_per_frame = o.high_resolution ? h.max_samples_per_frame() : 1;
+    d.rows = (to - o.from) * d.ticks_per_frame;
+    std::map<int, Stream> streams;
+    for (const auto& g : groups) {
+        const bool needed = std::any_of(g.members.begin(), g.members.end(), [&](int s) {
+            return std::find(selected.begin(), selected.end(), s) != selected.end();
+        });
+        if (needed) streams.merge(read_group(g, h, o.from, to));
+    }
+    for (int s : selected) {
+        d.signals.push_back(h.signals[static_cast<std::size_t>(s)]);
+        d.digital.push_back(to_rows(streams.at(s), to - o.from, d.ticks_per_frame, o.high_resolution));
+    }
+    return d;
+}
+
+// Multi-segment records: the signals of the whole record (layout header, or first segment).
+Header segment_header(const Header& h, const SegmentInfo& seg) {
+    auto sh = read_header(h.directory / seg.name);
+    if (sh.multi_segment())
+        throw WfdbError(h.name + ": segment " + seg.name + " is itself multi-segment (not allowed)");
+    return sh;
+}
+
+std::int32_t rescale(std::int32_t v, const SignalInfo& from, const SignalInfo& to) {
+    if (v == kInvalidSample || (from.gain == to.gain && from.baseline == to.baseline)) return v;
+    const double physical = (v - static_cast<double>(from.baseline)) / from.gain;
+    return static_cast<std::int32_t>(std::lround(physical * to.gain + to.baseline));
+}
+
+// The signals of a multi-segment record: the layout header (variable layout, first segment of
+// length 0) or the first segment with data (fixed layout).
+Header multi_layout(const Header& h) {
+    if (h.segments.empty()) throw WfdbError(h.name + ": multi-segment header without segments");
+    for (const auto& seg : h.segments) {
+        if (seg.name == "~") continue;
+        auto layout = segment_header(h, seg);
+        if (layout.signals.size() != static_cast<std::size_t>(h.nsig))
+            throw WfdbError(h.name + ": layout " + seg.name + " has " + std::to_string(layout.signals.size()) +
+                            " signals, the record " + std::to_string(h.nsig));
+        return layout;
+    }
+    throw WfdbError(h.name + ": every segment is null");
+}
+
+// Index in `sh` of the record's k-th selected signal: by position (fixed layout) or by
+// description (variable layout, where segments hold varying subsets); -1 when absent.
+int segment_signal(const Header& sh, const SignalInfo& want, int layout_index, bool variable) {
+    if (!variable) return layout_index < sh.nsig ? layout_index : -1;
+    for (int s = 0; s < sh.nsig; ++s)
+        if (sh.signals[static_cast<std::size_t>(s)].description == want.description) return s;
+    return -1;
+}
+
+// Appends frames [a, b) (segment-relative) of one segment to d's columns; absent signals and
+// null segments give invalid samples, other gains are rescaled to the layout's.
+void append_segment(SignalData& d, const Header& h, const SegmentInfo& seg, std::int64_t a, std::int64_t b,
+                    const std::vector<int>& selected, bool variable) {
+    const auto rows = static_cast<std::size_t>((b - a) * d.ticks_per_frame);
+    std::vector<int> found(selected.size(), -1);
+    Header sh;
+    if (seg.name != "~") {
+        sh = segment_header(h, seg);
+        for (std::size_t k = 0; k < selected.size(); ++k) found[k] = segment_signal(sh, d.signals[k], selected[k], variable);
+    }
+    ReadOptions so;
+    so.from = a;
+    so.to = b;
+    so.high_resolution = d.ticks_per_frame > 1;
+    for (int f : found)
+        if (f >= 0) so.signals.push_back(f);
+    const auto part = so.signals.empty() ? SignalData{} : read_single(sh, so);
+    std::size_t next = 0;
+    for (std::size_t k = 0; k < selected.size(); ++k) {
+        auto& col = d.digital[k];
+        const auto begin = col.size();
+        if (found[k] >= 0) {
+            const auto& src = part.digital[next];
+            for (std::size_t i = 0; i < std::min(rows, src.size()); ++i)
+                col.push_back(rescale(src[i], part.signals[next], d.signals[k]));
+            ++next;
+        }
+        col.resize(begin + rows, kInvalidSample);
+    }
+}
+
+SignalData read_multi(const Header& h, const ReadOptions& o) {
+    const auto layout = multi_layout(h);
+    const bool variable = h.segments.front().length == 0;
+    std::int64_t total = 0;
+    for (const auto& seg : h.segments) total += seg.length;
+    const auto length = h.nsamp.value_or(total);
+    const auto to = o.to.value_or(length);
+    if (o.from < 0 || to > length || o.from > to)
+        throw WfdbError(h.name + ": bad sample range [" + std::to_string(o.from) + ", " + std::to_string(to) +
+                        ") for a record of " + std::to_string(length) + " samples");
+    const auto selected = selected_signals(layout, o);
+    SignalData d;
+    d.from = o.from;
+    d.fs = h.fs;
+    d.ticks_per_frame = o.high_resolution ? layout.max_samples_per_frame() : 1;
+    d.rows = (to - o.from) * d.ticks_per_frame;
+    for (int s : selected) d.signals.push_back(layout.signals[static_cast<std::size_t>(s)]);
+    d.digital.assign(selected.size(), {});
+    std::int64_t start = 0;
+    for (const auto& seg : h.segments) {
+        const auto a = std::max(o.from, start), b = std::min(to, start + seg.length);
+        if (a < b) append_segment(d, h, seg, a - start, b - start, selected, variable);
+        start += seg.length;
+    }
+    return d;
+}
+
+void put16(std::string& out, std::int32_t v) {
+    out.push_back(static_cast<char>(v & 0xff));
+    out.push_back(static_cast<char>((v >> 8) & 0xff));
+}
+
+// Samples in file order (frame by frame). The format's lowest value is its invalid marker, so
+// a valid sample must lie above it; anything outside is refused rather than silently clipped.
+std::string encode(const std::vector<std::int32_t>& seq, int format) {
+    std::string out;
+    const std::int32_t lo = format == 16 ? -32768 : -2048, hi = format == 16 ? 32767 : 2047;
+    auto clamp = [&](std::int32_t v) {
+        if (v == kInvalidSample) return lo;
+        if (v <= lo || v > hi)
+            throw WfdbError("sample " + std::to_string(v) + " does not fit format " + std::to_string(format));
+        return v;
+    };
+    if (format == 16) {
+        for (auto v : seq) put16(out, clamp(v));
+        return out;
+    }
+    for (std::size_t i = 0; i < seq.size(); i += 2) {
+        const auto a = static_cast<std::uint32_t>(clamp(seq[i])) & 0xfff;
+        const auto b = i + 1 < seq.size() ? static_cast<std::uint32_t>(clamp(seq[i + 1])) & 0xfff : 0u;
+        out.push_back(static_cast<char>(a & 0xff));
+        out.push_back(static_cast<char>(((a >> 8) & 0x0f) | ((b >> 4) & 0xf0)));
+        if (i + 1 < seq.size()) out.push_back(static_cast<char>(b & 0xff));
+    }
+    return out;
+}
+
+}  // namespace
+
+double SignalData::physical(std::size_t signal, std::int64_t row) const {
+    const auto v = digital[signal][static_cast<std::size_t>(row)];
+    if (v == kInvalidSample) return std::numeric_limits<double>::quiet_NaN();
+    return (v - static_cast<double>(signals[signal].baseline)) / signals[signal].gain;
+}
+
+double SignalData::seconds(std::int64_t row) const {
+    return (static_cast<double>(from) + static_cast<double>(row) / ticks_per_frame) / fs;
+}
+
+SignalData read_signals(const Header& header, const ReadOptions& options) {
+    if (header.multi_segment()) return read_multi(header, options);
+    // Headers built by hand may disagree with themselves; parse_header never produces that.
+    if (header.signals.size() != static_cast<std::size_t>(header.nsig))
+        throw WfdbError(header.name + ": header lists " + std::to_string(header.signals.size()) + " signals, nsig is " +
+                        std::to_string(header.nsig));
+    return read_single(header, options);
+}
+
+SignalData read_signals(const std::filesystem::path& record, const ReadOptions& options) {
+    return read_signals(read_header(record), options);
+}
+
+void write_record(const std::filesystem::path& record, Header h, const std::vector<std::vector<std::int32_t>>& samples,
+                  int format) {
+    if (format != 16 && format != 212) throw WfdbError("writer supports formats 16 and 212, not " + std::to_string(format));
+    if (samples.size() != h.signals.size()) throw WfdbError("write_record: sample columns do not match signals");
+    const std::size_t n = samples.empty() ? 0 : samples[0].size();
+    for (const auto& col : samples)
+        if (col.size() != n) throw WfdbError("write_record: signals differ in length");
+    const auto dat_name = record.filename().string() + ".dat";
+    std::vector<std::int32_t> seq;
+    seq.reserve(n * samples.size());
+    for (std::size_t i = 0; i < n; ++i)
+        for (const auto& col : samples) seq.push_back(col[i]);
+    h.name = record.filename().string();
+    h.nsegments = 0;
+    h.segments.clear();
+    h.nsig = static_cast<int>(h.signals.size());
+    h.nsamp = static_cast<std::int64_t>(n);
+    for (std::size_t s = 0; s < h.signals.size(); ++s) {
+        auto& sig = h.signals[s];
+        sig.file_name = dat_name;
+        sig.format = format;
+        sig.samples_per_frame = 1;
+        sig.skew = 0;
+        sig.byte_offset = 0;
+        sig.adc_resolution = format == 16 ? 16 : 12;
+        std::int32_t sum = 0;
+        for (auto v : samples[s]) sum = static_cast<std::int16_t>(sum + (v == kInvalidSample ? (format == 16 ? -32768 : -2048) : v));
+        sig.checksum = sum;
+        sig.initial_value = n > 0 && samples[s][0] != kInvalidSample ? samples[s][0] : sig.adc_zero;
+    }
+    auto write_file = [](const std::filesystem::path& path, const std::string& bytes) {
+        std::ofstream out(path, std::ios::binary);
+        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        if (!out) throw WfdbError("cannot write " + path.string());
+    };
+    write_file(record.parent_path() / dat_name, encode(seq, format));
+    auto hea = record;
+    hea += ".hea";
+    write_file(hea, format_header(h));
+}
+
+}  // namespace ecgbench::wfdb
