@@ -34,6 +34,7 @@
 #include "ecgbench/dataset.hpp"
 #include "ecgbench/leads.hpp"
 #include "ecgbench/params.hpp"
+#include "ecgbench/fingerprint.hpp"
 #include "ecgbench/plugin.hpp"
 
 #include <ATen/ATen.h>
@@ -150,42 +151,10 @@ Config config_from(const Params& p) {
     return c;
 }
 
-/// 64-bit FNV-1a, hex. Enough to tell parameter sets apart; not a security hash.
-class Fnv1a {
-public:
-    void add(const std::string& text) {
-        for (unsigned char ch : text) {
-            hash_ ^= ch;
-            hash_ *= 0x100000001B3ull;
-        }
-    }
-    std::string hex() const {
-        char buffer[17];
-        std::snprintf(buffer, sizeof buffer, "%016llx", static_cast<unsigned long long>(hash_));
-        return buffer;
-    }
-
-private:
-    std::uint64_t hash_ = 0xCBF29CE484222325ull;
-};
-
 /// Hash of the generator version and every parameter, read through the typed getters so that
 /// `snr_db = 20` and `snr_db = 20.0` give the same fingerprint.
 std::string fingerprint_of(const Params& p) {
-    Fnv1a h;
-    h.add(std::string("synthetic/") + kGeneratorVersion + "|");
-    for (const auto& spec : schema()) {
-        std::string value;
-        if (spec.type == ParamType::Int) {
-            value = std::to_string(p.get_int(spec.name));
-        } else {
-            char buffer[40];
-            std::snprintf(buffer, sizeof buffer, "%.17g", p.get_float(spec.name));
-            value = buffer;
-        }
-        h.add(spec.name + "=" + value + ";");
-    }
-    return h.hex();
+    return ecgbench::Fingerprint().add(std::string("synthetic/") + kGeneratorVersion + "|").add_params(schema(), p).hex();
 }
 
 // ---------------------------------------------------------------------------------------------

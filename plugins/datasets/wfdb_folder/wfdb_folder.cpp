@@ -30,6 +30,7 @@
 #include "ecgbench/dataset.hpp"
 #include "ecgbench/leads.hpp"
 #include "ecgbench/params.hpp"
+#include "ecgbench/fingerprint.hpp"
 #include "ecgbench/plugin.hpp"
 #include "ecgbench/wfdb.hpp"
 
@@ -87,26 +88,6 @@ const std::vector<ParamSpec>& schema() {
     };
     return specs;
 }
-
-/// 64-bit FNV-1a, hex (as in `synthetic`).
-class Fnv1a {
-public:
-    void add(const std::string& text) {
-        for (unsigned char ch : text) {
-            hash_ ^= ch;
-            hash_ *= 0x100000001B3ull;
-        }
-    }
-    std::uint64_t value() const { return hash_; }
-    std::string hex() const {
-        char buffer[17];
-        std::snprintf(buffer, sizeof buffer, "%016llx", static_cast<unsigned long long>(hash_));
-        return buffer;
-    }
-
-private:
-    std::uint64_t hash_ = 0xCBF29CE484222325ull;
-};
 
 std::uint64_t splitmix64(std::uint64_t x) {
     x += 0x9E3779B97F4A7C15ull;
@@ -305,26 +286,8 @@ private:
 
     /// Finds the records, reads headers and the CSV, applies header-level checks, ranks subjects.
     void scan(const Params& p) {
-        Fnv1a h;
-        h.add(std::string("wfdb_folder/") + kVersion + "|");
-        for (const auto& spec : schema()) {
-            std::string value;
-            switch (spec.type) {
-                case ParamType::Int: value = std::to_string(p.get_int(spec.name)); break;
-                case ParamType::Float: {
-                    char buffer[40];
-                    std::snprintf(buffer, sizeof buffer, "%.17g", p.get_float(spec.name));
-                    value = buffer;
-                    break;
-                }
-                case ParamType::String: value = p.get_string(spec.name); break;
-                case ParamType::StringList:
-                    for (const auto& s : p.get_strings(spec.name)) value += s + "\x1f";
-                    break;
-                case ParamType::Bool: value = p.get_bool(spec.name) ? "true" : "false"; break;
-            }
-            h.add(spec.name + "=" + value + ";");
-        }
+        ecgbench::Fingerprint h;
+        h.add(std::string("wfdb_folder/") + kVersion + "|").add_params(schema(), p);
 
         // Labels and subjects.
         std::map<std::string, std::pair<std::string, std::vector<float>>> csv_rows;  // record → (subject, labels)
@@ -473,9 +436,7 @@ private:
         for (const auto& rec : records_) subject_set.insert(rec.subject);
         std::vector<std::pair<std::uint64_t, std::string>> ranked;
         for (const auto& s : subject_set) {
-            Fnv1a sh;
-            sh.add(s);
-            ranked.emplace_back(splitmix64(sh.value() ^ splitmix64(seed_)), s);
+            ranked.emplace_back(splitmix64(ecgbench::Fingerprint().add(s).value() ^ splitmix64(seed_)), s);
         }
         std::sort(ranked.begin(), ranked.end());
         const auto n = static_cast<std::int64_t>(ranked.size());
