@@ -1,4 +1,5 @@
 // End-to-end: the real `ecgbench` binary on a tiny experiment, checked through the SQLite store.
+#include "ecgbench/wfdb.hpp"
 #include "store/store.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -106,6 +107,7 @@ protected:
     }
     std::int64_t count(const std::string& sql) {
         SQLite::Database db(store_);
+        db.setBusyTimeout(30000);  // a child process may be writing
         return db.execAndGet(sql).getInt64();
     }
 
@@ -195,6 +197,7 @@ TEST_F(Cli, InterruptAndKillLoseOnlyTheCellInFlight) {
     // Long enough to be caught mid-training, short enough for a test.
     const auto file = write("long.toml", tiny_experiment("interrupted", 40, 256, false));
     auto start_and_wait_for_training = [&]() {
+        fs::remove(dir_ / "child.log");  // a log left by an earlier child must not count
         const pid_t pid = fork();
         if (pid == 0) {
             const std::string log = (dir_ / "child.log").string();
@@ -202,10 +205,15 @@ TEST_F(Cli, InterruptAndKillLoseOnlyTheCellInFlight) {
             execl(kBinary.c_str(), kBinary.c_str(), "--store", store_.c_str(), "run", file.c_str(), (char*)nullptr);
             _exit(127);
         }
-        // Wait until the first pretraining run is in flight.
+        // Wait until the child reports its first pretraining cell: it prints that line after
+        // claiming the cell. Watching its log rather than the store keeps this test from touching
+        // the database while the child is still creating it.
+        const auto log = dir_ / "child.log";
         for (int i = 0; i < 600; ++i) {
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
-            if (fs::exists(store_) && count("SELECT COUNT(*) FROM runs WHERE status = 'running'") > 0) break;
+            std::ifstream in(log);
+            const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+            if (text.find(" pretrain ") != std::string::npos) break;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
         return pid;
@@ -285,4 +293,52 @@ datasets = ["broken-data"]
     // The evaluation that needed that encoder fails too, saying why.
     EXPECT_EQ(count("SELECT COUNT(*) FROM runs r JOIN cells c ON c.hash = r.cell_hash WHERE c.kind = 'eval' AND "
                     "r.status = 'failed' AND r.error LIKE 'pretraining cell % failed: %NaN%'"), 1);
+}
+
+TEST_F(Cli, RecordsADatasetDropsAreStored) {
+    // A folder of WFDB records, one too short for the requested window.
+    namespace wfdb = ecgbench::wfdb;
+    const auto folder = dir_ / "records";
+    for (int r = 0; r < 9; ++r) {
+        wfdb::Header header;
+        header.fs = 100;
+        std::vector<std::vector<std::int32_t>> samples;
+        for (const char* lead : {"I", "II"}) {
+            wfdb::SignalInfo signal;
+            signal.gain = 200;
+            signal.gain_given = true;
+            signal.units = "mV";
+            signal.description = lead;
+            header.signals.push_back(signal);
+            samples.emplace_back(r == 4 ? 50 : 300, 0);
+            for (std::size_t t = 0; t < samples.back().size(); ++t)
+                samples.back()[t] = static_cast<std::int32_t>((t * 37 + r * 11) % 400) - 200;
+        }
+        fs::create_directories(folder);
+        wfdb::write_record(folder / ("rec" + std::to_string(r)), header, samples, 16);
+    }
+    const auto file = write("folder.toml", R"(
+[experiment]
+name = "folder"
+
+[[dataset]]
+name = "mine"
+plugin = "wfdb_folder"
+params = { path = ")" + folder.string() + R"(", sampling_rate = 100.0, duration_s = 2.0 }
+
+[[encoder]]
+plugin = "resnet1d"
+params = { size = "XS" }
+
+[[ssl]]
+plugin = "random_init"
+
+[pretrain]
+datasets = ["mine"]
+)");
+    const auto result = ecgbench("run " + file);
+    ASSERT_EQ(result.exit_code, 0) << result.output;
+    EXPECT_EQ(count("SELECT COUNT(*) FROM dropped_records WHERE dataset = 'wfdb_folder' AND record = 'rec4' "
+                    "AND reason LIKE 'too short%'"), 1);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM dropped_records"), 1);
 }

@@ -39,6 +39,12 @@ struct EcgSplit {
     std::int64_t size() const { return signals.defined() ? signals.size(0) : 0; }
 };
 
+/// A record a dataset left out, and why (no label, unreadable, invalid samples, too short…).
+struct DroppedRecord {
+    std::string record;
+    std::string reason;
+};
+
 /// A dataset plugin instance. load() may be slow (generation, reading files); info() must be cheap.
 class Dataset {
 public:
@@ -48,6 +54,9 @@ public:
     /// Records of `split` with exactly `leads` (canonical names, in that order). A lead the dataset
     /// does not have at all is an error (std::invalid_argument naming it).
     virtual EcgSplit load(Split split, const std::vector<std::string>& leads) = 0;
+    /// Records left out so far (complete once every split has been loaded). The runner stores
+    /// them with the dataset's fingerprint, so no record is ever dropped silently.
+    virtual std::vector<DroppedRecord> dropped_records() const { return {}; }
 };
 
 /// Rows `index` (int64 [K]) of a split, every field included.

@@ -37,16 +37,18 @@ std::string resolve_device(const std::string& requested) {
     return requested;
 }
 
-// Loads dataset splits at most once per (dataset, split, leads) within one `run`.
+// Loads dataset splits at most once per (dataset, split, leads) within one `run`, and records in
+// the store whatever records the dataset dropped while loading.
 class SplitCache {
 public:
-    explicit SplitCache(PreparedExperiment& prepared) : prepared_(prepared) {}
+    SplitCache(PreparedExperiment& prepared, Store& store) : prepared_(prepared), store_(store) {}
     const EcgSplit& get(std::size_t dataset, Split split, const std::vector<std::string>& leads) {
         std::string key = std::to_string(dataset) + "/" + to_string(split);
         for (const auto& l : leads) key += "/" + l;
         auto it = cache_.find(key);
         if (it != cache_.end()) return it->second;
         auto data = prepared_.datasets[dataset]->load(split, leads);
+        record_dropped(dataset);
         const auto& name = prepared_.experiment.datasets[dataset].name;
         if (data.size() == 0)
             throw std::runtime_error("dataset '" + name + "' has no records in its " + to_string(split) + " split");
@@ -57,7 +59,15 @@ public:
     }
 
 private:
+    void record_dropped(std::size_t dataset) {
+        std::vector<DroppedRecordRow> rows;
+        for (const auto& d : prepared_.datasets[dataset]->dropped_records()) rows.push_back({d.record, d.reason});
+        const auto& info = prepared_.dataset_infos[dataset];
+        store_.record_dropped(info.fingerprint, info.name, rows);
+    }
+
     PreparedExperiment& prepared_;
+    Store& store_;
     std::map<std::string, EcgSplit> cache_;
 };
 
@@ -76,7 +86,7 @@ class CellRunner {
 public:
     CellRunner(PreparedExperiment& prepared, Store& store, const PluginRegistry& registry, const RunOptions& options)
         : prepared_(prepared), store_(store), registry_(registry), options_(options), progress_(options.quiet),
-          splits_(prepared) {
+          splits_(prepared, store) {
         std::map<std::string, std::string> versions;
         for (const auto& p : registry.plugins()) versions[p.manifest().name] = p.manifest().version;
         provenance_ = current_provenance(versions);

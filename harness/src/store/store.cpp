@@ -208,6 +208,16 @@ LEFT JOIN cells p ON p.hash = c.parent_hash
 LEFT JOIN runs pr ON pr.id = r.pretrain_run_id
 WHERE r.status = 'finished';
 )sql"},
+    {3, "dropped_records", R"sql(
+CREATE TABLE dropped_records (
+    fingerprint TEXT NOT NULL,
+    dataset     TEXT NOT NULL,
+    record      TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    PRIMARY KEY (fingerprint, record)
+);
+)sql"},
 };
 
 constexpr int kCurrentSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -699,6 +709,36 @@ void Store::set_run_extra(std::int64_t run_id, const std::string& json) {
         update.bind(1, json);
         update.bind(2, static_cast<int64_t>(run_id));
         if (update.exec() != 1) throw store_error(path_, "set_run_extra: no run with id " + std::to_string(run_id));
+    });
+}
+
+void Store::record_dropped(const std::string& fingerprint, const std::string& dataset,
+                           const std::vector<DroppedRecordRow>& records) {
+    if (records.empty()) return;
+    guarded(path_, "record_dropped", [&] {
+        SQLite::Transaction transaction(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+        SQLite::Statement insert(*db_,
+                                 "INSERT OR IGNORE INTO dropped_records (fingerprint, dataset, record, reason, recorded_at) "
+                                 "VALUES (?, ?, ?, ?, " ECGBENCH_SQL_NOW ")");
+        for (const auto& row : records) {
+            insert.bind(1, fingerprint);
+            insert.bind(2, dataset);
+            insert.bind(3, row.record);
+            insert.bind(4, row.reason);
+            insert.exec();
+            insert.reset();
+        }
+        transaction.commit();
+    });
+}
+
+std::vector<DroppedRecordRow> Store::dropped_records(const std::string& fingerprint) const {
+    return guarded(path_, "dropped_records", [&] {
+        SQLite::Statement q(*db_, "SELECT record, reason FROM dropped_records WHERE fingerprint = ? ORDER BY record");
+        q.bind(1, fingerprint);
+        std::vector<DroppedRecordRow> rows;
+        while (q.executeStep()) rows.push_back({text(q.getColumn(0)), text(q.getColumn(1))});
+        return rows;
     });
 }
 

@@ -90,6 +90,12 @@ struct FlatResult {
     std::string cell_hash;
 };
 
+/// A record a dataset left out (see Dataset::dropped_records), as stored.
+struct DroppedRecordRow {
+    std::string record;
+    std::string reason;
+};
+
 /// Outcome of trying to claim a cell for running.
 struct Claim {
     enum class Result { Claimed, AlreadyFinished, RunningElsewhere } result;
@@ -140,6 +146,12 @@ public:
     std::vector<MetricRecord> finished_metrics(const std::string& cell_hash) const;
     /// Rows of the `results` view (latest finished run per eval cell) for one experiment.
     std::vector<FlatResult> results(const std::string& experiment) const;
+    /// Stores the records a dataset (identified by its fingerprint) left out; idempotent per
+    /// (fingerprint, record), one transaction.
+    void record_dropped(const std::string& fingerprint, const std::string& dataset,
+                        const std::vector<DroppedRecordRow>& records);
+    /// The dropped records stored for a dataset fingerprint, ordered by record.
+    std::vector<DroppedRecordRow> dropped_records(const std::string& fingerprint) const;
     /// Names of stored experiments.
     std::vector<std::string> experiments() const;
     /// The stored config of a cell, if known.

@@ -26,7 +26,8 @@
 //  * Multi-segment records are dropped (their segment headers are then seen as records of their own).
 //  * Only the first `duration_s` seconds are used (no windowing of long records into several examples).
 //  * Two signals mapping to the same lead: the first is used. No covariates are read.
-//  * Dropped records are reported as text and on stderr only (a store table for them comes later).
+//  * Dropped records are returned by dropped_records() (the runner stores them with the fingerprint),
+//    summarised in DatasetInfo::preprocessing and listed on stderr.
 #include "ecgbench/dataset.hpp"
 #include "ecgbench/leads.hpp"
 #include "ecgbench/params.hpp"
@@ -193,10 +194,7 @@ struct Record {
     std::string subject;
 };
 
-struct Dropped {
-    std::string record;
-    std::string reason;
-};
+using Dropped = ecgbench::DroppedRecord;
 
 class WfdbFolder final : public ecgbench::Dataset {
 public:
@@ -229,6 +227,11 @@ public:
         samples_ = std::llround(duration_s_ * sampling_rate_);
         if (samples_ < 1) throw std::invalid_argument("wfdb_folder: duration_s * sampling_rate gives no samples");
         scan(p);
+    }
+
+    std::vector<Dropped> dropped_records() const override {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return dropped_;
     }
 
     DatasetInfo info() const override {

@@ -153,6 +153,13 @@ TEST(WfdbFolder, LoadsSplitsLeadsAndDrops) {
     EXPECT_NE(after.preprocessing.find("1 invalid samples"), std::string::npos) << after.preprocessing;
     EXPECT_NE(after.preprocessing.find("first 2 s at 500 Hz, mV"), std::string::npos) << after.preprocessing;
     EXPECT_EQ(after.fingerprint, info.fingerprint);
+    // The same drops, record by record, for the runner to store.
+    std::map<std::string, std::string> dropped;
+    for (const auto& d : ds->dropped_records()) dropped[d.record] = d.reason;
+    ASSERT_EQ(dropped.size(), 3u);
+    EXPECT_EQ(dropped["r04"].rfind("too short", 0), 0u) << dropped["r04"];
+    EXPECT_EQ(dropped["r05"].rfind("sampling rate 250 Hz", 0), 0u) << dropped["r05"];
+    EXPECT_EQ(dropped["r06"].rfind("invalid samples", 0), 0u) << dropped["r06"];
 
     bool seen_r00 = false, seen_r03 = false, seen_r07 = false;
     for (const auto& [name, s] : loaded) {

@@ -659,3 +659,16 @@ TEST_F(StoreTest, EmptyFileBecomesStore) {
     Store store(path_);
     EXPECT_EQ(store.schema_version(), Store::current_schema_version());
 }
+
+TEST_F(StoreTest, DroppedRecordsAreStoredOncePerFingerprint) {
+    Store store(path_);
+    store.record_dropped("fp1", "wfdb_folder", {{"r2", "too short (1 s < 10 s)"}, {"r1", "invalid samples"}});
+    store.record_dropped("fp1", "wfdb_folder", {{"r1", "invalid samples"}});  // a second load: no duplicate
+    store.record_dropped("fp2", "wfdb_folder", {{"r1", "no row in labels_csv"}});
+    const auto rows = store.dropped_records("fp1");
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[0].record, "r1");
+    EXPECT_EQ(rows[1].reason, "too short (1 s < 10 s)");
+    EXPECT_EQ(store.dropped_records("fp2").size(), 1u);
+    EXPECT_TRUE(store.dropped_records("unknown").empty());
+}
