@@ -28,4 +28,13 @@ private:
     std::uint64_t hash_ = 0xCBF29CE484222325ull;
 };
 
+/// SplitMix64 finaliser: a well-mixed 64-bit value from any 64-bit input. Dataset plugins use it to
+/// derive per-record seeds and hashed split ranks that do not depend on thread count or order.
+inline std::uint64_t splitmix64(std::uint64_t x) {
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+
 }  // namespace ecgbench

@@ -160,12 +160,7 @@ std::string fingerprint_of(const Params& p) {
 // ---------------------------------------------------------------------------------------------
 // Randomness
 
-std::uint64_t splitmix64(std::uint64_t x) {
-    x += 0x9E3779B97F4A7C15ull;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
-}
+using ecgbench::splitmix64;
 
 /// Stream identifiers so subject, record, covariate and split draws never share a sequence.
 enum Stream : std::uint64_t { kSubjectStream = 1, kRecordStream = 2, kCovariateStream = 3, kSplitStream = 4,

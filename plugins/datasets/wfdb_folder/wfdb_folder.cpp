@@ -90,12 +90,7 @@ const std::vector<ParamSpec>& schema() {
     return specs;
 }
 
-std::uint64_t splitmix64(std::uint64_t x) {
-    x += 0x9E3779B97F4A7C15ull;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
-}
+using ecgbench::splitmix64;
 
 std::string format_number(double value) {
     char buffer[40];
