@@ -35,6 +35,7 @@ struct EcgSplit {
     at::Tensor labels;         ///< float32 [N, C] multi-hot; C may be 0 for unlabeled corpora
     at::Tensor subjects;       ///< int64 [N] subject (patient) index, for patient-level methods
     std::vector<std::string> record_ids;          ///< one per record
+    std::vector<std::string> texts;               ///< free-text report per record ("" = none); empty if the dataset has no text
     std::map<std::string, at::Tensor> covariates; ///< float32 [N] each (age, sex, risk…); NaN = missing
     std::int64_t size() const { return signals.defined() ? signals.size(0) : 0; }
 };

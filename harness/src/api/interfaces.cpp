@@ -39,10 +39,13 @@ EcgSplit subset(const EcgSplit& split, const at::Tensor& index) {
     out.subjects = take(split.subjects);
     auto idx = index.to(torch::kLong).contiguous();
     const auto* p = idx.data_ptr<std::int64_t>();
-    out.record_ids.reserve(idx.numel());
-    for (std::int64_t i = 0; i < idx.numel(); ++i) {
-        if (!split.record_ids.empty()) out.record_ids.push_back(split.record_ids.at(p[i]));
-    }
+    auto take_strings = [&](const std::vector<std::string>& from, std::vector<std::string>& to) {
+        if (from.empty()) return;
+        to.reserve(static_cast<std::size_t>(idx.numel()));
+        for (std::int64_t i = 0; i < idx.numel(); ++i) to.push_back(from.at(static_cast<std::size_t>(p[i])));
+    };
+    take_strings(split.record_ids, out.record_ids);
+    take_strings(split.texts, out.texts);
     for (const auto& [name, values] : split.covariates) out.covariates[name] = take(values);
     return out;
 }
