@@ -48,13 +48,13 @@ name = ")" + name + R"("
 [[dataset]]
 name = "pre"
 plugin = "synthetic"
-params = { seed = 1, records = )" + std::to_string(records) + R"(, records_per_subject = 2 }
+params = { seed = 1, records = )" + std::to_string(records) + R"(, records_per_subject = 2, duration_s = 2.5 }
 
 [[dataset]]
 name = "heldout"
 plugin = "synthetic"
 leads = ["I", "II", "V1", "V2", "V5", "aVF", "III", "aVR", "aVL", "V3", "V4", "V6"]
-params = { seed = 2, records = 160, records_per_subject = 2, site = 1 }
+params = { seed = 2, records = 160, records_per_subject = 2, site = 1, duration_s = 2.5 }
 
 [[encoder]]
 name = "resnet-xs"

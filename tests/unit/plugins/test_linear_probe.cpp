@@ -198,7 +198,7 @@ TEST(LinearProbe, SingleGridPointAndNoBootstrap) {
 TEST(LinearProbe, SyntheticDatasetIsLearnableFromSimpleFeatures) {
     const auto& plugin = registry().require("synthetic", ecgbench::PluginKind::Dataset);
     auto ds = registry().make_dataset(
-        "synthetic", ecgbench::validate_params(plugin.manifest().params, {{"records", std::int64_t{1500}}}));
+        "synthetic", ecgbench::validate_params(plugin.manifest().params, {{"records", std::int64_t{1500}}, {"duration_s", 2.5}}));
     const auto info = ds->info();
     const auto train = ds->load(ecgbench::Split::Train, info.leads);
     const auto val = ds->load(ecgbench::Split::Val, info.leads);

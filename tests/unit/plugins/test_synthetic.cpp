@@ -47,9 +47,11 @@ TEST(Synthetic, InfoAndFingerprintTrackParams) {
     const auto info = ds->info();
     EXPECT_EQ(info.name, "synthetic");
     EXPECT_EQ(info.leads, all_leads());
-    EXPECT_EQ(info.classes, (std::vector<std::string>{"NORM", "MI", "STTC", "CD", "HYP", "AF"}));
+    EXPECT_EQ(info.classes, (std::vector<std::string>{"NORM", "MI", "STTC", "CD", "HYP"}));
     EXPECT_DOUBLE_EQ(info.sampling_rate_hz, 100.0);
-    EXPECT_EQ(info.samples, 250);
+    EXPECT_EQ(info.samples, 1000);
+    EXPECT_EQ(make({{"label_set", std::string("rhythm")}})->info().classes,
+              (std::vector<std::string>{"SR", "SBRAD", "STACH", "AFIB", "AFLT"}));
     EXPECT_NE(info.preprocessing.find("raw mV"), std::string::npos);
     EXPECT_FALSE(info.split_rule.empty());
     EXPECT_EQ(info.fingerprint.size(), 16u);
@@ -58,12 +60,13 @@ TEST(Synthetic, InfoAndFingerprintTrackParams) {
     EXPECT_NE(make({})->info().fingerprint, info.fingerprint);
     EXPECT_NE(make({{"seed", std::int64_t{1}}})->info().fingerprint, make({})->info().fingerprint);
     EXPECT_NE(make({{"site", std::int64_t{2}}})->info().fingerprint, make({})->info().fingerprint);
+    EXPECT_NE(make({{"confounding", false}})->info().fingerprint, make({})->info().fingerprint);
     // An integer for a float parameter means the same thing.
     EXPECT_EQ(make({{"snr_db", std::int64_t{20}}})->info().fingerprint, make({{"snr_db", 20.0}})->info().fingerprint);
 }
 
 TEST(Synthetic, LimbLeadsObeyEinthovenAndGoldberger) {
-    auto ds = make({{"records", std::int64_t{200}}});
+    auto ds = make({{"records", std::int64_t{200}}, {"duration_s", 2.5}});
     for (Split split : {Split::Train, Split::Val, Split::Test}) {
         const auto s = ds->load(split, all_leads());
         const at::Tensor i = lead(s, 0), ii = lead(s, 1);
@@ -76,6 +79,7 @@ TEST(Synthetic, LimbLeadsObeyEinthovenAndGoldberger) {
 
 TEST(Synthetic, ShapesTypesAndNoNaN) {
     auto ds = make({{"records", std::int64_t{300}}, {"duration_s", 5.0}, {"sampling_rate", 250.0}});
+    // 5 s at 250 Hz.
     const auto s = ds->load(Split::Train, all_leads());
     const std::int64_t n = s.size();
     ASSERT_GT(n, 0);
@@ -83,10 +87,12 @@ TEST(Synthetic, ShapesTypesAndNoNaN) {
     EXPECT_EQ(s.signals.scalar_type(), at::kFloat);
     EXPECT_EQ(s.lead_present.scalar_type(), at::kBool);
     EXPECT_TRUE(s.lead_present.all().item<bool>());
-    EXPECT_EQ(s.labels.sizes(), (std::vector<std::int64_t>{n, 6}));
+    EXPECT_EQ(s.labels.sizes(), (std::vector<std::int64_t>{n, 5}));
     EXPECT_EQ(s.labels.scalar_type(), at::kFloat);
     EXPECT_EQ(s.subjects.scalar_type(), at::kLong);
     EXPECT_EQ(static_cast<std::int64_t>(s.record_ids.size()), n);
+    ASSERT_EQ(static_cast<std::int64_t>(s.texts.size()), n);
+    for (const auto& text : s.texts) EXPECT_FALSE(text.empty());
     EXPECT_FALSE(at::isnan(s.signals).any().item<bool>());
     EXPECT_TRUE(at::isfinite(s.signals).all().item<bool>());
     EXPECT_TRUE(((s.labels == 0) | (s.labels == 1)).all().item<bool>());
@@ -103,6 +109,15 @@ TEST(Synthetic, ShapesTypesAndNoNaN) {
     EXPECT_LE(known_age.max().item<float>(), 100.0f);
     const at::Tensor known_sex = sex.masked_select(~at::isnan(sex));
     EXPECT_TRUE(((known_sex == 0) | (known_sex == 1)).all().item<bool>());
+    // Recorded covariates and ground truth, one value per record.
+    for (const char* name : {"bmi", "sbp", "total_cholesterol", "hdl", "smoking", "diabetes", "bp_treated", "risk_score",
+                             "hr_bpm", "pr_ms", "qrs_ms", "qt_ms", "qtc_ms", "snr_db"}) {
+        ASSERT_EQ(s.covariates.count(name), 1u) << name;
+        EXPECT_EQ(s.covariates.at(name).numel(), n) << name;
+    }
+    const at::Tensor hr = s.covariates.at("hr_bpm");
+    EXPECT_GT(hr.min().item<float>(), 30.0f);
+    EXPECT_LT(hr.max().item<float>(), 200.0f);
 }
 
 TEST(Synthetic, SameSeedSameRecordsOtherSeedOrSiteDifferent) {
@@ -149,7 +164,7 @@ TEST(Synthetic, SplitsArePatientDisjointAndCoverAllRecords) {
         const auto s = ds->load(split, {"II"});
         sizes[split] = s.size();
         for (const auto& id : s.record_ids) {
-            EXPECT_EQ(id.rfind("synth-9-", 0), 0u) << id;
+            EXPECT_EQ(id.rfind("synth9_0_", 0), 0u) << id;
             EXPECT_TRUE(ids.insert(id).second) << "duplicate record " << id;
         }
         const at::Tensor subj = s.subjects.contiguous();
@@ -169,7 +184,7 @@ TEST(Synthetic, SplitsArePatientDisjointAndCoverAllRecords) {
 
 TEST(Synthetic, RecordsOfOneSubjectShareTraits) {
     auto ds = make({{"records", std::int64_t{600}}, {"records_per_subject", std::int64_t{3}},
-                    {"missing_covariate_rate", 0.0}});
+                    {"covariate_missing_rate", 0.0}, {"duration_s", 2.0}});
     const auto s = ds->load(Split::Train, {"I"});
     const at::Tensor subj = s.subjects.contiguous();
     const at::Tensor sex = s.covariates.at("sex");
@@ -177,8 +192,8 @@ TEST(Synthetic, RecordsOfOneSubjectShareTraits) {
     for (std::int64_t i = 1; i < s.size(); ++i) {
         if (subj[i].item<std::int64_t>() != subj[i - 1].item<std::int64_t>()) continue;
         EXPECT_EQ(sex[i].item<float>(), sex[i - 1].item<float>());
-        // Chronic conditions (MI, CD, HYP) belong to the subject.
-        for (int k : {1, 3, 4}) EXPECT_EQ(labels[i][k].item<float>(), labels[i - 1][k].item<float>());
+        // Chronic conditions (MI, LVH) belong to the subject.
+        for (int k : {1, 4}) EXPECT_EQ(labels[i][k].item<float>(), labels[i - 1][k].item<float>());
     }
 }
 
@@ -214,34 +229,27 @@ at::Tensor all_labels(ecgbench::Dataset& ds) {
 }
 
 TEST(Synthetic, PrevalenceRoughlyAsConfigured) {
-    auto ds = make({{"records", std::int64_t{6000}}, {"records_per_subject", std::int64_t{1}}, {"duration_s", 1.0},
-                    {"prevalence_mi", 0.3}, {"prevalence_sttc", 0.1}, {"prevalence_cd", 0.2},
-                    {"prevalence_hyp", 0.05}, {"prevalence_af", 0.15}});
-    const at::Tensor labels = all_labels(*ds);
-    const at::Tensor rate = labels.mean(0);
-    EXPECT_NEAR(rate[1].item<double>(), 0.30, 0.04);
-    EXPECT_NEAR(rate[2].item<double>(), 0.10, 0.03);
-    EXPECT_NEAR(rate[3].item<double>(), 0.20, 0.03);
-    EXPECT_NEAR(rate[4].item<double>(), 0.05, 0.02);
-    EXPECT_NEAR(rate[5].item<double>(), 0.15, 0.03);
-    // NORM iff nothing else.
+    const std::map<std::string, ParamValue> params{{"records", std::int64_t{4000}}, {"records_per_subject", std::int64_t{1}},
+                                                   {"duration_s", 2.0}, {"sampling_rate", 100.0}, {"prevalence_mi", 0.3},
+                                                   {"prevalence_hyp", 0.05}, {"prevalence_af", 0.15}, {"prevalence_flutter", 0.0}};
+    const at::Tensor rate = all_labels(*make(params)).mean(0);
+    EXPECT_NEAR(rate[1].item<double>(), 0.30, 0.04);  // MI
+    EXPECT_NEAR(rate[4].item<double>(), 0.05, 0.02);  // HYP
+    auto rhythm_params = params;
+    rhythm_params["label_set"] = std::string("rhythm");
+    const at::Tensor rhythm = all_labels(*make(rhythm_params));
+    EXPECT_NEAR(rhythm.mean(0)[3].item<double>(), 0.15, 0.03);  // AFIB
+    // Every record has a rhythm; NORM excludes every other superclass.
+    EXPECT_TRUE((rhythm.sum(1) >= 1).all().item<bool>());
+    const at::Tensor labels = all_labels(*make(params));
     const at::Tensor abnormal = labels.slice(1, 1).sum(1) > 0;
-    EXPECT_TRUE(at::equal(labels.select(1, 0) == 1, ~abnormal));
-    // Co-occurrence happens.
-    EXPECT_GT((labels.slice(1, 1).sum(1) >= 2).sum().item<std::int64_t>(), 100);
-}
-
-TEST(Synthetic, SiteShiftsPrevalence) {
-    auto reference = make({{"records", std::int64_t{3000}}, {"records_per_subject", std::int64_t{1}}, {"duration_s", 1.0}});
-    auto other = make({{"records", std::int64_t{3000}}, {"records_per_subject", std::int64_t{1}}, {"duration_s", 1.0},
-                       {"site", std::int64_t{1}}});
-    const at::Tensor diff = (all_labels(*reference).mean(0) - all_labels(*other).mean(0)).abs();
-    EXPECT_GT(diff.slice(0, 1).max().item<double>(), 0.02);
+    EXPECT_FALSE((labels.select(1, 0) == 1).logical_and(abnormal).any().item<bool>());
+    EXPECT_GT((labels.slice(1, 1).sum(1) >= 2).sum().item<std::int64_t>(), 50);  // co-occurrence happens
 }
 
 TEST(Synthetic, MissingCovariateRateAndItsIndependenceFromSignals) {
-    auto none = make({{"records", std::int64_t{2000}}, {"missing_covariate_rate", 0.0}, {"duration_s", 1.0}});
-    auto some = make({{"records", std::int64_t{2000}}, {"missing_covariate_rate", 0.3}, {"duration_s", 1.0}});
+    auto none = make({{"records", std::int64_t{2000}}, {"covariate_missing_rate", 0.0}, {"duration_s", 1.0}, {"sampling_rate", 100.0}});
+    auto some = make({{"records", std::int64_t{2000}}, {"covariate_missing_rate", 0.3}, {"duration_s", 1.0}, {"sampling_rate", 100.0}});
     const auto a = none->load(Split::Train, all_leads());
     const auto b = some->load(Split::Train, all_leads());
     EXPECT_FALSE(at::isnan(a.covariates.at("age")).any().item<bool>());
@@ -291,9 +299,10 @@ double mean(const std::vector<double>& v) {
 
 TEST(Synthetic, AtrialFibrillationHasIrregularRR) {
     auto ds = make({{"records", std::int64_t{400}}, {"records_per_subject", std::int64_t{1}}, {"duration_s", 10.0},
-                    {"sampling_rate", 250.0}, {"snr_db", 30.0}, {"prevalence_af", 0.4}});
+                    {"sampling_rate", 250.0}, {"snr_db", 30.0}, {"prevalence_af", 0.4}, {"prevalence_flutter", 0.0},
+                    {"prevalence_pvc", 0.0}, {"prevalence_pac", 0.0}, {"paroxysmal_rate", 0.0}, {"label_set", std::string("rhythm")}});
     const auto s = ds->load(Split::Train, all_leads());
-    const at::Tensor af = s.labels.select(1, 5) == 1;
+    const at::Tensor af = s.labels.select(1, 3) == 1;
     const auto irregular_af = rr_irregularity(s.signals.index_select(0, af.nonzero().squeeze(1)), 250.0);
     const auto irregular_sinus = rr_irregularity(s.signals.index_select(0, (~af).nonzero().squeeze(1)), 250.0);
     ASSERT_GT(irregular_af.size(), 20u);
