@@ -50,18 +50,6 @@ Biquad butterworth(double corner_hz, double fs, bool high) {
     return q;
 }
 
-/// First-order RC high-pass (an ECG amplifier's AC coupling).
-void highpass_rc(float* x, std::int64_t n, double corner_hz, double fs) {
-    const double rc = 1.0 / (2 * kPi * corner_hz), dt = 1.0 / fs, a = rc / (rc + dt);
-    double y = 0, previous = n > 0 ? x[0] : 0;
-    for (std::int64_t i = 0; i < n; ++i) {
-        const double in = x[i];
-        y = a * (y + in - previous);
-        previous = in;
-        x[i] = static_cast<float>(y);
-    }
-}
-
 /// First-order low-pass (exponential smoothing with the given corner).
 void lowpass_rc(float* x, std::int64_t n, double corner_hz, double fs) {
     const double k = 1.0 - std::exp(-2 * kPi * corner_hz / fs);
@@ -84,6 +72,44 @@ std::vector<float> white(Rng& rng, std::int64_t n) {
     std::vector<float> x(static_cast<std::size_t>(n));
     for (float& v : x) v = static_cast<float>(rng.normal());
     return x;
+}
+
+/// The site's analogue front end on `channels` signals stored one after another (`frames` each):
+/// first-order RC high-pass, then a second-order Butterworth low-pass. Channels are advanced
+/// together sample by sample so their recursions overlap (the per-channel loop is latency-bound).
+void analogue_filter(float* data, int channels, std::int64_t frames, const SiteConfig& site) {
+    constexpr int kMax = 9;
+    const double fs = site.sampling_rate;
+    const bool high = site.highpass_hz > 0, low = site.lowpass_hz > 0 && site.lowpass_hz < 0.45 * fs;
+    if (!high && !low) return;
+    const double rc = high ? 1.0 / (2 * kPi * site.highpass_hz) : 1.0, a = rc / (rc + 1.0 / fs);
+    const Biquad q = low ? butterworth(site.lowpass_hz, fs, false) : Biquad{};
+    std::array<double, kMax> y{}, previous{}, z1{}, z2{};
+    for (int c = 0; c < channels; ++c) previous[static_cast<std::size_t>(c)] = data[c * frames];
+    for (std::int64_t n = 0; n < frames; ++n) {
+        for (int c = 0; c < channels; ++c) {
+            const auto k = static_cast<std::size_t>(c);
+            double v = data[c * frames + n];
+            if (high) {
+                y[k] = a * (y[k] + v - previous[k]);
+                previous[k] = v;
+                v = y[k];
+            }
+            if (low) {
+                const double out = q.b0 * v + z1[k];
+                z1[k] = q.b1 * v - q.a1 * out + z2[k];
+                z2[k] = q.b2 * v - q.a2 * out;
+                v = out;
+            }
+            data[c * frames + n] = static_cast<float>(v);
+        }
+    }
+}
+
+/// Round to the nearest multiple of `step` (ties to even) without a libm call.
+inline double quantise(double v, double step) {
+    constexpr double kMagic = 6755399441055744.0;  // 1.5 * 2^52: adding it rounds to an integer
+    return ((v / step + kMagic) - kMagic) * step;
 }
 
 enum Electrode { RA = 0, LA, LL, V1 };
@@ -178,7 +204,6 @@ SiteSignature site_signature(const SiteConfig& site) {
 double acquire(const SiteConfig& site, const SiteSignature& signature, const NoiseBanks& banks, const Subject& s,
                const VcgBuffer& vcg, std::int64_t samples, bool with_noise, Rng& rng, float* out) {
     const std::int64_t frames = vcg.frames, warm = frames - samples;
-    const double fs = site.sampling_rate;
 
     // Lead fields: I and II exact; chest electrodes around the transverse plane, placement varying
     // per subject, site and visit; chest leads see more voltage (closer to the heart).
@@ -194,26 +219,27 @@ double acquire(const SiteConfig& site, const SiteSignature& signature, const Noi
         fields[2 + k] = kChestGains[k] * unit({std::cos(angle), y, std::sin(angle)});
     }
 
-    std::vector<float> clean(static_cast<std::size_t>(kBaseLeads * frames));
+    // Scratch buffers live per thread: a record allocates nothing (no page faults, no memset).
+    thread_local std::vector<float> filtered_vcg, clean, noise, electrodes;
+    // The front end is linear, so filtering the 3 VCG components equals filtering the 8 leads.
+    filtered_vcg.resize(static_cast<std::size_t>(3 * frames));
+    std::copy(vcg.x.begin(), vcg.x.end(), filtered_vcg.begin());
+    std::copy(vcg.y.begin(), vcg.y.end(), filtered_vcg.begin() + frames);
+    std::copy(vcg.z.begin(), vcg.z.end(), filtered_vcg.begin() + 2 * frames);
+    analogue_filter(filtered_vcg.data(), 3, frames, site);
+    clean.resize(static_cast<std::size_t>(kBaseLeads * frames));
+    const float* vx = filtered_vcg.data();
+    const float* vy = vx + frames;
+    const float* vz = vy + frames;
     for (int k = 0; k < kBaseLeads; ++k) {
         const Vec3 f = fields[static_cast<std::size_t>(k)];
         const auto fx = static_cast<float>(f.x), fy = static_cast<float>(f.y), fz = static_cast<float>(f.z);
         float* lead = clean.data() + k * frames;
-        for (std::int64_t n = 0; n < frames; ++n) lead[n] = fx * vcg.x[static_cast<std::size_t>(n)] + fy * vcg.y[static_cast<std::size_t>(n)] + fz * vcg.z[static_cast<std::size_t>(n)];
+        for (std::int64_t n = 0; n < frames; ++n) lead[n] = fx * vx[n] + fy * vy[n] + fz * vz[n];
     }
-
-    auto analogue = [&](std::vector<float>& leads) {
-        for (int k = 0; k < kBaseLeads; ++k) {
-            float* lead = leads.data() + k * frames;
-            if (site.highpass_hz > 0) highpass_rc(lead, frames, site.highpass_hz, fs);
-            if (site.lowpass_hz > 0 && site.lowpass_hz < 0.45 * fs) butterworth(site.lowpass_hz, fs, false).run(lead, frames);
-        }
-    };
-    analogue(clean);
 
     double snr = std::numeric_limits<double>::infinity();
     double noise_scale = 0;
-    std::vector<float> noise;
     if (with_noise) {
         // Electrode potentials: each noise type cut from its bank at a random offset, weighted.
         const std::array<const std::vector<float>*, 3> bank{&banks.baseline, &banks.muscle, &banks.motion};
@@ -221,7 +247,7 @@ double acquire(const SiteConfig& site, const SiteSignature& signature, const Noi
                                            site.noise_muscle * signature.noise_weight[1],
                                            site.noise_motion * signature.noise_weight[2],
                                            site.noise_powerline * signature.noise_weight[3]};
-        std::vector<float> electrodes(static_cast<std::size_t>(kElectrodes * frames), 0.0f);
+        electrodes.assign(static_cast<std::size_t>(kElectrodes * frames), 0.0f);
         const double mains_phase = rng.uniform(0.0, 2 * kPi);
         for (int e = 0; e < kElectrodes; ++e) {
             float* out_e = electrodes.data() + e * frames;
@@ -246,7 +272,7 @@ double acquire(const SiteConfig& site, const SiteSignature& signature, const Noi
                 }
             }
         }
-        noise.assign(static_cast<std::size_t>(kBaseLeads * frames), 0.0f);
+        noise.resize(static_cast<std::size_t>(kBaseLeads * frames));
         const float* ra = electrodes.data() + RA * frames;
         const float* la = electrodes.data() + LA * frames;
         const float* ll = electrodes.data() + LL * frames;
@@ -257,7 +283,7 @@ double acquire(const SiteConfig& site, const SiteSignature& signature, const Noi
             for (int k = 0; k < 6; ++k)
                 noise[static_cast<std::size_t>((2 + k) * frames + n)] = electrodes[static_cast<std::size_t>((V1 + k) * frames + n)] - wct;
         }
-        analogue(noise);
+        analogue_filter(noise.data(), kBaseLeads, frames, site);
         snr = site.snr_db + site.snr_spread_db * rng.normal();
         const double p_clean = power_of(clean, frames, warm), p_noise = power_of(noise, frames, warm);
         noise_scale = p_noise > 0 ? std::sqrt(p_clean / (p_noise * std::pow(10.0, snr / 10.0))) : 0.0;
@@ -272,7 +298,7 @@ double acquire(const SiteConfig& site, const SiteSignature& signature, const Noi
         const float* z = with_noise ? noise.data() + k * frames + warm : nullptr;
         for (std::int64_t n = 0; n < samples; ++n) {
             double v = gain * (c[n] + (z ? noise_scale * z[n] : 0.0));
-            if (step > 0) v = std::nearbyint(v / step) * step;
+            if (step > 0) v = quantise(v, step);
             dst[n] = static_cast<float>(v);
         }
     }

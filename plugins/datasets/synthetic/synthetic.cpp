@@ -39,6 +39,11 @@ const std::vector<std::string>& truth_names() {
 
 std::array<double, 6> truth_values(const synth::Truth& t) { return {t.hr_bpm, t.pr_ms, t.qrs_ms, t.qt_ms, t.qtc_ms, t.snr_db}; }
 
+const std::vector<int>& identity_columns() {
+    static const std::vector<int> columns{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
+    return columns;
+}
+
 /// One split, all leads, as generated.
 struct Generated {
     at::Tensor signals, lead_present, labels, subjects;
@@ -81,10 +86,15 @@ public:
         const auto k = static_cast<std::size_t>(split);
         std::call_once(generated_once_[k], [&] { generated_[k] = generate(static_cast<int>(k)); });
         const Generated& g = generated_[k];
-        const at::Tensor cols = at::tensor(std::vector<std::int64_t>(columns.begin(), columns.end()), at::kLong);
         EcgSplit out;
-        out.signals = g.signals.index_select(1, cols).contiguous();
-        out.lead_present = g.lead_present.index_select(1, cols).contiguous();
+        if (columns == identity_columns()) {  // all leads in generation order: no copy (callers never write to splits)
+            out.signals = g.signals;
+            out.lead_present = g.lead_present;
+        } else {
+            const at::Tensor cols = at::tensor(std::vector<std::int64_t>(columns.begin(), columns.end()), at::kLong);
+            out.signals = g.signals.index_select(1, cols).contiguous();
+            out.lead_present = g.lead_present.index_select(1, cols).contiguous();
+        }
         out.labels = g.labels;
         out.subjects = g.subjects;
         out.covariates = g.covariates;
