@@ -552,6 +552,7 @@ TEST(SynthRealism, GeneratedNormalsFallInsideTheRangeOfRealRecords) {
         pr.push_back(g.record.truth.pr_ms);
     }
     ASSERT_GT(generated.size(), 30u);
+    std::printf("  %zu generated normals vs %zu real records\n", generated.size(), real.size());
 
     auto check = [](const char* what, double value, const std::vector<double>& reference) {
         const auto [lo, hi] = std::minmax_element(reference.begin(), reference.end());
