@@ -123,6 +123,11 @@ std::size_t DropLog::size() const {
 std::string DropLog::category(const std::string& reason) const {
     for (const auto& key : categories_)
         if (reason.rfind(key, 0) == 0) return key;
+    // The reasons the shared helpers produce (leads_io.hpp), summarised without their details.
+    for (const char* key : {"sampling rate", "too short", "invalid samples", "unreadable signals", "unreadable header",
+                            "no standard ECG lead", "units", "multi-segment"}) {
+        if (reason.rfind(key, 0) == 0) return key;
+    }
     const auto cut = std::min(reason.find(" ("), reason.find(':'));
     return cut == std::string::npos ? reason : reason.substr(0, cut);
 }

@@ -63,8 +63,9 @@ private:
 /// Records a dataset left out, with reasons. Thread-safe (info() may run while load() reads).
 class DropLog {
 public:
-    /// `categories`: reason prefixes summarised together ("sampling rate", "too short"); a reason
-    /// matching none is summarised up to its first " (" or ":".
+    /// `categories`: reason prefixes summarised together, besides those of the shared helpers
+    /// ("sampling rate", "too short", "invalid samples", ...); a reason matching none is summarised
+    /// up to its first " (" or ":".
     explicit DropLog(std::vector<std::string> categories = {}) : categories_(std::move(categories)) {}
 
     void add(const std::string& record, const std::string& reason);

@@ -92,11 +92,6 @@ const std::vector<ParamSpec>& schema() {
     return specs;
 }
 
-/// Summary categories of the drop reasons ("sampling rate 250 Hz (expected 500)" → "sampling rate").
-std::vector<std::string> drop_categories() {
-    return {"sampling rate", "too short", "invalid samples", "unreadable signals", "unreadable header",
-            "no standard ECG lead", "units", "multi-segment", "no row in labels_csv"};
-}
 
 struct Record {
     std::string name;  ///< relative path without extension
@@ -117,7 +112,7 @@ public:
           val_fraction_(p.get_float("val_fraction")),
           test_fraction_(p.get_float("test_fraction")),
           seed_(static_cast<std::uint64_t>(p.get_int("seed"))),
-          dropped_(drop_categories()) {
+          dropped_({"no row in labels_csv"}) {
         if (path_.empty()) {
             throw std::invalid_argument("wfdb_folder: parameter `path` is required (a folder of WFDB records) but is empty");
         }
