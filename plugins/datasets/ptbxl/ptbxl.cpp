@@ -154,12 +154,19 @@ private:
         // Labels first: the class list is every label the database uses (cheap, signal-independent).
         struct Row {
             std::size_t index;
+            int fold;
             std::set<std::string> labels;
         };
         std::vector<Row> labelled;
         std::set<std::string> classes;
         for (std::size_t r = 0; r < db.rows.size(); ++r) {
-            const auto codes = ptbxl::parse_scp_codes(db.cell(r, c_codes), "ptbxl: " + db.where(r));
+            const std::string where = "ptbxl: " + db.where(r);
+            if (db.cell(r, c_id).empty()) throw std::invalid_argument(where + ": empty ecg_id");
+            const auto fold = common::parse_number(db.cell(r, c_fold));
+            if (!fold || *fold != std::floor(*fold) || *fold < 1 || *fold > 10) {
+                throw std::invalid_argument(where + ": strat_fold: expected 1..10, got '" + db.cell(r, c_fold) + "'");
+            }
+            const auto codes = ptbxl::parse_scp_codes(db.cell(r, c_codes), where);
             auto labels = ptbxl::labels_of(codes, statements, label_set_);
             if (labels.empty()) {
                 std::string listed;
@@ -168,18 +175,14 @@ private:
                 continue;
             }
             classes.insert(labels.begin(), labels.end());
-            labelled.push_back({r, std::move(labels)});
+            labelled.push_back({r, static_cast<int>(*fold), std::move(labels)});
         }
         classes_.assign(classes.begin(), classes.end());
 
         std::map<std::string, std::int64_t> subject_index;
-        for (const auto& [r, labels] : labelled) {
+        for (const auto& [r, fold, labels] : labelled) {
             const std::string id = db.cell(r, c_id);
             const std::string where = "ptbxl: " + db.where(r);
-            const auto fold = common::parse_number(db.cell(r, c_fold));
-            if (!fold || *fold != std::floor(*fold) || *fold < 1 || *fold > 10) {
-                throw std::invalid_argument(where + ": strat_fold: expected 1..10, got '" + db.cell(r, c_fold) + "'");
-            }
             const std::string file = db.cell(r, c_file);
             if (file.empty()) throw std::invalid_argument(where + ": empty " + db.header[static_cast<std::size_t>(c_file)]);
 
@@ -192,7 +195,7 @@ private:
                 continue;
             }
             rec.header = std::move(*header);
-            if (auto problem = common::header_problem(rec.header, static_cast<double>(rate_), samples_); !problem.empty()) {
+            if (problem = common::header_problem(rec.header, static_cast<double>(rate_), samples_); !problem.empty()) {
                 dropped_.add(id, problem);
                 continue;
             }
@@ -201,7 +204,7 @@ private:
                 dropped_.add(id, rec.map.problem);
                 continue;
             }
-            rec.split = *fold <= 8 ? Split::Train : *fold == 9 ? Split::Val : Split::Test;
+            rec.split = fold <= 8 ? Split::Train : fold == 9 ? Split::Val : Split::Test;
             std::string patient = db.cell(r, c_patient);
             if (const auto number = common::parse_number(patient); number && std::isfinite(*number) &&
                                                                     *number == std::floor(*number)) {

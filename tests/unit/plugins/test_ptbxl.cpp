@@ -236,6 +236,16 @@ TEST(Ptbxl, BadInputNamesFileLineAndField) {
         EXPECT_NE(std::string(e.what()).find("ptbxl_database.csv:7: strat_fold: expected 1..10, got '11'"), std::string::npos)
             << e.what();
     }
+    // Checked on every row, also on one the label set drops anyway (record 4, line 6).
+    rewrite_row(",,11,records100/00000/00005_lr", ",,10,records100/00000/00005_lr");
+    rewrite_row(",,10,records100/00000/00004_lr", ",,x,records100/00000/00004_lr");
+    try {
+        make_dataset("ptbxl", folder.params("superdiagnostic"));
+        FAIL() << "expected std::invalid_argument";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("ptbxl_database.csv:6: strat_fold: expected 1..10, got 'x'"), std::string::npos)
+            << e.what();
+    }
     EXPECT_THROW(make_dataset("ptbxl", {{"path", (folder.root() / "nope").string()}}), std::invalid_argument);
     auto params = folder.params("superdiagnostic");
     params["sampling_rate"] = std::int64_t{250};
