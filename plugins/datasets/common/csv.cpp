@@ -23,7 +23,9 @@ std::vector<std::vector<std::string>> parse_csv_rows(const std::string& text, co
         field.clear();
         any = false;
     };
-    for (std::size_t i = 0; i < text.size(); ++i) {
+    // A UTF-8 byte order mark (spreadsheet exports) is not part of the first column's name.
+    const std::size_t begin = text.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0;
+    for (std::size_t i = begin; i < text.size(); ++i) {
         const char ch = text[i];
         if (quoted) {
             if (ch == '"') {

@@ -26,7 +26,7 @@ struct CsvTable {
     std::string where(std::size_t row) const;
 };
 
-/// All rows of `text` (blank lines skipped); throws std::invalid_argument naming `source` and the
+/// All rows of `text` (blank lines skipped, a leading UTF-8 byte order mark ignored); throws std::invalid_argument naming `source` and the
 /// line on an unterminated quoted field.
 std::vector<std::vector<std::string>> parse_csv_rows(const std::string& text, const std::string& source,
                                                      std::vector<std::size_t>* lines = nullptr);

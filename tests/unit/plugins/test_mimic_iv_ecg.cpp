@@ -39,7 +39,7 @@ struct MimicFolder {
         const std::vector<Row> rows{{1, "10000032", "40689238"}, {2, "10000032", "44458630"}, {3, "10000560", "45566732"},
                                     {4, "10000635", "41234567"}, {5, "10000764", "42000001"}, {6, "10001122", "43000002"}};
         std::ofstream list(dir.path / "record_list.csv");
-        list << "subject_id,study_id,file_name,ecg_time,path\n";
+        list << "\xEF\xBB\xBF" << "subject_id,study_id,file_name,ecg_time,path\n";  // with a byte order mark
         for (const auto& row : rows) {
             const std::string path = std::string("files/p") + std::string(row.subject).substr(0, 4) + "/p" + row.subject + "/s" +
                                      row.study + "/" + row.study;
