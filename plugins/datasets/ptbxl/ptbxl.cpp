@@ -9,9 +9,9 @@
 //    rhythm. Every code in a record's scp_codes counts, whatever its likelihood (0.0 included), as in
 //    the benchmark's code; diagnostic/form/rhythm select statements by those scp_statements columns,
 //    subdiagnostic/superdiagnostic map diagnostic statements to diagnostic_subclass / diagnostic_class.
-//    Classes are the labels that occur in the database (sorted; Strodthoff et al. report 71 / 44 /
-//    23 / 5 / 19 / 12 on the real CSVs, not re-counted here). Records without a label in the set are
-//    dropped and listed.
+//    Classes are the labels that occur in the database, sorted: with the published
+//    scp_statements.csv and every statement in use that is 71 / 44 / 23 / 5 / 19 / 12, Strodthoff et
+//    al.'s counts. Records without a label in the set are dropped and listed.
 //  * Split: the recommended strat_fold split, folds 1-8 train, 9 val, 10 test (patient-disjoint by
 //    construction of the folds).
 //  * Subjects: patient_id. Covariates: age (years; PTB-XL writes 300 for patients over 89, read as
