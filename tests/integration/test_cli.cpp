@@ -342,3 +342,75 @@ datasets = ["mine"]
                     "AND reason LIKE 'too short%'"), 1);
     EXPECT_EQ(count("SELECT COUNT(*) FROM dropped_records"), 1);
 }
+
+TEST_F(Cli, DeclaredPreprocessingFeedsTheCellsAndIsRecorded) {
+    // Pretraining data at 200 Hz resampled to 100 Hz and cut into 2 s windows; the held-out data
+    // is native 100 Hz. Without the resample step the rates would not match.
+    const auto file = write("pre.toml", R"(
+[experiment]
+name = "pre"
+
+[[dataset]]
+name = "fast"
+plugin = "synthetic"
+params = { seed = 3, records = 60, sampling_rate = 200.0, duration_s = 4.0 }
+preprocess = [{ step = "resample", hz = 100 }, { step = "bandpass", low_hz = 0.5, high_hz = 40.0 },
+              { step = "window", seconds = 2.0, stride_s = 1.0 }]
+
+[[dataset]]
+name = "heldout"
+plugin = "synthetic"
+params = { seed = 4, records = 90, duration_s = 2.0 }
+preprocess = [{ step = "standardise" }]
+
+[[encoder]]
+plugin = "resnet1d"
+params = { size = "XS" }
+
+[[ssl]]
+plugin = "random_init"
+
+[pretrain]
+datasets = ["fast"]
+
+[[evaluation]]
+name = "probe"
+task = "linear_probe"
+datasets = ["heldout"]
+)");
+    const auto result = ecgbench("run " + file);
+    ASSERT_EQ(result.exit_code, 0) << result.output;
+    EXPECT_EQ(count("SELECT COUNT(*) FROM runs WHERE status = 'finished'"), 2);
+    // The pipeline is part of the cells' identity and of each run's provenance.
+    EXPECT_EQ(count("SELECT COUNT(*) FROM cells WHERE kind = 'pretrain' AND "
+                    "json_extract(config, '$.dataset.preprocess[0].params.hz') = 100 AND "
+                    "json_extract(config, '$.dataset.sampling_rate_hz') = 100"), 1);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM runs r JOIN cells c ON c.hash = r.cell_hash WHERE c.kind = 'eval' AND "
+                    "json_extract(r.extra, '$.preprocessing') LIKE '%ecgbench pipeline: standardise%'"), 1);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM results WHERE metric = 'macro_auroc' AND split = 'test'"), 1);
+
+    // A pipeline that cannot apply is a configuration error naming the dataset; nothing runs.
+    std::string bad = R"(
+[experiment]
+name = "bad"
+
+[[dataset]]
+name = "slow"
+plugin = "synthetic"
+params = { records = 30, duration_s = 2.0 }
+preprocess = [{ step = "notch", hz = 60 }]
+
+[[encoder]]
+plugin = "resnet1d"
+
+[[ssl]]
+plugin = "random_init"
+
+[pretrain]
+datasets = ["slow"]
+)";
+    const auto failure = ecgbench("run " + write("bad.toml", bad));
+    EXPECT_EQ(failure.exit_code, 2) << failure.output;
+    EXPECT_NE(failure.output.find("dataset 'slow': preprocess step 'notch': hz = 60 Hz is not below the Nyquist frequency (50 Hz)"),
+              std::string::npos) << failure.output;
+}

@@ -327,6 +327,7 @@ private:
 
     void parse_experiment_table(const toml::table& root, Experiment& experiment) const;
     void parse_datasets(const toml::table& root, Experiment& experiment) const;
+    std::vector<PreprocessStep> preprocess_steps(const toml::node& node, const std::string& dataset) const;
     std::vector<ModelDecl> parse_models(const toml::table& root, const std::string& key) const;
     void parse_pretrain(const toml::table& root, Experiment& experiment) const;
     void parse_evaluations(const toml::table& root, Experiment& experiment) const;
@@ -350,7 +351,7 @@ void Parser::parse_datasets(const toml::table& root, Experiment& experiment) con
     std::map<std::string, SourceLocation> names;
     for (const toml::node& node : *table_array(root, "dataset", true)) {
         const toml::table& table = *node.as_table();
-        check_keys(table, {"name", "plugin", "leads", "params"}, section);
+        check_keys(table, {"name", "plugin", "leads", "params", "preprocess"}, section);
         DatasetDecl decl;
         decl.where = at(table);
         decl.name = required_string(table, "name", section);
@@ -372,8 +373,49 @@ void Parser::parse_datasets(const toml::table& root, Experiment& experiment) con
                 decl.leads.push_back(*canonical);
             }
         }
+        if (const toml::node* steps = table.get("preprocess")) decl.preprocess = preprocess_steps(*steps, decl.name);
         experiment.datasets.push_back(std::move(decl));
     }
+}
+
+std::vector<PreprocessStep> Parser::preprocess_steps(const toml::node& node, const std::string& dataset) const {
+    const std::string section = "'preprocess' of dataset " + quote(dataset);
+    const toml::array* array = node.as_array();
+    if (!array || (!array->empty() && !array->is_array_of_tables()))
+        wrong_type(node, "preprocess", "[[dataset]]", "array of tables ([{ step = \"resample\", hz = 100.0 }, ...])");
+    std::vector<PreprocessStep> steps;
+    for (const toml::node& element : *array) {
+        const toml::table& table = *element.as_table();
+        const std::string name = required_string(table, "step", section);
+        const std::vector<ParamSpec>* schema = nullptr;
+        try {
+            schema = &preprocess_step_schema(name);
+        } catch (const std::invalid_argument& e) {
+            fail(at(*table.get("step")), std::string(e.what()) + " in " + section);
+        }
+        std::map<std::string, ParamValue> raw;
+        std::map<std::string, SourceLocation> where;
+        std::vector<std::string> known;
+        for (const ParamSpec& spec : *schema) known.push_back(spec.name);
+        for (const Entry& entry : in_document_order(table)) {
+            if (entry.key == "step") continue;
+            if (std::find(known.begin(), known.end(), entry.key) == known.end())
+                fail(at(entry.key_node->source()), "unknown key " + quote(entry.key) + " for preprocess step " + quote(name) +
+                                                       " in " + section + did_you_mean(entry.key, known) +
+                                                       (known.empty() ? " (it takes no parameters)" : " (keys: " + join(known, ", ") + ")"));
+            raw[entry.key] = param_value(*entry.value, entry.key, section);
+            where[entry.key] = at(entry.key_node->source());
+        }
+        try {
+            steps.push_back({name, validate_params(*schema, raw)});
+        } catch (const std::invalid_argument& e) {
+            SourceLocation location = at(table);
+            for (const auto& [key, loc] : where)
+                if (std::string(e.what()).find("'" + key + "'") != std::string::npos) location = loc;
+            fail(location, std::string(e.what()) + " in preprocess step " + quote(name) + " of dataset " + quote(dataset));
+        }
+    }
+    return steps;
 }
 
 std::vector<ModelDecl> Parser::parse_models(const toml::table& root, const std::string& key) const {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "ecgbench/params.hpp"
+#include "preprocess/step.hpp"
 #include "ecgbench/plugin.hpp"
 
 #include <cstdint>
@@ -47,6 +48,7 @@ struct DatasetDecl {
     std::string name;                  ///< unique within the experiment
     PluginRef ref;
     std::vector<std::string> leads;    ///< canonical lead names to use; empty = all the dataset has
+    std::vector<PreprocessStep> preprocess;  ///< `preprocess` steps, in order (validated)
     SourceLocation where;
 };
 

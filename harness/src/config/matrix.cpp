@@ -19,41 +19,24 @@
 namespace ecgbench {
 namespace {
 
-std::string json_value(const ParamValue& value) {
-    return std::visit(
-        [](const auto& v) -> std::string {
-            using T = std::decay_t<decltype(v)>;
-            if constexpr (std::is_same_v<T, bool>) {
-                return v ? "true" : "false";
-            } else if constexpr (std::is_same_v<T, std::string>) {
-                return json_string(v);
-            } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
-                return json_strings(v);
-            } else {
-                return json_number(v);
-            }
-        },
-        value);
-}
 
 std::string json_plugin(const PluginRef& ref) {
-    JsonObject params;
-    for (const auto& [key, value] : ref.params.values()) params[key] = json_value(value);
     return json_object({{"plugin", json_string(ref.plugin)},
                         {"version", json_string(ref.version)},
-                        {"params", json_object(params)}});
+                        {"params", json_params(ref.params)}});
 }
 
 std::string json_dataset(const DatasetDecl& decl, const DatasetIdentity& identity) {
-    JsonObject params;
-    for (const auto& [key, value] : decl.ref.params.values()) params[key] = json_value(value);
-    return json_object({{"plugin", json_string(decl.ref.plugin)},
-                        {"version", json_string(decl.ref.version)},
-                        {"params", json_object(params)},
-                        {"fingerprint", json_string(identity.fingerprint)},
-                        {"data_version", json_string(identity.version)},
-                        {"leads", json_strings(identity.leads)},
-                        {"sampling_rate_hz", json_number(identity.sampling_rate_hz)}});
+    JsonObject object{{"plugin", json_string(decl.ref.plugin)},
+                      {"version", json_string(decl.ref.version)},
+                      {"params", json_params(decl.ref.params)},
+                      {"fingerprint", json_string(identity.fingerprint)},
+                      {"data_version", json_string(identity.version)},
+                      {"leads", json_strings(identity.leads)},
+                      {"sampling_rate_hz", json_number(identity.sampling_rate_hz)}};
+    // Only when declared, so cells of datasets without a pipeline keep their identities.
+    if (!identity.preprocess_json.empty()) object["preprocess"] = identity.preprocess_json;
+    return json_object(object);
 }
 
 std::size_t dataset_index(const Experiment& experiment, const std::string& name) {

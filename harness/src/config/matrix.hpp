@@ -46,6 +46,7 @@ struct DatasetIdentity {
     std::string version;
     double sampling_rate_hz = 0;
     std::vector<std::string> leads;  ///< leads actually used (declared leads or all available)
+    std::string preprocess_json;     ///< canonical JSON of the declared pipeline ("" = none)
 };
 
 /// Expands a validated experiment. `identities` maps dataset decl name -> identity.

@@ -16,6 +16,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 namespace ecgbench {
 namespace fs = std::filesystem;
@@ -55,6 +56,13 @@ public:
         if (!torch::isfinite(data.signals).all().item<bool>())
             throw std::runtime_error("dataset '" + name + "' " + to_string(split) +
                                      " split contains NaN or infinite samples");
+        const Pipeline& pipeline = prepared_.pipelines[dataset];
+        if (!pipeline.empty()) {
+            data = pipeline.apply(data, prepared_.source_rates[dataset]);
+            if (!torch::isfinite(data.signals).all().item<bool>())
+                throw std::runtime_error("dataset '" + name + "' " + to_string(split) +
+                                         " split has NaN or infinite samples after preprocessing (" + pipeline.describe() + ")");
+        }
         return cache_.emplace(key, std::move(data)).first->second;
     }
 
@@ -389,7 +397,22 @@ PreparedExperiment prepare_experiment(const std::string& file, const PluginRegis
         } catch (const std::exception& e) {
             throw ConfigError(decl.where, "dataset '" + decl.name + "': " + e.what());
         }
-        identities[decl.name] = {info.fingerprint, info.version, info.sampling_rate_hz, leads};
+        // Declared preprocessing: the cells see its output rate and length, and its steps are
+        // part of their identity.
+        Pipeline pipeline(decl.preprocess);
+        const double source_rate = info.sampling_rate_hz;
+        if (!pipeline.empty()) {
+            try {
+                std::tie(info.sampling_rate_hz, info.samples) = pipeline.output_format(info.sampling_rate_hz, info.samples);
+            } catch (const std::exception& e) {
+                throw ConfigError(decl.where, "dataset '" + decl.name + "': " + e.what());
+            }
+            info.preprocessing += (info.preprocessing.empty() ? "" : "; then ") + std::string("ecgbench pipeline: ") + pipeline.describe();
+        }
+        identities[decl.name] = {info.fingerprint, info.version, info.sampling_rate_hz, leads,
+                                 pipeline.empty() ? std::string() : pipeline.json()};
+        prepared.pipelines.push_back(std::move(pipeline));
+        prepared.source_rates.push_back(source_rate);
         prepared.datasets.push_back(std::move(dataset));
         prepared.dataset_infos.push_back(std::move(info));
         prepared.leads.push_back(std::move(leads));

@@ -5,6 +5,7 @@
 
 #include "config/experiment.hpp"
 #include "config/matrix.hpp"
+#include "preprocess/pipeline.hpp"
 #include "registry/registry.hpp"
 #include "store/store.hpp"
 
@@ -22,6 +23,8 @@ struct PreparedExperiment {
     std::vector<std::unique_ptr<Dataset>> datasets;  ///< parallel to experiment.datasets
     std::vector<DatasetInfo> dataset_infos;          ///< parallel to experiment.datasets
     std::vector<std::vector<std::string>> leads;     ///< leads used per dataset decl
+    std::vector<Pipeline> pipelines;                 ///< declared preprocessing per dataset decl
+    std::vector<double> source_rates;                ///< plugin's sampling rate (dataset_infos hold the output's)
     Plan plan;
 };
 

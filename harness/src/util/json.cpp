@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cmath>
 #include <stdexcept>
+#include <type_traits>
+#include <variant>
 
 namespace ecgbench {
 
@@ -73,6 +75,29 @@ std::string json_object(const JsonObject& object) {
         out += value;
     }
     return out + "}";
+}
+
+std::string json_param_value(const ParamValue& value) {
+    return std::visit(
+        [](const auto& v) -> std::string {
+            using T = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<T, bool>) {
+                return v ? "true" : "false";
+            } else if constexpr (std::is_same_v<T, std::string>) {
+                return json_string(v);
+            } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+                return json_strings(v);
+            } else {
+                return json_number(v);
+            }
+        },
+        value);
+}
+
+std::string json_params(const Params& params) {
+    JsonObject object;
+    for (const auto& [key, value] : params.values()) object[key] = json_param_value(value);
+    return json_object(object);
 }
 
 }  // namespace ecgbench

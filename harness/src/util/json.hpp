@@ -2,6 +2,8 @@
 // round-trip numbers. Its bytes are fully specified here because cell identities hash them.
 #pragma once
 
+#include "ecgbench/params.hpp"
+
 #include <cstdint>
 #include <map>
 #include <string>
@@ -24,5 +26,9 @@ std::string json_array(const std::vector<std::string>& serialised);
 std::string json_strings(const std::vector<std::string>& items);
 /// An object of already serialised values.
 std::string json_object(const JsonObject& object);
+/// A plugin parameter value (bool, number, string or list of strings).
+std::string json_param_value(const ParamValue& value);
+/// Validated parameters as an object (every key, defaults included).
+std::string json_params(const Params& params);
 
 }  // namespace ecgbench

@@ -470,6 +470,42 @@ TEST(ParseErrors, Leads) {
     EXPECT_ERROR(error_of(empty), loc(empty, "[]"), "'leads' in [[dataset]] must not be empty");
 }
 
+TEST(ParseExperiment, PreprocessStepsInOrderWithDefaults) {
+    const Experiment e = parse(replace(kMinimal, "plugin = \"synthetic\"",
+                                       "plugin = \"synthetic\"\npreprocess = [{ step = \"resample\", hz = 250 }, "
+                                       "{ step = \"bandpass\", high_hz = 30.0 }, { step = \"standardise\" }]"));
+    const auto& steps = e.datasets.at(0).preprocess;
+    ASSERT_EQ(steps.size(), 3u);
+    EXPECT_EQ(steps[0].step, "resample");
+    EXPECT_DOUBLE_EQ(steps[0].params.get_float("hz"), 250.0);  // an integer is a valid float
+    EXPECT_DOUBLE_EQ(steps[1].params.get_float("high_hz"), 30.0);
+    EXPECT_DOUBLE_EQ(steps[1].params.get_float("low_hz"), 0.5);  // default filled in
+    EXPECT_EQ(steps[2].step, "standardise");
+    // The [[dataset.preprocess]] spelling is the same thing.
+    const Experiment f = parse(kMinimal + "[[dataset.preprocess]]\nstep = \"notch\"\nhz = 60\n");
+    ASSERT_EQ(f.datasets.at(0).preprocess.size(), 1u);
+    EXPECT_DOUBLE_EQ(f.datasets.at(0).preprocess[0].params.get_float("hz"), 60.0);
+}
+
+TEST(ParseErrors, PreprocessStepsNameTheStepAndKey) {
+    auto with = [](const std::string& steps) {
+        return replace(kMinimal, "plugin = \"synthetic\"", "plugin = \"synthetic\"\npreprocess = [" + steps + "]");
+    };
+    const std::string unknown = with("{ step = \"bandpas\" }");
+    EXPECT_ERROR(error_of(unknown), loc(unknown, "\"bandpas\""),
+                 "unknown preprocess step 'bandpas' (did you mean 'bandpass'?) (steps: bandpass, baseline, notch, resample, "
+                 "standardise, window) in 'preprocess' of dataset 'd'");
+    const std::string key = with("{ step = \"resample\", rate = 100 }");
+    EXPECT_ERROR(error_of(key), loc(key, "rate"),
+                 "unknown key 'rate' for preprocess step 'resample' in 'preprocess' of dataset 'd' (keys: hz)");
+    const std::string range = with("{ step = \"notch\", hz = 0.5 }");
+    EXPECT_NE(error_of(range).find(loc(range, "hz = 0.5") + ": parameter 'hz'"), std::string::npos) << error_of(range);
+    const std::string missing = with("{ hz = 100 }");
+    EXPECT_NE(error_of(missing).find("missing required key 'step'"), std::string::npos) << error_of(missing);
+    const std::string shape = replace(kMinimal, "plugin = \"synthetic\"", "plugin = \"synthetic\"\npreprocess = \"resample\"");
+    EXPECT_NE(error_of(shape).find("wrong type for 'preprocess'"), std::string::npos) << error_of(shape);
+}
+
 TEST(ParseErrors, DuplicateNames) {
     const std::string datasets = kMinimal + "\n[[dataset]]\nname = \"d\"\nplugin = \"synthetic\"\n";
     EXPECT_ERROR(error_of(datasets), loc(datasets, "\"d\"", 3),
