@@ -388,6 +388,35 @@ datasets = ["heldout"]
     EXPECT_EQ(count("SELECT COUNT(*) FROM runs r JOIN cells c ON c.hash = r.cell_hash WHERE c.kind = 'eval' AND "
                     "json_extract(r.extra, '$.preprocessing') LIKE '%ecgbench pipeline: standardise%'"), 1);
     EXPECT_EQ(count("SELECT COUNT(*) FROM results WHERE metric = 'macro_auroc' AND split = 'test'"), 1);
+    // Processed splits were cached beside the store: train of "fast"; train, val, test of "heldout".
+    int shards = 0;
+    for (const auto& entry : fs::directory_iterator(dir_ / "cache")) shards += fs::exists(entry.path() / "meta.txt");
+    EXPECT_EQ(shards, 4);
+    // A second experiment on the same data reuses them (same results, no new shards).
+    std::string again = R"(
+[experiment]
+name = "again"
+
+[[dataset]]
+name = "heldout-again"
+plugin = "synthetic"
+params = { seed = 4, records = 90, duration_s = 2.0 }
+preprocess = [{ step = "standardise" }]
+
+[[encoder]]
+plugin = "resnet1d"
+params = { size = "XS" }
+
+[[ssl]]
+plugin = "random_init"
+
+[pretrain]
+datasets = ["heldout-again"]
+)";
+    ASSERT_EQ(ecgbench("run " + write("again.toml", again)).exit_code, 0);
+    int after = 0;
+    for (const auto& entry : fs::directory_iterator(dir_ / "cache")) after += fs::exists(entry.path() / "meta.txt");
+    EXPECT_EQ(after, 4);
 
     // A pipeline that cannot apply is a configuration error naming the dataset; nothing runs.
     std::string bad = R"(

@@ -351,7 +351,7 @@ void Parser::parse_datasets(const toml::table& root, Experiment& experiment) con
     std::map<std::string, SourceLocation> names;
     for (const toml::node& node : *table_array(root, "dataset", true)) {
         const toml::table& table = *node.as_table();
-        check_keys(table, {"name", "plugin", "leads", "params", "preprocess"}, section);
+        check_keys(table, {"name", "plugin", "leads", "params", "preprocess", "cache"}, section);
         DatasetDecl decl;
         decl.where = at(table);
         decl.name = required_string(table, "name", section);
@@ -374,6 +374,11 @@ void Parser::parse_datasets(const toml::table& root, Experiment& experiment) con
             }
         }
         if (const toml::node* steps = table.get("preprocess")) decl.preprocess = preprocess_steps(*steps, decl.name);
+        if (const toml::node* cache = table.get("cache")) {
+            const auto* flag = cache->as_boolean();
+            if (!flag) wrong_type(*cache, "cache", section, "boolean");
+            decl.cache = flag->get();
+        }
         experiment.datasets.push_back(std::move(decl));
     }
 }

@@ -49,6 +49,7 @@ struct DatasetDecl {
     PluginRef ref;
     std::vector<std::string> leads;    ///< canonical lead names to use; empty = all the dataset has
     std::vector<PreprocessStep> preprocess;  ///< `preprocess` steps, in order (validated)
+    bool cache = true;                 ///< keep processed splits as memory-mapped shards beside the store
     SourceLocation where;
 };
 

@@ -4,6 +4,7 @@
 #include "runner/pretrain.hpp"
 #include "runner/progress.hpp"
 #include "runner/provenance.hpp"
+#include "runner/shard_cache.hpp"
 #include "util/json.hpp"
 #include "util/sha256.hpp"
 
@@ -42,12 +43,32 @@ std::string resolve_device(const std::string& requested) {
 // the store whatever records the dataset dropped while loading.
 class SplitCache {
 public:
-    SplitCache(PreparedExperiment& prepared, Store& store) : prepared_(prepared), store_(store) {}
+    SplitCache(PreparedExperiment& prepared, Store& store)
+        : prepared_(prepared), store_(store), shards_(fs::path(cache_dir(store))) {}
     const EcgSplit& get(std::size_t dataset, Split split, const std::vector<std::string>& leads) {
         std::string key = std::to_string(dataset) + "/" + to_string(split);
         for (const auto& l : leads) key += "/" + l;
         auto it = cache_.find(key);
         if (it != cache_.end()) return it->second;
+        // The on-disk shard of this processed split, when the dataset declares caching.
+        std::optional<std::string> shard;
+        if (prepared_.experiment.datasets[dataset].cache) {
+            const auto& info = prepared_.dataset_infos[dataset];
+            const Pipeline& pipeline = prepared_.pipelines[dataset];
+            shard = shard_key(info.fingerprint, info.version, leads, pipeline.empty() ? "" : pipeline.json(), split);
+            if (auto hit = shards_.load(*shard)) return cache_.emplace(key, std::move(*hit)).first->second;
+        }
+        auto data = load_processed(dataset, split, leads);
+        if (shard) {
+            shards_.store(*shard, data);
+            // Continue on the mapped copy: the OS pages samples in and out instead of holding them.
+            if (auto mapped = shards_.load(*shard)) data = std::move(*mapped);
+        }
+        return cache_.emplace(key, std::move(data)).first->second;
+    }
+
+private:
+    EcgSplit load_processed(std::size_t dataset, Split split, const std::vector<std::string>& leads) {
         auto data = prepared_.datasets[dataset]->load(split, leads);
         record_dropped(dataset);
         const auto& name = prepared_.experiment.datasets[dataset].name;
@@ -63,10 +84,9 @@ public:
                 throw std::runtime_error("dataset '" + name + "' " + to_string(split) +
                                          " split has NaN or infinite samples after preprocessing (" + pipeline.describe() + ")");
         }
-        return cache_.emplace(key, std::move(data)).first->second;
+        return data;
     }
 
-private:
     void record_dropped(std::size_t dataset) {
         std::vector<DroppedRecordRow> rows;
         for (const auto& d : prepared_.datasets[dataset]->dropped_records()) rows.push_back({d.record, d.reason});
@@ -76,6 +96,7 @@ private:
 
     PreparedExperiment& prepared_;
     Store& store_;
+    ShardCache shards_;
     std::map<std::string, EcgSplit> cache_;
 };
 
@@ -465,6 +486,11 @@ RunSummary run_experiment(PreparedExperiment& prepared, Store& store, const Plug
 std::string checkpoint_dir(const Store& store) {
     const auto parent = fs::absolute(store.path()).parent_path();
     return (parent / "checkpoints").string();
+}
+
+std::string cache_dir(const Store& store) {
+    const auto parent = fs::absolute(store.path()).parent_path();
+    return (parent / "cache").string();
 }
 
 }  // namespace ecgbench

@@ -55,5 +55,7 @@ RunSummary run_experiment(PreparedExperiment& prepared, Store& store, const Plug
 
 /// Directory where checkpoints of `store` live: <store dir>/checkpoints.
 std::string checkpoint_dir(const Store& store);
+/// Where processed splits are cached (memory-mapped shards): `cache/` beside the store.
+std::string cache_dir(const Store& store);
 
 }  // namespace ecgbench

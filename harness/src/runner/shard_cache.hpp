@@ -1,0 +1,41 @@
+// Processed splits on disk, memory-mapped when read back: a split that took minutes to read from
+// WFDB files and preprocess is reused by every later run and experiment with the same data, leads
+// and pipeline, and its samples are paged in by the OS on demand instead of held in RAM.
+//
+// A shard is a directory <root>/<key>/ holding
+//   signals.f32       float32 [N, L, T], native byte order, row-major (memory-mapped)
+//   lead_present.u8   uint8 [N, L];  labels.f32 float32 [N, C];  subjects.i64 int64 [N]
+//   covariates.f32    float32 [K, N] (names in meta.txt)
+//   meta.txt          "ecgbench-shard 1", sizes, covariate names, record ids and texts (escaped)
+// written to a temporary directory and renamed into place, so a crash never leaves a partial shard
+// and two processes building the same shard both end with a complete one.
+#pragma once
+
+#include "ecgbench/dataset.hpp"
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ecgbench {
+
+/// The shard key: a hash of everything that determines the processed split.
+std::string shard_key(const std::string& dataset_fingerprint, const std::string& data_version,
+                      const std::vector<std::string>& leads, const std::string& pipeline_json, Split split);
+
+class ShardCache {
+public:
+    explicit ShardCache(std::filesystem::path root) : root_(std::move(root)) {}
+    const std::filesystem::path& root() const { return root_; }
+    /// The shard, its signals memory-mapped (copy-on-write), or nullopt when absent. A shard that
+    /// exists but cannot be read is an error naming the file.
+    std::optional<EcgSplit> load(const std::string& key) const;
+    /// Writes `split` as shard `key` (atomically; an existing shard is kept).
+    void store(const std::string& key, const EcgSplit& split) const;
+
+private:
+    std::filesystem::path root_;
+};
+
+}  // namespace ecgbench
