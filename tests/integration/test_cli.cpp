@@ -443,3 +443,25 @@ datasets = ["slow"]
     EXPECT_NE(failure.output.find("dataset 'slow': preprocess step 'notch': hz = 60 Hz is not below the Nyquist frequency (50 Hz)"),
               std::string::npos) << failure.output;
 }
+
+TEST_F(Cli, SynthWritesACohortOtherToolsRead) {
+    const auto out = (dir_ / "cohort").string();
+    const auto result = run_command(kBinary + " synth --out " + out + " --records 12 --seed 5 --set sampling_rate=250 --set label_set=rhythm");
+    ASSERT_EQ(result.exit_code, 0) << result.output;
+    EXPECT_NE(result.output.find("wrote 12 records (4 subjects)"), std::string::npos) << result.output;
+    std::ifstream csv(out + "/metadata.csv");
+    int lines = 0;
+    for (std::string line; std::getline(csv, line);) ++lines;
+    EXPECT_EQ(lines, 13);  // header + one row per record
+    const auto info = run_command(kBinary + " wfdb info " + out + "/synth5_0_0");
+    ASSERT_EQ(info.exit_code, 0) << info.output;
+    EXPECT_NE(info.output.find("Sampling frequency: 250 Hz"), std::string::npos) << info.output;
+    EXPECT_NE(info.output.find("Description: V6"), std::string::npos) << info.output;
+    // The same plugin parameters are accepted, and mistakes are named (exit code 2).
+    const auto unknown = run_command(kBinary + " synth --out " + out + " --set snr_bd=3");
+    EXPECT_EQ(unknown.exit_code, 2);
+    EXPECT_NE(unknown.output.find("unknown parameter 'snr_bd' (did you mean 'snr_db'?)"), std::string::npos) << unknown.output;
+    const auto range = run_command(kBinary + " synth --out " + out + " --set sampling_rate=5");
+    EXPECT_EQ(range.exit_code, 2);
+    EXPECT_NE(range.output.find("sampling_rate"), std::string::npos) << range.output;
+}
