@@ -12,6 +12,9 @@
 #include <fstream>
 #include <vector>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 namespace ecgbench::wfdb::detail {
 namespace {
 
@@ -28,6 +31,21 @@ void read_bytes(std::ifstream& in, std::int64_t begin, std::int64_t length, std:
     in.seekg(begin);
     in.read(reinterpret_cast<char*>(buffer.data()), length);
     std::fill(buffer.begin() + std::max<std::streamsize>(0, in.gcount()), buffer.end(), 0);
+}
+
+// Output columns are megabytes of fresh memory that the kernel would map one page fault at a
+// time on first touch; one madvise maps a column's pages in a single call instead. Where faults
+// are costly (about 15 us each on the development VM) this halves a whole-record read. Best
+// effort: kernels without MADV_POPULATE_WRITE (before 5.14) just fault as usual.
+void allocate_rows(std::vector<std::int32_t>& column, std::size_t rows) {
+    column.reserve(rows);
+#ifdef MADV_POPULATE_WRITE
+    const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const auto begin = (reinterpret_cast<std::uintptr_t>(column.data()) + page - 1) / page * page;
+    const auto end = reinterpret_cast<std::uintptr_t>(column.data() + rows) / page * page;
+    if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);
+#endif
+    column.resize(rows);
 }
 
 std::int32_t le16(const unsigned char* p) {
@@ -72,7 +90,7 @@ std::vector<std::vector<std::int32_t>> read_plain_frames(const std::filesystem::
     const std::int64_t block_bytes = format == 16 ? 2 : 3, block_samples = format == 16 ? 1 : 2;
     std::vector<std::vector<std::int32_t>> columns(positions.size());
     if (to <= from) return columns;
-    for (auto& column : columns) column.resize(static_cast<std::size_t>(to - from));
+    for (auto& column : columns) allocate_rows(column, static_cast<std::size_t>(to - from));
     std::ifstream in(file, std::ios::binary);
     if (!in) throw WfdbError("cannot open signal file " + file.string());
     std::vector<unsigned char> buffer;
