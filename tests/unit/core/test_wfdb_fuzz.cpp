@@ -1,7 +1,8 @@
 // Replays the libFuzzer entry points (fuzz/wfdb_fuzz_targets.hpp) under the host compiler, so CI
 // exercises them without clang: the seed corpus as fuzz/seed_corpus.sh builds it (with the shared
 // data when present), then deterministic mutations of it. As in the fuzzers, an input must parse
-// or throw WfdbError; any other exception escapes the entry point and fails the test.
+// or throw WfdbError (and a parsed header survive a format/parse round trip); anything else
+// escapes the entry point and fails the test.
 #include "ecgbench/wfdb.hpp"
 #include "wfdb_fuzz_targets.hpp"
 #include "wfdb_temp_dir.hpp"
