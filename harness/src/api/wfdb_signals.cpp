@@ -2,6 +2,7 @@
 // 508/516/524, frames with several samples per signal, skew, byte offsets, several files per
 // record, multi-segment records; and the format 16/212 writer.
 #include "ecgbench/wfdb.hpp"
+#include "wfdb_bulk.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -514,6 +515,33 @@ std::vector<std::int32_t> to_rows(const Stream& st, std::int64_t frames, int tic
     return rows;
 }
 
+// Groups the bulk decoder reads exactly as read_group + to_rows would: format 16 or 212 with one
+// sample per frame and no skew in every member, one row per frame. A byte offset only moves the
+// start of the byte range, and a short last 212 block reads as zero in both, so neither excludes.
+bool bulk_decodable(const Group& g, const Header& h, int ticks_per_frame) {
+    if (!detail::bulk_decode_enabled() || ticks_per_frame != 1 || (g.format != 16 && g.format != 212)) return false;
+    return std::all_of(g.members.begin(), g.members.end(), [&](int s) {
+        const auto& sig = h.signals[static_cast<std::size_t>(s)];
+        return sig.samples_per_frame == 1 && sig.skew == 0;
+    });
+}
+
+// Rows of the group's selected members over frames [from, to), by the bulk decoder.
+template <typename IsSelected>
+std::map<int, std::vector<std::int32_t>> read_bulk(const Group& g, std::int64_t from, std::int64_t to,
+                                                    IsSelected is_selected) {
+    std::vector<int> signals, positions;
+    for (std::size_t m = 0; m < g.members.size(); ++m)
+        if (is_selected(g.members[m])) {
+            signals.push_back(g.members[m]);
+            positions.push_back(g.first[m]);
+        }
+    auto columns = detail::read_plain_frames(g.path, g.format, g.byte_offset, g.frame_samples, from, to, positions);
+    std::map<int, std::vector<std::int32_t>> rows;
+    for (std::size_t k = 0; k < signals.size(); ++k) rows[signals[k]] = std::move(columns[k]);
+    return rows;
+}
+
 // Frames a single-segment record holds, and the last frame readable given skew.
 struct Extent {
     std::int64_t length = 0;    // header length (or inferred)
@@ -553,16 +581,22 @@ SignalData read_single(const Header& h, const ReadOptions& o) {
     d.fs = h.fs;
     d.ticks_per_frame = o.high_resolution ? h.max_samples_per_frame() : 1;
     d.rows = (to - o.from) * d.ticks_per_frame;
-    std::map<int, Stream> streams;
+    auto is_selected = [&](int s) { return std::find(selected.begin(), selected.end(), s) != selected.end(); };
+    std::map<int, std::vector<std::int32_t>> rows;  // header signal -> its rows
     for (const auto& g : groups) {
-        const bool needed = std::any_of(g.members.begin(), g.members.end(), [&](int s) {
-            return std::find(selected.begin(), selected.end(), s) != selected.end();
-        });
-        if (needed) streams.merge(read_group(g, h, o.from, to));
+        if (std::none_of(g.members.begin(), g.members.end(), is_selected)) continue;
+        if (bulk_decodable(g, h, d.ticks_per_frame)) {
+            rows.merge(read_bulk(g, o.from, to, is_selected));
+            continue;
+        }
+        for (const auto& [s, stream] : read_group(g, h, o.from, to))
+            if (is_selected(s)) rows[s] = to_rows(stream, to - o.from, d.ticks_per_frame, o.high_resolution);
     }
-    for (int s : selected) {
-        d.signals.push_back(h.signals[static_cast<std::size_t>(s)]);
-        d.digital.push_back(to_rows(streams.at(s), to - o.from, d.ticks_per_frame, o.high_resolution));
+    for (auto k = selected.begin(); k != selected.end(); ++k) {
+        d.signals.push_back(h.signals[static_cast<std::size_t>(*k)]);
+        // A signal requested again later is copied; its last request takes the rows.
+        auto& r = rows.at(*k);
+        d.digital.push_back(std::find(k + 1, selected.end(), *k) != selected.end() ? r : std::move(r));
     }
     return d;
 }

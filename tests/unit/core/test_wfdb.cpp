@@ -4,6 +4,7 @@
 // wfdb-python reference outputs (a bounded prefix of long records, to keep the suite fast).
 #include "ecgbench/wfdb.hpp"
 #include "io/wfdb_text.hpp"
+#include "wfdb_temp_dir.hpp"
 
 #include <gtest/gtest.h>
 
@@ -37,24 +38,6 @@ std::string error_of(F&& f) {
     }
     return "(no error)";
 }
-
-class TempDir {
-public:
-    TempDir() {
-        path_ = fs::temp_directory_path() /
-                ("ecgbench-wfdb-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
-        fs::create_directories(path_);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    const fs::path& path() const { return path_; }
-
-private:
-    static inline int counter_ = 0;
-    fs::path path_;
-};
 
 void write_text(const fs::path& path, const std::string& text) {
     std::ofstream out(path, std::ios::binary);
