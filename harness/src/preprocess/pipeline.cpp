@@ -1,6 +1,6 @@
 #include "preprocess/pipeline.hpp"
 
-#include "preprocess/dsp.hpp"
+#include "dsp/dsp.hpp"
 #include "util/json.hpp"
 #include "util/text.hpp"
 

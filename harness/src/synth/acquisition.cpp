@@ -10,45 +10,14 @@
 // power) over all 12 leads after the analogue filters; it is met exactly before quantisation.
 #include "synth/model.hpp"
 
+#include "dsp/dsp.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
 namespace ecgbench::synth {
 namespace {
-
-/// Second-order section, transposed direct form II.
-struct Biquad {
-    double b0 = 1, b1 = 0, b2 = 0, a1 = 0, a2 = 0;
-    void run(float* x, std::int64_t n) const {
-        double z1 = 0, z2 = 0;
-        for (std::int64_t i = 0; i < n; ++i) {
-            const double in = x[i];
-            const double out = b0 * in + z1;
-            z1 = b1 * in - a1 * out + z2;
-            z2 = b2 * in - a2 * out;
-            x[i] = static_cast<float>(out);
-        }
-    }
-};
-
-/// Butterworth (Q = 1/sqrt 2) low- or high-pass by the bilinear transform (RBJ cookbook).
-Biquad butterworth(double corner_hz, double fs, bool high) {
-    const double w = 2 * kPi * corner_hz / fs;
-    const double alpha = std::sin(w) / std::sqrt(2.0), c = std::cos(w), a0 = 1 + alpha;
-    Biquad q;
-    if (high) {
-        q.b0 = (1 + c) / 2 / a0;
-        q.b1 = -(1 + c) / a0;
-    } else {
-        q.b0 = (1 - c) / 2 / a0;
-        q.b1 = (1 - c) / a0;
-    }
-    q.b2 = q.b0;
-    q.a1 = -2 * c / a0;
-    q.a2 = (1 - alpha) / a0;
-    return q;
-}
 
 /// First-order low-pass (exponential smoothing with the given corner).
 void lowpass_rc(float* x, std::int64_t n, double corner_hz, double fs) {
@@ -83,7 +52,7 @@ void analogue_filter(float* data, int channels, std::int64_t frames, const SiteC
     const bool high = site.highpass_hz > 0, low = site.lowpass_hz > 0 && site.lowpass_hz < 0.45 * fs;
     if (!high && !low) return;
     const double rc = high ? 1.0 / (2 * kPi * site.highpass_hz) : 1.0, a = rc / (rc + 1.0 / fs);
-    const Biquad q = low ? butterworth(site.lowpass_hz, fs, false) : Biquad{};
+    const dsp::Biquad q = low ? dsp::butterworth(site.lowpass_hz, fs, false) : dsp::Biquad{};
     std::array<double, kMax> y{}, previous{}, z1{}, z2{};
     for (int c = 0; c < channels; ++c) previous[static_cast<std::size_t>(c)] = data[c * frames];
     for (std::int64_t n = 0; n < frames; ++n) {
@@ -153,8 +122,8 @@ NoiseBanks make_noise_banks(const SiteConfig& site, std::uint64_t seed, std::int
 
     // Muscle: broadband EMG (20 Hz up to the band edge) in bursts.
     banks.muscle = white(rng, n);
-    butterworth(20.0, fs, true).run(banks.muscle.data(), n);
-    if (0.45 * fs > 25.0) butterworth(std::min(150.0, 0.45 * fs), fs, false).run(banks.muscle.data(), n);
+    dsp::lfilter(dsp::butterworth(20.0, fs, true), banks.muscle.data(), n);
+    if (0.45 * fs > 25.0) dsp::lfilter(dsp::butterworth(std::min(150.0, 0.45 * fs), fs, false), banks.muscle.data(), n);
     std::vector<float> envelope = white(rng, n);
     lowpass_rc(envelope.data(), n, 0.4, fs);
     normalise_rms(envelope);
@@ -164,7 +133,7 @@ NoiseBanks make_noise_banks(const SiteConfig& site, std::uint64_t seed, std::int
 
     // Electrode motion: low-frequency noise plus step-like transients that decay.
     banks.motion = white(rng, n);
-    butterworth(std::min(6.0, 0.4 * fs), fs, false).run(banks.motion.data(), n);
+    dsp::lfilter(dsp::butterworth(std::min(6.0, 0.4 * fs), fs, false), banks.motion.data(), n);
     for (double event_s = rng.uniform(0.0, 3.0);; event_s += -std::log(1.0 - rng.uniform()) / 0.3) {  // 0.3/s
         const auto at = static_cast<std::int64_t>(event_s * fs);
         if (at >= n) break;

@@ -1,5 +1,5 @@
 // The preprocessing pipeline: DSP primitives against hand-computed values, and the pipeline on splits.
-#include "preprocess/dsp.hpp"
+#include "dsp/dsp.hpp"
 #include "preprocess/pipeline.hpp"
 
 #include <ATen/ATen.h>

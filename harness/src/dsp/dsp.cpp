@@ -1,4 +1,4 @@
-#include "preprocess/dsp.hpp"
+#include "dsp/dsp.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -106,6 +106,17 @@ Biquad notch(double hz, double q_factor, double fs) {
     const double w = 2 * kPi * hz / fs;
     const double alpha = std::sin(w) / (2 * q_factor), c = std::cos(w), a0 = 1 + alpha;
     return {1 / a0, -2 * c / a0, 1 / a0, -2 * c / a0, (1 - alpha) / a0};
+}
+
+void lfilter(const Biquad& q, float* x, std::int64_t n) {
+    double z1 = 0, z2 = 0;
+    for (std::int64_t i = 0; i < n; ++i) {
+        const double in = x[i];
+        const double out = q.b0 * in + z1;
+        z1 = q.b1 * in - q.a1 * out + z2;
+        z2 = q.b2 * in - q.a2 * out;
+        x[i] = static_cast<float>(out);
+    }
 }
 
 void filtfilt(const std::vector<Biquad>& sections, float* x, std::int64_t n, std::int64_t pad) {

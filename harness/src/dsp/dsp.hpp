@@ -1,5 +1,6 @@
-// Signal-processing primitives of the preprocessing pipeline, on one lead at a time (plain floats,
-// no LibTorch): polyphase resampling, zero-phase IIR filtering, median baseline removal.
+// Signal-processing primitives on one lead at a time (plain floats, no LibTorch): polyphase
+// resampling, IIR design and (zero-phase) filtering, median baseline removal. Used by the
+// preprocessing pipeline and by the synthetic cohort's analogue front end and noise.
 #pragma once
 
 #include <cstdint>
@@ -34,6 +35,9 @@ struct Biquad {
 Biquad butterworth(double corner_hz, double fs, bool high_pass);
 /// Notch at `hz` with quality `q` (bandwidth hz / q).
 Biquad notch(double hz, double q, double fs);
+
+/// Causal filtering through one section, starting at rest (an analogue front end switched on).
+void lfilter(const Biquad& section, float* x, std::int64_t n);
 
 /// Zero-phase filtering (forward, then backward) through the cascade `sections`, with odd
 /// reflection of `pad` samples at both ends to tame edge transients (scipy's filtfilt "odd" pad).
