@@ -152,10 +152,7 @@ public:
     EcgSplit load(Split split, const std::vector<std::string>& wanted) override {
         ecgbench::lead_columns(leads_, wanted);
         std::call_once(read_once_, [this] {
-            table_ = std::make_unique<common::RecordTable>(leads_, window_, 1, std::vector<std::string>{"af_fraction", "start_s"}, false);
-            common::read_into(*table_, pending_, leads_, window_, dropped_);
-            table_->finish();
-            pending_.clear();
+            table_ = common::read_table(pending_, leads_, window_, 1, std::vector<std::string>{"af_fraction", "start_s"}, false, dropped_);
             std::lock_guard<std::mutex> lock(mutex_);
             loaded_ = true;
             dropped_.print("af_holter", "'" + path_ + "'");

@@ -160,4 +160,14 @@ void DropLog::print(const std::string& who, const std::string& what) const {
     for (const auto& d : records) std::fprintf(stderr, "  %s: %s\n", d.record.c_str(), d.reason.c_str());
 }
 
+std::unique_ptr<RecordTable> read_table(std::vector<PendingRecord>& pending, const std::vector<std::string>& leads,
+                                        std::int64_t samples, std::size_t classes, std::vector<std::string> covariates,
+                                        bool texts, DropLog& dropped) {
+    auto table = std::make_unique<RecordTable>(leads, samples, classes, std::move(covariates), texts);
+    read_into(*table, pending, leads, samples, dropped);
+    table->finish();
+    pending = {};
+    return table;
+}
+
 }  // namespace ecgbench::datasets

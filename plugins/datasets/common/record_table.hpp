@@ -104,4 +104,11 @@ struct PendingRecord {
 void read_into(RecordTable& table, const std::vector<PendingRecord>& records, const std::vector<std::string>& leads,
                std::int64_t samples, DropLog& dropped);
 
+/// The deferred read a dataset plugin does on its first load(): every pending record read into a
+/// new, finished table (see RecordTable's constructor for the other arguments); `pending` is
+/// released afterwards.
+std::unique_ptr<RecordTable> read_table(std::vector<PendingRecord>& pending, const std::vector<std::string>& leads,
+                                        std::int64_t samples, std::size_t classes, std::vector<std::string> covariates,
+                                        bool texts, DropLog& dropped);
+
 }  // namespace ecgbench::datasets

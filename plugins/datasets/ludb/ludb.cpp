@@ -145,11 +145,7 @@ public:
     EcgSplit load(Split split, const std::vector<std::string>& wanted) override {
         ecgbench::lead_columns(ecgbench::standard_12_leads(), wanted);
         std::call_once(read_once_, [this] {
-            table_ = std::make_unique<common::RecordTable>(ecgbench::standard_12_leads(), kSamples, classes_.size(),
-                                                           covariate_names(), false);
-            common::read_into(*table_, pending_, ecgbench::standard_12_leads(), kSamples, dropped_);
-            table_->finish();
-            pending_.clear();
+            table_ = common::read_table(pending_, ecgbench::standard_12_leads(), kSamples, classes_.size(), covariate_names(), false, dropped_);
             std::lock_guard<std::mutex> lock(mutex_);
             loaded_ = true;
             dropped_.print("ludb", "'" + path_ + "'");

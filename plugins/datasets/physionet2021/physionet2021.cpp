@@ -136,11 +136,7 @@ public:
     EcgSplit load(Split split, const std::vector<std::string>& wanted) override {
         ecgbench::lead_columns(leads_, wanted);
         std::call_once(read_once_, [this] {
-            table_ = std::make_unique<common::RecordTable>(leads_, samples_, classes_.size(),
-                                                           std::vector<std::string>{"age", "sex"}, false);
-            common::read_into(*table_, pending_, leads_, samples_, dropped_);
-            table_->finish();
-            pending_.clear();
+            table_ = common::read_table(pending_, leads_, samples_, classes_.size(), std::vector<std::string>{"age", "sex"}, false, dropped_);
             std::lock_guard<std::mutex> lock(mutex_);
             loaded_ = true;
             dropped_.print("physionet2021", "'" + path_ + "'");
