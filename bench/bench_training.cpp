@@ -64,7 +64,7 @@ void BM_SimclrStepResnet1d(benchmark::State& state) {
     data.lead_present = torch::ones({batch * steps, leads}, torch::kBool);
     data.labels = torch::zeros({batch * steps, 0});
     data.subjects = torch::arange(batch * steps);
-    const TrainBudget budget{1, batch, 0, 1e-3, 1e-4, 0.0};
+    const TrainBudget budget{1, batch, 0, 1e-3, 1e-4, 0.0, {}};
     pretrain(*encoder, *method, data, budget, "cpu", {});  // warm-up: allocator, kernels
     for (auto _ : state) pretrain(*encoder, *method, data, budget, "cpu", {});
     state.counters["samples/s"] = benchmark::Counter(static_cast<double>(batch * steps), benchmark::Counter::kIsIterationInvariantRate);

@@ -158,15 +158,12 @@ int cmd_status(const PluginRegistry& registry, const std::string& file, const st
     return 0;
 }
 
-int cmd_run(const PluginRegistry& registry, const std::string& file, const std::string& store_path, bool force,
-            bool quiet) {
+int cmd_run(const PluginRegistry& registry, const std::string& file, const std::string& store_path,
+            RunOptions options) {
     auto prepared = prepare_experiment(file, registry);
     Store store(store_path);
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
-    RunOptions options;
-    options.force = force;
-    options.quiet = quiet;
     options.stop = &g_stop;
     const auto summary = run_experiment(prepared, store, registry, options);
     std::cout << "done: " << summary.finished << " ran, " << summary.skipped << " already finished, " << summary.failed
@@ -305,7 +302,6 @@ int main(int argc, char** argv) {
     app.add_option("--plugin-dir", plugin_dirs, "extra plugin directory (repeatable; also ECGBENCH_PLUGIN_PATH)");
 
     std::string name, file, experiment, out_dir;
-    bool force = false, quiet = false;
     ReportOptions report_options;
     auto* plugins = app.add_subcommand("plugins", "list plugins, or show one plugin's parameters");
     plugins->add_option("name", name, "plugin name");
@@ -313,8 +309,17 @@ int main(int argc, char** argv) {
     plan->add_option("file", file, "experiment TOML")->required();
     auto* run = app.add_subcommand("run", "run every cell not yet finished");
     run->add_option("file", file, "experiment TOML")->required();
-    run->add_flag("--force", force, "redo finished cells");
-    run->add_flag("--quiet", quiet, "no progress output");
+    RunOptions run_options;
+    run->add_flag("--force", run_options.force, "redo finished cells");
+    run->add_flag("--quiet", run_options.quiet, "no progress output");
+    run->add_option("--loader-workers", run_options.loader.workers,
+                    "threads gathering pretraining batches ahead of the step (0 = on the training thread)")
+        ->capture_default_str()->check(CLI::Range(0, 64));
+    run->add_option("--prefetch", run_options.loader.prefetch, "batches gathered ahead (bounds their memory)")
+        ->capture_default_str()->check(CLI::Range(1, 1024));
+    std::int64_t chunk_mb = run_options.stream_chunk_bytes >> 20;
+    run->add_option("--chunk-mb", chunk_mb, "raw signal read from a dataset plugin at a time while a split is loaded and cached")
+        ->capture_default_str()->check(CLI::Range(1, 1 << 20));
     auto* status = app.add_subcommand("status", "count cells by state and show recorded errors");
     status->add_option("file", file, "experiment TOML")->required();
     auto* report = app.add_subcommand("report", "write report.md and results.csv from the store");
@@ -358,7 +363,10 @@ int main(int argc, char** argv) {
         if (*plugins) return cmd_plugins(*registry, name);
         if (*plan) return cmd_plan(*registry, file, store_path);
         if (*status) return cmd_status(*registry, file, store_path);
-        if (*run) return cmd_run(*registry, file, store_path, force, quiet);
+        if (*run) {
+            run_options.stream_chunk_bytes = chunk_mb << 20;
+            return cmd_run(*registry, file, store_path, run_options);
+        }
     } catch (const ConfigError& e) {
         std::cerr << "error: " << e.what() << "\n";
         return 2;

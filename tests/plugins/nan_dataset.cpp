@@ -1,5 +1,5 @@
 // A dataset whose training split holds one NaN sample: the runner must fail the cells that use it
-// with an error naming the dataset and split, and run everything else.
+// with an error naming the dataset, split and record, and run everything else.
 #include "ecgbench/plugin.hpp"
 
 #include <torch/torch.h>
@@ -20,6 +20,7 @@ public:
         out.lead_present = torch::ones({n, static_cast<std::int64_t>(leads.size())}, torch::kBool);
         out.labels = (torch::rand({n, 1}) > 0.5).to(torch::kFloat);
         out.subjects = torch::arange(n);
+        for (std::int64_t i = 0; i < n; ++i) out.record_ids.push_back("r" + std::to_string(i));
         return out;
     }
 };

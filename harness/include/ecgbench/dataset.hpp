@@ -5,6 +5,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -46,6 +47,9 @@ struct DroppedRecord {
     std::string reason;
 };
 
+/// Receives consecutive chunks of a split (see Dataset::stream).
+using SplitSink = std::function<void(EcgSplit&& chunk)>;
+
 /// A dataset plugin instance. load() may be slow (generation, reading files); info() must be cheap.
 class Dataset {
 public:
@@ -55,6 +59,12 @@ public:
     /// Records of `split` with exactly `leads` (canonical names, in that order). A lead the dataset
     /// does not have at all is an error (std::invalid_argument naming it).
     virtual EcgSplit load(Split split, const std::vector<std::string>& leads) = 0;
+    /// The records load() returns, in the same order, handed to `sink` in consecutive chunks of at
+    /// most `chunk_records` records each (every EcgSplit field filled per chunk), so that a split
+    /// larger than memory can be preprocessed and cached with bounded memory. The default hands
+    /// over load() as one chunk; plugins whose splits can be large read or generate per chunk.
+    virtual void stream(Split split, const std::vector<std::string>& leads, std::int64_t chunk_records,
+                        const SplitSink& sink);
     /// Records left out so far (complete once every split has been loaded). The runner stores
     /// them with the dataset's fingerprint, so no record is ever dropped silently.
     virtual std::vector<DroppedRecord> dropped_records() const { return {}; }
@@ -62,5 +72,13 @@ public:
 
 /// Rows `index` (int64 [K]) of a split, every field included.
 EcgSplit subset(const EcgSplit& split, const at::Tensor& index);
+
+/// The records of `parts` one after another (fields must agree: leads, samples, classes,
+/// covariate names, texts present or not; std::invalid_argument otherwise). Empty input gives
+/// an empty split.
+EcgSplit concatenate(const std::vector<EcgSplit>& parts);
+
+/// Collects a Dataset::stream into one split: what load() returns for plugins that stream.
+EcgSplit collect(Dataset& dataset, Split split, const std::vector<std::string>& leads, std::int64_t chunk_records);
 
 }  // namespace ecgbench

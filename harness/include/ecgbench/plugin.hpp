@@ -21,7 +21,7 @@
 namespace ecgbench {
 
 /// Bump whenever any type in harness/include/ecgbench changes layout or virtual interface.
-inline constexpr std::uint32_t kAbiVersion = 3;  // 2: Dataset::dropped_records; 3: EcgSplit::texts
+inline constexpr std::uint32_t kAbiVersion = 4;  // 2: Dataset::dropped_records; 3: EcgSplit::texts; 4: Dataset::stream
 
 enum class PluginKind { Dataset, Encoder, Ssl, Task };
 const char* to_string(PluginKind kind);

@@ -50,6 +50,55 @@ EcgSplit subset(const EcgSplit& split, const at::Tensor& index) {
     return out;
 }
 
+void Dataset::stream(Split split, const std::vector<std::string>& leads, std::int64_t chunk_records,
+                     const SplitSink& sink) {
+    (void)chunk_records;  // one chunk: the plugin holds the whole split anyway
+    sink(load(split, leads));
+}
+
+EcgSplit concatenate(const std::vector<EcgSplit>& parts) {
+    if (parts.empty()) return {};
+    if (parts.size() == 1) return parts.front();
+    const EcgSplit& first = parts.front();
+    for (std::size_t i = 1; i < parts.size(); ++i) {
+        const EcgSplit& p = parts[i];
+        const std::string which = "concatenate: part " + std::to_string(i) + " ";
+        if (p.signals.sizes().slice(1) != first.signals.sizes().slice(1) || p.labels.size(1) != first.labels.size(1))
+            throw std::invalid_argument(which + "differs in leads, samples or classes from part 0");
+        if (p.texts.empty() != first.texts.empty()) throw std::invalid_argument(which + "differs in having texts");
+        if (p.covariates.size() != first.covariates.size())
+            throw std::invalid_argument(which + "has other covariates than part 0");
+        for (const auto& [name, values] : first.covariates)
+            if (!p.covariates.count(name)) throw std::invalid_argument(which + "lacks covariate '" + name + "'");
+    }
+    auto cat = [&](at::Tensor EcgSplit::*field) {
+        std::vector<at::Tensor> tensors;
+        for (const auto& p : parts) tensors.push_back(p.*field);
+        return torch::cat(tensors, 0);
+    };
+    EcgSplit out;
+    out.signals = cat(&EcgSplit::signals);
+    out.lead_present = cat(&EcgSplit::lead_present);
+    out.labels = cat(&EcgSplit::labels);
+    out.subjects = cat(&EcgSplit::subjects);
+    for (const auto& p : parts) {
+        out.record_ids.insert(out.record_ids.end(), p.record_ids.begin(), p.record_ids.end());
+        out.texts.insert(out.texts.end(), p.texts.begin(), p.texts.end());
+    }
+    for (const auto& [name, values] : first.covariates) {
+        std::vector<at::Tensor> tensors;
+        for (const auto& p : parts) tensors.push_back(p.covariates.at(name));
+        out.covariates[name] = torch::cat(tensors, 0);
+    }
+    return out;
+}
+
+EcgSplit collect(Dataset& dataset, Split split, const std::vector<std::string>& leads, std::int64_t chunk_records) {
+    std::vector<EcgSplit> parts;
+    dataset.stream(split, leads, chunk_records, [&](EcgSplit&& chunk) { parts.push_back(std::move(chunk)); });
+    return concatenate(parts);
+}
+
 at::Tensor embed(Encoder& encoder, const at::Tensor& signals, std::int64_t batch_size) {
     torch::NoGradGuard no_grad;
     const bool was_training = encoder.is_training();

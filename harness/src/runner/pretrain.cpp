@@ -1,5 +1,7 @@
 #include "runner/pretrain.hpp"
 
+#include "runner/batch_loader.hpp"
+
 #include <torch/torch.h>
 
 #include <chrono>
@@ -24,8 +26,6 @@ TrainReport pretrain(Encoder& encoder, SslMethod& method, const EcgSplit& data, 
     const torch::Device device(device_name);
     const std::int64_t n = data.size();
     if (n < 2) throw std::invalid_argument("pretraining needs at least 2 records, the dataset has " + std::to_string(n));
-    if (!torch::isfinite(data.signals).all().item<bool>())
-        throw std::invalid_argument("pretraining data contains NaN or infinite samples");
     // Contrastive losses and BatchNorm need full batches: drop the ragged tail unless it is all we have.
     const std::int64_t batch = std::min(budget.batch_size, n);
     const std::int64_t steps_per_epoch = n / batch;
@@ -36,12 +36,6 @@ TrainReport pretrain(Encoder& encoder, SslMethod& method, const EcgSplit& data, 
     for (auto& p : method.parameters()) params.push_back(p);
     torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(budget.learning_rate).weight_decay(budget.weight_decay));
 
-    // Batches are gathered into these reused buffers (index_select_out), then copied to the device.
-    auto signals_buf = torch::empty({batch, data.signals.size(1), data.signals.size(2)}, data.signals.options());
-    auto present_buf = torch::empty({batch, data.lead_present.size(1)}, data.lead_present.options());
-    auto labels_buf = torch::empty({batch, data.labels.size(1)}, data.labels.options());
-    auto subjects_buf = torch::empty({batch}, data.subjects.options());
-
     encoder.train();
     method.train(true);
     TrainReport report;
@@ -49,18 +43,16 @@ TrainReport pretrain(Encoder& encoder, SslMethod& method, const EcgSplit& data, 
     double epoch_loss = 0;
     std::int64_t step = 0;
     for (std::int64_t epoch = 0; epoch < budget.epochs && step < total; ++epoch) {
-        const auto order = torch::randperm(n, torch::kLong);
+        // Batches are gathered (and checked for NaN) on loader threads, ahead of the step.
+        BatchLoader loader(data, torch::randperm(n, torch::kLong), batch,
+                           std::min(steps_per_epoch, total - step), budget.loader);
         epoch_loss = 0;
         std::int64_t epoch_steps = 0;
         for (std::int64_t b = 0; b < steps_per_epoch && step < total; ++b, ++step) {
             if (hooks.stop && hooks.stop->load()) throw Interrupted();
-            const auto index = order.slice(0, b * batch, (b + 1) * batch);
-            torch::index_select_out(signals_buf, data.signals, 0, index);
-            torch::index_select_out(present_buf, data.lead_present, 0, index);
-            torch::index_select_out(labels_buf, data.labels, 0, index);
-            torch::index_select_out(subjects_buf, data.subjects, 0, index);
-            Batch batch_on_device{signals_buf.to(device), present_buf.to(device), labels_buf.to(device),
-                                  subjects_buf.to(device)};
+            const HostBatch host = loader.next();
+            Batch batch_on_device{host.signals.to(device), host.lead_present.to(device), host.labels.to(device),
+                                  host.subjects.to(device)};
 
             for (auto& group : optimizer.param_groups())
                 static_cast<torch::optim::AdamWOptions&>(group.options()).lr(scheduled_lr(budget, step, total));

@@ -1,11 +1,12 @@
 // The one training loop every SSL method shares: AdamW, linear warm-up then cosine decay, shuffled
-// batches gathered into reused buffers (no per-step allocation), a NaN guard, cooperative
-// interruption and checkpoint save/load. Methods only provide heads and a loss (ssl.hpp).
+// batches gathered ahead on loader threads (batch_loader.hpp), a NaN guard on data and loss,
+// cooperative interruption and checkpoint save/load. Methods only provide heads and a loss (ssl.hpp).
 #pragma once
 
 #include "ecgbench/dataset.hpp"
 #include "ecgbench/encoder.hpp"
 #include "ecgbench/ssl.hpp"
+#include "runner/batch_loader.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -28,6 +29,7 @@ struct TrainBudget {
     double learning_rate = 1e-3;
     double weight_decay = 1e-4;
     double warmup_fraction = 0.05;
+    LoaderOptions loader;         ///< how batches are gathered (never changes the result)
 };
 
 struct TrainReport {

@@ -39,52 +39,79 @@ std::string resolve_device(const std::string& requested) {
     return requested;
 }
 
+/// Throws naming the first record of `chunk` with a NaN or infinite sample (by id, else by its
+/// position in the split: `offset` records came before the chunk).
+void require_finite(const EcgSplit& chunk, const std::string& what, std::int64_t offset) {
+    const at::Tensor bad = torch::isfinite(chunk.signals).flatten(1).all(1).logical_not();
+    if (!bad.any().item<bool>()) return;
+    const auto row = static_cast<std::size_t>(bad.nonzero()[0][0].item<std::int64_t>());
+    const std::string record = row < chunk.record_ids.size() ? "record '" + chunk.record_ids[row] + "'"
+                                                             : "record #" + std::to_string(offset + static_cast<std::int64_t>(row));
+    throw std::runtime_error(what + ": " + record + " has NaN or infinite samples");
+}
+
 // Loads dataset splits at most once per (dataset, split, leads) within one `run`, and records in
-// the store whatever records the dataset dropped while loading.
+// the store whatever records the dataset dropped while loading. A split is streamed from its plugin
+// a chunk at a time and preprocessed per chunk; with caching on, chunks go straight into the shard,
+// which is then memory-mapped, so a split larger than memory never has to be held.
 class SplitCache {
 public:
-    SplitCache(PreparedExperiment& prepared, Store& store)
-        : prepared_(prepared), store_(store), shards_(fs::path(cache_dir(store))) {}
+    SplitCache(PreparedExperiment& prepared, Store& store, std::int64_t chunk_bytes)
+        : prepared_(prepared), store_(store), shards_(fs::path(cache_dir(store))), chunk_bytes_(chunk_bytes) {}
     const EcgSplit& get(std::size_t dataset, Split split, const std::vector<std::string>& leads) {
         std::string key = std::to_string(dataset) + "/" + to_string(split);
         for (const auto& l : leads) key += "/" + l;
         auto it = cache_.find(key);
         if (it != cache_.end()) return it->second;
-        // The on-disk shard of this processed split, when the dataset declares caching.
-        std::optional<std::string> shard;
-        if (prepared_.experiment.datasets[dataset].cache) {
-            const auto& info = prepared_.dataset_infos[dataset];
-            const Pipeline& pipeline = prepared_.pipelines[dataset];
-            shard = shard_key(info.fingerprint, info.version, leads, pipeline.empty() ? "" : pipeline.json(), split);
-            if (auto hit = shards_.load(*shard)) return cache_.emplace(key, std::move(*hit)).first->second;
+        const auto& name = prepared_.experiment.datasets[dataset].name;
+        const std::string what = "dataset '" + name + "' " + to_string(split) + " split";
+        if (!prepared_.experiment.datasets[dataset].cache) {
+            std::vector<EcgSplit> parts;
+            read_processed(dataset, split, leads, what, [&](EcgSplit&& chunk) { parts.push_back(std::move(chunk)); });
+            EcgSplit data = concatenate(parts);
+            if (data.size() == 0) throw std::runtime_error(what + " has no records");
+            return cache_.emplace(key, std::move(data)).first->second;
         }
-        auto data = load_processed(dataset, split, leads);
-        if (shard) {
-            shards_.store(*shard, data);
-            // Continue on the mapped copy: the OS pages samples in and out instead of holding them.
-            if (auto mapped = shards_.load(*shard)) data = std::move(*mapped);
+        const auto& info = prepared_.dataset_infos[dataset];
+        const Pipeline& pipeline = prepared_.pipelines[dataset];
+        const std::string shard = shard_key(info.fingerprint, info.version, leads, pipeline.empty() ? "" : pipeline.json(), split);
+        if (!shards_.contains(shard)) {
+            ShardWriter writer(shards_, shard);
+            read_processed(dataset, split, leads, what, [&](EcgSplit&& chunk) { writer.append(chunk); });
+            if (writer.size() == 0) throw std::runtime_error(what + " has no records");
+            writer.commit();
         }
-        return cache_.emplace(key, std::move(data)).first->second;
+        // Memory-mapped: the OS pages samples in and out instead of the process holding them.
+        auto mapped = shards_.load(shard);
+        if (!mapped) throw std::runtime_error("cache shard " + shard + " vanished after it was written");
+        return cache_.emplace(key, std::move(*mapped)).first->second;
     }
 
 private:
-    EcgSplit load_processed(std::size_t dataset, Split split, const std::vector<std::string>& leads) {
-        auto data = prepared_.datasets[dataset]->load(split, leads);
-        record_dropped(dataset);
-        const auto& name = prepared_.experiment.datasets[dataset].name;
-        if (data.size() == 0)
-            throw std::runtime_error("dataset '" + name + "' has no records in its " + to_string(split) + " split");
-        if (!torch::isfinite(data.signals).all().item<bool>())
-            throw std::runtime_error("dataset '" + name + "' " + to_string(split) +
-                                     " split contains NaN or infinite samples");
+    /// Streams the split from its plugin through the pipeline into `sink`, a chunk at a time.
+    void read_processed(std::size_t dataset, Split split, const std::vector<std::string>& leads, const std::string& what,
+                        const SplitSink& sink) {
         const Pipeline& pipeline = prepared_.pipelines[dataset];
-        if (!pipeline.empty()) {
-            data = pipeline.apply(data, prepared_.source_rates[dataset]);
-            if (!torch::isfinite(data.signals).all().item<bool>())
-                throw std::runtime_error("dataset '" + name + "' " + to_string(split) +
-                                         " split has NaN or infinite samples after preprocessing (" + pipeline.describe() + ")");
+        const double rate = prepared_.source_rates[dataset];
+        const std::int64_t record_bytes =
+            std::max<std::int64_t>(1, static_cast<std::int64_t>(leads.size()) * prepared_.source_samples[dataset] * 4);
+        const std::int64_t chunk_records = std::max<std::int64_t>(1, chunk_bytes_ / record_bytes);
+        std::int64_t offset = 0, processed_offset = 0;
+        try {
+            prepared_.datasets[dataset]->stream(split, leads, chunk_records, [&](EcgSplit&& chunk) {
+                require_finite(chunk, what, offset);
+                offset += chunk.size();
+                if (pipeline.empty()) return sink(std::move(chunk));
+                EcgSplit processed = pipeline.apply(chunk, rate);
+                require_finite(processed, what + " after preprocessing (" + pipeline.describe() + ")", processed_offset);
+                processed_offset += processed.size();
+                sink(std::move(processed));
+            });
+        } catch (...) {
+            record_dropped(dataset);  // what the plugin found before the failure is kept
+            throw;
         }
-        return data;
+        record_dropped(dataset);
     }
 
     void record_dropped(std::size_t dataset) {
@@ -97,6 +124,7 @@ private:
     PreparedExperiment& prepared_;
     Store& store_;
     ShardCache shards_;
+    std::int64_t chunk_bytes_;
     std::map<std::string, EcgSplit> cache_;
 };
 
@@ -115,7 +143,7 @@ class CellRunner {
 public:
     CellRunner(PreparedExperiment& prepared, Store& store, const PluginRegistry& registry, const RunOptions& options)
         : prepared_(prepared), store_(store), registry_(registry), options_(options), progress_(options.quiet),
-          splits_(prepared, store) {
+          splits_(prepared, store, options.stream_chunk_bytes) {
         std::map<std::string, std::string> versions;
         for (const auto& p : registry.plugins()) versions[p.manifest().name] = p.manifest().version;
         provenance_ = current_provenance(versions);
@@ -256,7 +284,7 @@ private:
                 };
                 auto report = ecgbench::pretrain(*encoder, *method, data,
                                                  {budget.epochs, budget.batch_size, budget.max_steps,
-                                                  budget.learning_rate, budget.weight_decay, 0.05},
+                                                  budget.learning_rate, budget.weight_decay, 0.05, options_.loader},
                                                  device, hooks);
                 timings.push_back({"train", report.seconds});
                 metrics.push_back({"final_loss", "train", report.final_loss});
@@ -422,6 +450,7 @@ PreparedExperiment prepare_experiment(const std::string& file, const PluginRegis
         // part of their identity.
         Pipeline pipeline(decl.preprocess);
         const double source_rate = info.sampling_rate_hz;
+        const std::int64_t source_samples = info.samples;
         if (!pipeline.empty()) {
             try {
                 std::tie(info.sampling_rate_hz, info.samples) = pipeline.output_format(info.sampling_rate_hz, info.samples);
@@ -434,6 +463,7 @@ PreparedExperiment prepare_experiment(const std::string& file, const PluginRegis
                                  pipeline.empty() ? std::string() : pipeline.json()};
         prepared.pipelines.push_back(std::move(pipeline));
         prepared.source_rates.push_back(source_rate);
+        prepared.source_samples.push_back(source_samples);
         prepared.datasets.push_back(std::move(dataset));
         prepared.dataset_infos.push_back(std::move(info));
         prepared.leads.push_back(std::move(leads));

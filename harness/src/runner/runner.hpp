@@ -7,6 +7,7 @@
 #include "config/matrix.hpp"
 #include "preprocess/pipeline.hpp"
 #include "registry/registry.hpp"
+#include "runner/batch_loader.hpp"
 #include "store/store.hpp"
 
 #include <atomic>
@@ -25,6 +26,7 @@ struct PreparedExperiment {
     std::vector<std::vector<std::string>> leads;     ///< leads used per dataset decl
     std::vector<Pipeline> pipelines;                 ///< declared preprocessing per dataset decl
     std::vector<double> source_rates;                ///< plugin's sampling rate (dataset_infos hold the output's)
+    std::vector<std::int64_t> source_samples;        ///< plugin's samples per record, likewise
     Plan plan;
 };
 
@@ -39,6 +41,10 @@ struct RunOptions {
     bool force = false;                       ///< redo finished cells
     bool quiet = false;                       ///< no progress output
     const std::atomic<bool>* stop = nullptr;  ///< set by a signal handler to stop after the current step
+    /// Records a dataset plugin hands over at a time (Dataset::stream) are sized to about this
+    /// many bytes of raw signal: the memory a split needs while it is read and cached.
+    std::int64_t stream_chunk_bytes = std::int64_t{64} << 20;
+    LoaderOptions loader;  ///< pretraining batch gathering threads and prefetch depth
 };
 
 struct RunSummary {

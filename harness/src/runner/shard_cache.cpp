@@ -14,6 +14,7 @@
 #include <random>
 #include <sstream>
 #include <stdexcept>
+#include <type_traits>
 
 namespace ecgbench {
 namespace {
@@ -43,13 +44,6 @@ std::string unescape(const std::string& text) {
         out += next == 'n' ? '\n' : next == 'r' ? '\r' : next;
     }
     return out;
-}
-
-void write_tensor(const fs::path& file, const at::Tensor& tensor) {
-    const at::Tensor t = tensor.contiguous();
-    std::ofstream out(file, std::ios::binary);
-    out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.numel() * t.element_size()));
-    if (!out.flush()) throw std::runtime_error("cannot write " + file.string());
 }
 
 at::Tensor read_tensor(const fs::path& file, at::IntArrayRef sizes, at::ScalarType type) {
@@ -123,40 +117,102 @@ std::optional<EcgSplit> ShardCache::load(const std::string& key) const {
     return split;
 }
 
+bool ShardCache::contains(const std::string& key) const { return fs::exists(root_ / key / "meta.txt"); }
+
 void ShardCache::store(const std::string& key, const EcgSplit& split) const {
-    const fs::path target = root_ / key;
-    if (fs::exists(target / "meta.txt")) return;
+    if (contains(key)) return;
+    ShardWriter writer(*this, key);
+    writer.append(split);
+    writer.commit();
+}
+
+ShardWriter::ShardWriter(const ShardCache& cache, std::string key) : root_(cache.root()), key_(std::move(key)) {
     fs::create_directories(root_);
     std::random_device random;
-    const fs::path tmp = root_ / (key + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(random()));
-    fs::create_directories(tmp);
-    try {
-        const std::int64_t n = split.signals.size(0), leads = split.signals.size(1), samples = split.signals.size(2);
-        write_tensor(tmp / "signals.f32", split.signals.to(at::kFloat));
-        write_tensor(tmp / "lead_present.u8", split.lead_present.to(at::kByte));
-        const at::Tensor labels = split.labels.defined() ? split.labels.to(at::kFloat) : at::zeros({n, 0});
-        write_tensor(tmp / "labels.f32", labels);
-        write_tensor(tmp / "subjects.i64", split.subjects.to(at::kLong));
-        std::vector<at::Tensor> values;
-        for (const auto& [name, column] : split.covariates) values.push_back(column.to(at::kFloat).reshape({n}));
-        write_tensor(tmp / "covariates.f32", values.empty() ? at::zeros({0, n}) : at::stack(values));
-        std::ofstream meta(tmp / "meta.txt");
-        meta << kMagic << "\n"
-             << n << " " << leads << " " << samples << " " << labels.size(1) << " " << split.covariates.size() << " "
-             << split.record_ids.size() << " " << split.texts.size() << "\n";
-        for (const auto& [name, column] : split.covariates) meta << escape(name) << "\n";
-        for (const auto& id : split.record_ids) meta << escape(id) << "\n";
-        for (const auto& text : split.texts) meta << escape(text) << "\n";
-        if (!meta.flush()) throw std::runtime_error("cannot write " + (tmp / "meta.txt").string());
-        meta.close();
-        std::error_code error;
-        fs::rename(tmp, target, error);  // fails harmlessly when another process got there first
-        if (error) fs::remove_all(tmp);
-    } catch (...) {
-        std::error_code ignored;
-        fs::remove_all(tmp, ignored);
-        throw;
+    tmp_ = root_ / (key_ + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(random()));
+    fs::create_directories(tmp_);
+    signals_.open(tmp_ / "signals.f32", std::ios::binary);
+    if (!signals_) throw std::runtime_error("cannot create " + (tmp_ / "signals.f32").string());
+}
+
+ShardWriter::~ShardWriter() {
+    if (committed_) return;
+    signals_.close();
+    std::error_code ignored;
+    fs::remove_all(tmp_, ignored);
+}
+
+void ShardWriter::append(const EcgSplit& chunk) {
+    if (committed_) throw std::logic_error("ShardWriter::append after commit");
+    const std::int64_t m = chunk.size();
+    const std::int64_t classes = chunk.labels.defined() ? chunk.labels.size(1) : 0;
+    if (!started_) {
+        started_ = true;
+        leads_ = chunk.signals.size(1);
+        samples_ = chunk.signals.size(2);
+        classes_ = classes;
+        for (const auto& [name, values] : chunk.covariates) covariate_names_.push_back(name);
+        covariates_.resize(covariate_names_.size());
+        has_texts_ = !chunk.texts.empty();
     }
+    const std::string where = "shard " + key_ + ", chunk at record " + std::to_string(n_) + ": ";
+    if (chunk.signals.size(1) != leads_ || chunk.signals.size(2) != samples_ || classes != classes_)
+        throw std::invalid_argument(where + "leads, samples or classes differ from the first chunk");
+    if (chunk.covariates.size() != covariate_names_.size() || has_texts_ != !chunk.texts.empty())
+        throw std::invalid_argument(where + "covariates or texts differ from the first chunk");
+    const at::Tensor signals = chunk.signals.to(at::kFloat).contiguous();
+    signals_.write(static_cast<const char*>(signals.data_ptr()), static_cast<std::streamsize>(signals.numel() * sizeof(float)));
+    if (!signals_) throw std::runtime_error("cannot write " + (tmp_ / "signals.f32").string() + " (disk full?)");
+    auto append_values = [](auto& to, const at::Tensor& t) {
+        using T = typename std::decay_t<decltype(to)>::value_type;
+        const at::Tensor c = t.contiguous();
+        const T* p = c.data_ptr<T>();
+        to.insert(to.end(), p, p + c.numel());
+    };
+    append_values(present_, chunk.lead_present.to(at::kByte));
+    if (classes_ > 0) append_values(labels_, chunk.labels.to(at::kFloat));
+    append_values(subjects_, chunk.subjects.to(at::kLong));
+    for (std::size_t k = 0; k < covariate_names_.size(); ++k) {
+        const auto it = chunk.covariates.find(covariate_names_[k]);
+        if (it == chunk.covariates.end()) throw std::invalid_argument(where + "lacks covariate '" + covariate_names_[k] + "'");
+        append_values(covariates_[k], it->second.to(at::kFloat).reshape({m}));
+    }
+    record_ids_.insert(record_ids_.end(), chunk.record_ids.begin(), chunk.record_ids.end());
+    texts_.insert(texts_.end(), chunk.texts.begin(), chunk.texts.end());
+    n_ += m;
+}
+
+void ShardWriter::commit() {
+    if (committed_) return;
+    signals_.close();
+    if (!signals_) throw std::runtime_error("cannot write " + (tmp_ / "signals.f32").string());
+    auto write_raw = [&](const char* name, const void* data, std::size_t bytes) {
+        std::ofstream out(tmp_ / name, std::ios::binary);
+        out.write(static_cast<const char*>(data), static_cast<std::streamsize>(bytes));
+        if (!out.flush()) throw std::runtime_error("cannot write " + (tmp_ / name).string());
+    };
+    write_raw("lead_present.u8", present_.data(), present_.size());
+    write_raw("labels.f32", labels_.data(), labels_.size() * sizeof(float));
+    write_raw("subjects.i64", subjects_.data(), subjects_.size() * sizeof(std::int64_t));
+    {
+        std::ofstream out(tmp_ / "covariates.f32", std::ios::binary);  // [K, N]: one covariate after another
+        for (const auto& column : covariates_)
+            out.write(reinterpret_cast<const char*>(column.data()), static_cast<std::streamsize>(column.size() * sizeof(float)));
+        if (!out.flush()) throw std::runtime_error("cannot write " + (tmp_ / "covariates.f32").string());
+    }
+    std::ofstream meta(tmp_ / "meta.txt");
+    meta << kMagic << "\n"
+         << n_ << " " << leads_ << " " << samples_ << " " << classes_ << " " << covariate_names_.size() << " "
+         << record_ids_.size() << " " << texts_.size() << "\n";
+    for (const auto& name : covariate_names_) meta << escape(name) << "\n";
+    for (const auto& id : record_ids_) meta << escape(id) << "\n";
+    for (const auto& text : texts_) meta << escape(text) << "\n";
+    if (!meta.flush()) throw std::runtime_error("cannot write " + (tmp_ / "meta.txt").string());
+    meta.close();
+    std::error_code error;
+    fs::rename(tmp_, root_ / key_, error);  // fails harmlessly when another process got there first
+    if (error) fs::remove_all(tmp_, error);
+    committed_ = true;
 }
 
 }  // namespace ecgbench

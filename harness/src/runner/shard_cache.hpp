@@ -13,7 +13,9 @@
 
 #include "ecgbench/dataset.hpp"
 
+#include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,11 +33,44 @@ public:
     /// The shard, its signals memory-mapped (copy-on-write), or nullopt when absent. A shard that
     /// exists but cannot be read is an error naming the file.
     std::optional<EcgSplit> load(const std::string& key) const;
+    bool contains(const std::string& key) const;
     /// Writes `split` as shard `key` (atomically; an existing shard is kept).
     void store(const std::string& key, const EcgSplit& split) const;
 
 private:
     std::filesystem::path root_;
+};
+
+/// Builds a shard from consecutive chunks of a split: signals go straight to disk, so memory stays
+/// bounded by one chunk plus the small per-record fields (labels, subjects, covariates, ids, texts).
+/// Nothing is visible under the key until commit(); a writer destroyed before (an error, a kill
+/// mid-build) leaves no trace but its temporary directory's removal.
+class ShardWriter {
+public:
+    ShardWriter(const ShardCache& cache, std::string key);
+    ~ShardWriter();
+    ShardWriter(const ShardWriter&) = delete;
+    ShardWriter& operator=(const ShardWriter&) = delete;
+
+    /// Appends the records of `chunk`; its leads, samples, classes, covariate names and whether it
+    /// has texts must match the first chunk's (std::invalid_argument naming the chunk otherwise).
+    void append(const EcgSplit& chunk);
+    /// Writes the small fields and the metadata and renames the shard into place (an existing
+    /// shard, built meanwhile by another process, is kept).
+    void commit();
+    std::int64_t size() const { return n_; }
+
+private:
+    std::filesystem::path root_, tmp_;
+    std::string key_;
+    std::ofstream signals_;
+    std::int64_t n_ = 0, leads_ = 0, samples_ = 0, classes_ = 0;
+    bool started_ = false, has_texts_ = false, committed_ = false;
+    std::vector<std::uint8_t> present_;
+    std::vector<float> labels_;
+    std::vector<std::int64_t> subjects_;
+    std::vector<std::string> covariate_names_, record_ids_, texts_;
+    std::vector<std::vector<float>> covariates_;
 };
 
 }  // namespace ecgbench

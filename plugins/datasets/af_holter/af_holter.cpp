@@ -24,7 +24,7 @@
 //    samples or unreadable data.
 //  * Fingerprint: version, params, per record its header text, signal file sizes and annotation bytes.
 #include "common/leads_io.hpp"
-#include "common/record_table.hpp"
+#include "common/record_reader.hpp"
 #include "common/splits.hpp"
 #include "common/text.hpp"
 #include "ecgbench/dataset.hpp"
@@ -40,7 +40,6 @@
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -127,6 +126,7 @@ public:
         }
         for (const auto& r : p.get_strings("af_rhythms")) af_.insert(r);
         scan(p, static_cast<std::uint64_t>(p.get_int("seed")));
+        make_reader();
     }
 
     DatasetInfo info() const override {
@@ -138,31 +138,33 @@ public:
         info.samples = window_;
         info.leads = leads_;
         info.classes = {"AF"};
-        std::lock_guard<std::mutex> lock(mutex_);
         info.preprocessing = std::to_string(window_) + "-sample windows every " + std::to_string(stride_) + " samples at " +
                              format_number(rate_) + " Hz, mV, no filtering; AF when >= " + format_number(min_af_) +
                              " of the window is in an AF episode of the `" + annotator_ +
                              "` rhythm annotations; covariates af_fraction, start_s; " + dropped_.summary() +
-                             (loaded_ ? "" : " (signals not read yet)");
+                             (reader_->all_read() ? "" : " (not every split read yet)");
         info.split_rule = common::hashed_split_rule(separator_.empty() ? "records" : "subjects (record name before the last '" + separator_ + "')",
                                                     val_fraction_, test_fraction_);
         return info;
     }
 
-    EcgSplit load(Split split, const std::vector<std::string>& wanted) override {
-        ecgbench::lead_columns(leads_, wanted);
-        std::call_once(read_once_, [this] {
-            table_ = common::read_table(pending_, leads_, window_, 1, std::vector<std::string>{"af_fraction", "start_s"}, false, dropped_);
-            std::lock_guard<std::mutex> lock(mutex_);
-            loaded_ = true;
-            dropped_.print("af_holter", "'" + path_ + "'");
-        });
-        return table_->select(split, wanted);
+    EcgSplit load(Split split, const std::vector<std::string>& wanted) override { return reader_->load(split, wanted); }
+    void stream(Split split, const std::vector<std::string>& wanted, std::int64_t chunk_records,
+                const ecgbench::SplitSink& sink) override {
+        reader_->stream(split, wanted, chunk_records, sink);
     }
 
     std::vector<ecgbench::DroppedRecord> dropped_records() const override { return dropped_.list(); }
 
 private:
+    /// Hands the scanned records to the reader (called once, after scan()).
+    void make_reader() {
+        reader_ = std::make_unique<common::RecordReader>(
+            common::RecordLayout{leads_, window_, 1, std::vector<std::string>{"af_fraction", "start_s"}, false}, std::move(pending_), &dropped_,
+            [this] { dropped_.print("af_holter", "'" + path_ + "'"); });
+        pending_ = {};
+    }
+
     void scan(const Params& p, std::uint64_t seed) {
         ecgbench::Fingerprint h;
         h.add(std::string("af_holter/") + kVersion + "|").add_params(schema(), p);
@@ -263,10 +265,7 @@ private:
     std::vector<common::PendingRecord> pending_;
 
     common::DropLog dropped_;
-    mutable std::mutex mutex_;
-    bool loaded_ = false;
-    std::once_flag read_once_;
-    std::unique_ptr<common::RecordTable> table_;
+    std::unique_ptr<common::RecordReader> reader_;
 };
 
 ecgbench::PluginDescriptor describe() {

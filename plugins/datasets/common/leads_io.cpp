@@ -1,6 +1,7 @@
 #include "common/leads_io.hpp"
 
 #include "common/text.hpp"
+#include "dsp/dsp.hpp"
 #include "ecgbench/leads.hpp"
 
 #include <algorithm>
@@ -56,12 +57,25 @@ std::optional<wfdb::Header> read_header_fingerprinted(const std::filesystem::pat
     return header;
 }
 
-std::string header_problem(const wfdb::Header& header, double sampling_rate, std::int64_t samples) {
+bool same_rate(double a, double b) { return std::abs(a - b) <= 1e-9 * b; }
+
+std::int64_t source_frames(double record_hz, double target_hz, std::int64_t samples) {
+    if (same_rate(record_hz, target_hz)) return samples;
+    return static_cast<std::int64_t>(std::ceil(static_cast<double>(samples) * record_hz / target_hz - 1e-9));
+}
+
+std::string header_problem(const wfdb::Header& header, double sampling_rate, std::int64_t samples, bool resample) {
     if (header.multi_segment()) return "multi-segment record (not supported)";
-    if (std::abs(header.fs - sampling_rate) > 1e-9 * sampling_rate) {
-        return "sampling rate " + format_number(header.fs) + " Hz (expected " + format_number(sampling_rate) + ")";
+    if (!same_rate(header.fs, sampling_rate)) {
+        const std::string rate = "sampling rate " + format_number(header.fs) + " Hz";
+        if (!resample) return rate + " (expected " + format_number(sampling_rate) + ")";
+        try {
+            dsp::resampling_ratio(header.fs, sampling_rate);
+        } catch (const std::exception& e) {
+            return rate + " cannot be resampled to " + format_number(sampling_rate) + " Hz: " + e.what();
+        }
     }
-    if (header.nsamp && *header.nsamp < samples) {
+    if (header.nsamp && *header.nsamp < source_frames(header.fs, sampling_rate, samples)) {
         return "too short (" + format_number(static_cast<double>(*header.nsamp) / header.fs) + " s < " +
                format_number(static_cast<double>(samples) / sampling_rate) + " s)";
     }

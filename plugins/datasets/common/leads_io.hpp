@@ -33,10 +33,18 @@ struct LeadMap {
 std::optional<wfdb::Header> read_header_fingerprinted(const std::filesystem::path& record, const std::string& name,
                                                       Fingerprint& fingerprint, std::string& problem);
 
-/// Why a record cannot give `samples` frames at `sampling_rate` Hz ("" when it can):
-/// "multi-segment record (not supported)", "sampling rate 250 Hz (expected 500)",
+/// Whether two sampling rates are the same (to 1e-9 relative).
+bool same_rate(double a, double b);
+
+/// Frames of a record at `record_hz` that cover `samples` samples at `target_hz`.
+std::int64_t source_frames(double record_hz, double target_hz, std::int64_t samples);
+
+/// Why a record cannot give `samples` samples at `sampling_rate` Hz ("" when it can):
+/// "multi-segment record (not supported)", "sampling rate 250 Hz (expected 500)" (only without
+/// `resample`; with it, a rate is a problem only when no resampling ratio exists),
 /// "too short (4 s < 10 s)". Frame counts are checked only when the header states one.
-std::string header_problem(const wfdb::Header& header, double sampling_rate, std::int64_t samples);
+std::string header_problem(const wfdb::Header& header, double sampling_rate, std::int64_t samples,
+                           bool resample = false);
 
 /// Maps `header`'s signals. A lead signal in a non-voltage unit or no standard lead at all sets
 /// `problem` ("units 'mmHg' of signal II not a voltage (mV, uV, V)", "no standard ECG lead ...").

@@ -86,28 +86,15 @@ EcgSplit RecordTable::select(Split split, const std::vector<std::string>& wanted
     return out;
 }
 
-void read_into(RecordTable& table, const std::vector<PendingRecord>& records, const std::vector<std::string>& leads,
-               std::int64_t samples, DropLog& dropped) {
-    std::vector<float> block(leads.size() * static_cast<std::size_t>(samples));
-    std::vector<unsigned char> present(leads.size());
-    for (const auto& rec : records) {
-        const std::string failure = read_leads(rec.header, rec.map, leads, rec.from, samples, block.data(), present.data());
-        if (!failure.empty()) {
-            dropped.add(rec.id, failure);
-            continue;
-        }
-        table.add(rec.id, rec.split, rec.subject, block.data(), present.data(), rec.labels, rec.covariates, rec.text);
-    }
-}
-
 void DropLog::add(const std::string& record, const std::string& reason) {
     std::lock_guard<std::mutex> lock(mutex_);
-    records_.push_back({record, reason});
+    if (seen_.insert(record).second) records_.push_back({record, reason});
 }
 
 void DropLog::add_all(const std::vector<DroppedRecord>& records) {
     std::lock_guard<std::mutex> lock(mutex_);
-    records_.insert(records_.end(), records.begin(), records.end());
+    for (const auto& d : records)
+        if (seen_.insert(d.record).second) records_.push_back(d);
 }
 
 std::vector<DroppedRecord> DropLog::list() const {
@@ -158,16 +145,6 @@ void DropLog::print(const std::string& who, const std::string& what) const {
     if (records.empty()) return;
     std::fprintf(stderr, "%s: %s, %s:\n", who.c_str(), what.c_str(), summary().c_str());
     for (const auto& d : records) std::fprintf(stderr, "  %s: %s\n", d.record.c_str(), d.reason.c_str());
-}
-
-std::unique_ptr<RecordTable> read_table(std::vector<PendingRecord>& pending, const std::vector<std::string>& leads,
-                                        std::int64_t samples, std::size_t classes, std::vector<std::string> covariates,
-                                        bool texts, DropLog& dropped) {
-    auto table = std::make_unique<RecordTable>(leads, samples, classes, std::move(covariates), texts);
-    read_into(*table, pending, leads, samples, dropped);
-    table->finish();
-    pending = {};
-    return table;
 }
 
 }  // namespace ecgbench::datasets

@@ -1,11 +1,10 @@
-// What a dataset plugin keeps after reading: every kept record's signals in the dataset's lead
-// order, plus labels, subject, covariates and text, served per split with leads chosen by name;
-// and the log of records it left out.
+// What a dataset plugin keeps after reading, for plugins that cut records into pieces in memory
+// (mitbih's beat windows): every kept record's signals in the dataset's lead order, plus labels,
+// subject, covariates and text, served per split with leads chosen by name. And the log of records
+// a plugin left out. Plugins that read whole records or windows use RecordReader (record_reader.hpp).
 #pragma once
 
-#include "common/leads_io.hpp"
 #include "ecgbench/dataset.hpp"
-#include "ecgbench/wfdb.hpp"
 
 #include <ATen/core/Tensor.h>
 
@@ -14,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -68,6 +68,8 @@ public:
     /// up to its first " (" or ":".
     explicit DropLog(std::vector<std::string> categories = {}) : categories_(std::move(categories)) {}
 
+    /// Logs a drop; a record already logged (a split read again, e.g. with other leads) keeps its
+    /// first reason and is listed once.
     void add(const std::string& record, const std::string& reason);
     void add_all(const std::vector<DroppedRecord>& records);
     std::vector<DroppedRecord> list() const;
@@ -84,31 +86,7 @@ private:
     std::vector<std::string> categories_;
     mutable std::mutex mutex_;
     std::vector<DroppedRecord> records_;
+    std::set<std::string> seen_;
 };
-
-/// One record to read: where its frames are and what goes with them in the table.
-struct PendingRecord {
-    std::string id;
-    wfdb::Header header;
-    LeadMap map;
-    std::int64_t from = 0;             ///< first frame
-    Split split = Split::Train;
-    std::int64_t subject = 0;
-    std::vector<float> labels;
-    std::vector<float> covariates;
-    std::string text;
-};
-
-/// Reads `samples` frames of each pending record (in order) into `table`; a record that cannot be
-/// read or has invalid samples goes to `dropped` with the reader's reason instead.
-void read_into(RecordTable& table, const std::vector<PendingRecord>& records, const std::vector<std::string>& leads,
-               std::int64_t samples, DropLog& dropped);
-
-/// The deferred read a dataset plugin does on its first load(): every pending record read into a
-/// new, finished table (see RecordTable's constructor for the other arguments); `pending` is
-/// released afterwards.
-std::unique_ptr<RecordTable> read_table(std::vector<PendingRecord>& pending, const std::vector<std::string>& leads,
-                                        std::int64_t samples, std::size_t classes, std::vector<std::string> covariates,
-                                        bool texts, DropLog& dropped);
 
 }  // namespace ecgbench::datasets

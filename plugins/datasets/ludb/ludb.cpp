@@ -24,7 +24,7 @@
 //    the chosen lead's annotation bytes.
 #include "common/csv.hpp"
 #include "common/leads_io.hpp"
-#include "common/record_table.hpp"
+#include "common/record_reader.hpp"
 #include "common/splits.hpp"
 #include "common/text.hpp"
 #include "delineation.hpp"
@@ -41,7 +41,6 @@
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -122,6 +121,7 @@ public:
         if (!fs::is_directory(path_, ec)) throw std::invalid_argument("ludb: `path` '" + path_ + "' is not a folder");
         if (val_fraction_ + test_fraction_ >= 1.0) throw std::invalid_argument("ludb: val_fraction + test_fraction must be below 1");
         scan(p, static_cast<std::uint64_t>(p.get_int("seed")));
+        make_reader();
     }
 
     DatasetInfo info() const override {
@@ -133,29 +133,31 @@ public:
         info.samples = kSamples;
         info.leads = ecgbench::standard_12_leads();
         info.classes = classes_;
-        std::lock_guard<std::mutex> lock(mutex_);
         info.preprocessing = "10 s at 500 Hz, mV, no filtering or normalisation; labels: " + label_set_ +
                              "; covariates age, sex (1 = male), and medians over beats of lead " + lead_ +
                              "'s delineation: pr_ms, qrs_ms, qt_ms, hr_bpm (NaN when no beat gives one); " +
-                             dropped_.summary() + (loaded_ ? "" : " (signals not read yet)");
+                             dropped_.summary() + (reader_->all_read() ? "" : " (not every split read yet)");
         info.split_rule = common::hashed_split_rule("records (one subject each)", val_fraction_, test_fraction_);
         return info;
     }
 
-    EcgSplit load(Split split, const std::vector<std::string>& wanted) override {
-        ecgbench::lead_columns(ecgbench::standard_12_leads(), wanted);
-        std::call_once(read_once_, [this] {
-            table_ = common::read_table(pending_, ecgbench::standard_12_leads(), kSamples, classes_.size(), covariate_names(), false, dropped_);
-            std::lock_guard<std::mutex> lock(mutex_);
-            loaded_ = true;
-            dropped_.print("ludb", "'" + path_ + "'");
-        });
-        return table_->select(split, wanted);
+    EcgSplit load(Split split, const std::vector<std::string>& wanted) override { return reader_->load(split, wanted); }
+    void stream(Split split, const std::vector<std::string>& wanted, std::int64_t chunk_records,
+                const ecgbench::SplitSink& sink) override {
+        reader_->stream(split, wanted, chunk_records, sink);
     }
 
     std::vector<ecgbench::DroppedRecord> dropped_records() const override { return dropped_.list(); }
 
 private:
+    /// Hands the scanned records to the reader (called once, after scan()).
+    void make_reader() {
+        reader_ = std::make_unique<common::RecordReader>(
+            common::RecordLayout{ecgbench::standard_12_leads(), kSamples, classes_.size(), covariate_names(), false}, std::move(pending_), &dropped_,
+            [this] { dropped_.print("ludb", "'" + path_ + "'"); });
+        pending_ = {};
+    }
+
     void scan(const Params& p, std::uint64_t seed) {
         ecgbench::Fingerprint h;
         h.add(std::string("ludb/") + kVersion + "|").add_params(schema(), p);
@@ -262,10 +264,7 @@ private:
     std::vector<common::PendingRecord> pending_;
 
     common::DropLog dropped_;
-    mutable std::mutex mutex_;
-    bool loaded_ = false;
-    std::once_flag read_once_;
-    std::unique_ptr<common::RecordTable> table_;
+    std::unique_ptr<common::RecordReader> reader_;
 };
 
 ecgbench::PluginDescriptor describe() {

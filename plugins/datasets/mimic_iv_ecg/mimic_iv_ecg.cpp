@@ -26,7 +26,7 @@
 //    file sizes.
 #include "common/csv.hpp"
 #include "common/leads_io.hpp"
-#include "common/record_table.hpp"
+#include "common/record_reader.hpp"
 #include "common/splits.hpp"
 #include "common/text.hpp"
 #include "ecgbench/dataset.hpp"
@@ -42,7 +42,6 @@
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -106,6 +105,7 @@ public:
             throw std::invalid_argument("mimic_iv_ecg: val_fraction + test_fraction must be below 1");
         }
         scan(p, static_cast<std::uint64_t>(p.get_int("seed")));
+        make_reader();
     }
 
     DatasetInfo info() const override {
@@ -116,30 +116,32 @@ public:
         info.sampling_rate_hz = kRate;
         info.samples = kSamples;
         info.leads = ecgbench::standard_12_leads();
-        std::lock_guard<std::mutex> lock(mutex_);
         info.preprocessing = "10 s at 500 Hz, mV, no filtering or normalisation; unlabeled; texts: machine report "
                              "statements joined with \"; \"; covariates hr_bpm, pr_ms, qrs_ms, qt_ms, p/qrs/t_axis from "
                              "machine_measurements.csv (>= " + format_number(not_measured_) + " = NaN); " +
                              (unused_ ? std::to_string(unused_) + " records beyond max_records not used; " : std::string()) +
-                             dropped_.summary() + (loaded_ ? "" : " (signals not read yet)");
+                             dropped_.summary() + (reader_->all_read() ? "" : " (not every split read yet)");
         info.split_rule = common::hashed_split_rule("subjects (subject_id)", val_fraction_, test_fraction_);
         return info;
     }
 
-    EcgSplit load(Split split, const std::vector<std::string>& wanted) override {
-        ecgbench::lead_columns(ecgbench::standard_12_leads(), wanted);
-        std::call_once(read_once_, [this] {
-            table_ = common::read_table(pending_, ecgbench::standard_12_leads(), kSamples, 0, covariate_names(), true, dropped_);
-            std::lock_guard<std::mutex> lock(mutex_);
-            loaded_ = true;
-            dropped_.print("mimic_iv_ecg", "'" + path_ + "'");
-        });
-        return table_->select(split, wanted);
+    EcgSplit load(Split split, const std::vector<std::string>& wanted) override { return reader_->load(split, wanted); }
+    void stream(Split split, const std::vector<std::string>& wanted, std::int64_t chunk_records,
+                const ecgbench::SplitSink& sink) override {
+        reader_->stream(split, wanted, chunk_records, sink);
     }
 
     std::vector<ecgbench::DroppedRecord> dropped_records() const override { return dropped_.list(); }
 
 private:
+    /// Hands the scanned records to the reader (called once, after scan()).
+    void make_reader() {
+        reader_ = std::make_unique<common::RecordReader>(
+            common::RecordLayout{ecgbench::standard_12_leads(), kSamples, 0, covariate_names(), true}, std::move(pending_), &dropped_,
+            [this] { dropped_.print("mimic_iv_ecg", "'" + path_ + "'"); });
+        pending_ = {};
+    }
+
     /// machine_measurements.csv by study_id (absent file: no texts, NaN covariates).
     std::map<std::string, Measurements> read_measurements(ecgbench::Fingerprint& h) {
         std::map<std::string, Measurements> out;
@@ -273,10 +275,7 @@ private:
     std::vector<common::PendingRecord> pending_;
 
     common::DropLog dropped_;
-    mutable std::mutex mutex_;
-    bool loaded_ = false;
-    std::once_flag read_once_;
-    std::unique_ptr<common::RecordTable> table_;
+    std::unique_ptr<common::RecordReader> reader_;
 };
 
 ecgbench::PluginDescriptor describe() {

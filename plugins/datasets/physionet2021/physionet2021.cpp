@@ -16,15 +16,17 @@
 //  * Header quirks tolerated (challenge_header.hpp): trailing commas and duplicates in Dx, NaN or
 //    missing age, missing sex, lower-case units.
 // What it simplifies
-//  * No resampling: records at another rate than `sampling_rate` (INCART 257 Hz, PTB 1000 Hz at the
-//    default 500) are dropped, listed; records longer than `duration_s` are cut to their start.
+//  * Records at another rate than `sampling_rate` (INCART 257 Hz, PTB 1000 Hz at the default 500)
+//    are resampled per lead with the polyphase Kaiser FIR of the `resample` pipeline step
+//    (`resample = false` drops and lists them instead); records longer than `duration_s` are cut
+//    to their start.
 //  * No patient ids exist in these headers, so the patient-disjoint hashed split treats each record
 //    as its own subject (PTB and INCART patients with several records can straddle splits).
 //  * Records whose codes include no class of the label space are dropped unless `keep_unlabeled`.
 //  * Fingerprint: version, params, and per selected record its header text and signal file sizes.
 #include "challenge_header.hpp"
 #include "common/leads_io.hpp"
-#include "common/record_table.hpp"
+#include "common/record_reader.hpp"
 #include "common/splits.hpp"
 #include "common/text.hpp"
 #include "ecgbench/dataset.hpp"
@@ -40,7 +42,6 @@
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -70,7 +71,9 @@ const std::vector<ParamSpec>& schema() {
          {"scored", "all"}},
         {"sources", ParamType::StringList, std::vector<std::string>{},
          "sources to use (cpsc2018, cpsc2018_extra, incart, ptb, ptbxl, georgia, chapman_ningbo); empty = all", {}, {}, {}},
-        {"sampling_rate", ParamType::Float, 500.0, "records at another rate are dropped (no resampling yet)", 1.0, 1.0e5, {}},
+        {"sampling_rate", ParamType::Float, 500.0, "rate of the records served (Hz)", 1.0, 1.0e5, {}},
+        {"resample", ParamType::Bool, true,
+         "resample records at another rate (INCART 257 Hz, PTB 1000 Hz) to sampling_rate; false drops them", {}, {}, {}},
         {"duration_s", ParamType::Float, 10.0, "records are cut to their first duration_s seconds; shorter ones are dropped",
          0.01, 86400.0, {}},
         {"keep_unlabeled", ParamType::Bool, false, "keep records with no class of the label space (all-zero labels)", {}, {}, {}},
@@ -87,6 +90,7 @@ public:
         : path_(p.get_string("path")),
           label_space_(p.get_string("label_space")),
           rate_(p.get_float("sampling_rate")),
+          resample_(p.get_bool("resample")),
           duration_s_(p.get_float("duration_s")),
           keep_unlabeled_(p.get_bool("keep_unlabeled")),
           val_fraction_(p.get_float("val_fraction")),
@@ -109,6 +113,7 @@ public:
         samples_ = std::llround(duration_s_ * rate_);
         if (samples_ < 1) throw std::invalid_argument("physionet2021: duration_s * sampling_rate gives no samples");
         scan(p, static_cast<std::uint64_t>(p.get_int("seed")));
+        make_reader();
     }
 
     DatasetInfo info() const override {
@@ -122,31 +127,35 @@ public:
         info.classes = classes_;
         std::string selected;
         for (const auto& s : sources_) selected += (selected.empty() ? "" : ", ") + s;
-        std::lock_guard<std::mutex> lock(mutex_);
         info.preprocessing = "first " + format_number(duration_s_) + " s at " + format_number(rate_) +
-                             " Hz, mV, no filtering or normalisation; labels: " +
+                             " Hz, mV" + (resample_ ? " (other rates resampled: polyphase Kaiser FIR)" : "") +
+                             ", no filtering or normalisation; labels: " +
                              (label_space_ == "scored" ? "Challenge 2021 scored classes" : "every code seen") +
                              ", equivalent pairs merged; sources: " + (selected.empty() ? "all" : selected) + " (" +
                              std::to_string(other_sources_) + " records of other sources not used); " + dropped_.summary() +
-                             (loaded_ ? "" : " (signals not read yet)");
+                             (reader_->all_read() ? "" : " (not every split read yet)");
         info.split_rule = common::hashed_split_rule("records (no patient ids in the headers)", val_fraction_, test_fraction_);
         return info;
     }
 
-    EcgSplit load(Split split, const std::vector<std::string>& wanted) override {
-        ecgbench::lead_columns(leads_, wanted);
-        std::call_once(read_once_, [this] {
-            table_ = common::read_table(pending_, leads_, samples_, classes_.size(), std::vector<std::string>{"age", "sex"}, false, dropped_);
-            std::lock_guard<std::mutex> lock(mutex_);
-            loaded_ = true;
-            dropped_.print("physionet2021", "'" + path_ + "'");
-        });
-        return table_->select(split, wanted);
+    EcgSplit load(Split split, const std::vector<std::string>& wanted) override { return reader_->load(split, wanted); }
+    void stream(Split split, const std::vector<std::string>& wanted, std::int64_t chunk_records,
+                const ecgbench::SplitSink& sink) override {
+        reader_->stream(split, wanted, chunk_records, sink);
     }
 
     std::vector<ecgbench::DroppedRecord> dropped_records() const override { return dropped_.list(); }
 
 private:
+    /// Hands the scanned records to the reader (called once, after scan()).
+    void make_reader() {
+        reader_ = std::make_unique<common::RecordReader>(
+            common::RecordLayout{leads_, samples_, classes_.size(), std::vector<std::string>{"age", "sex"}, false,
+                                 resample_ ? rate_ : 0.0}, std::move(pending_), &dropped_,
+            [this] { dropped_.print("physionet2021", "'" + path_ + "'"); });
+        pending_ = {};
+    }
+
     struct Candidate {
         common::PendingRecord rec;
         std::vector<std::string> classes;  // merged class names of its codes
@@ -187,7 +196,7 @@ private:
                 dropped_.add(name, problem);
                 continue;
             }
-            if (problem = common::header_problem(*header, rate_, samples_); !problem.empty()) {
+            if (problem = common::header_problem(*header, rate_, samples_, resample_); !problem.empty()) {
                 dropped_.add(name, problem);
                 continue;
             }
@@ -251,7 +260,9 @@ private:
     }
 
     std::string path_, label_space_;
-    double rate_, duration_s_;
+    double rate_;
+    bool resample_;
+    double duration_s_;
     bool keep_unlabeled_;
     double val_fraction_, test_fraction_;
     std::set<std::string> sources_;
@@ -262,15 +273,12 @@ private:
     std::vector<common::PendingRecord> pending_;
 
     common::DropLog dropped_;
-    mutable std::mutex mutex_;
-    bool loaded_ = false;
-    std::once_flag read_once_;
-    std::unique_ptr<common::RecordTable> table_;
+    std::unique_ptr<common::RecordReader> reader_;
 };
 
 ecgbench::PluginDescriptor describe() {
     ecgbench::PluginDescriptor d;
-    d.manifest = {"physionet2021", ecgbench::PluginKind::Dataset, "1.0.0",
+    d.manifest = {"physionet2021", ecgbench::PluginKind::Dataset, "1.1.0",
                   "PhysioNet/CinC Challenge 2020/2021 12-lead data: SNOMED-CT Dx labels (26 scored classes, equivalent "
                   "pairs merged, or all codes), per-source selection, age/sex, hashed record-level splits",
                   schema()};

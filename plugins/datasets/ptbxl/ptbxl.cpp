@@ -22,12 +22,12 @@
 //  * No min_samples filter of rare classes (the benchmark's default of 0 is what this gives).
 //  * Dropped records (no label in the set, unreadable header, wrong rate, too short, missing lead
 //    units, invalid samples, unreadable signals) are listed by dropped_records(), counted in
-//    DatasetInfo::preprocessing and printed to stderr after the first load.
+//    DatasetInfo::preprocessing and printed to stderr once every split has been read.
 //  * Fingerprint: plugin version, parameters, both CSV texts, and per kept record its header text
 //    and signal file sizes. info() reads no signal data.
 #include "common/csv.hpp"
 #include "common/leads_io.hpp"
-#include "common/record_table.hpp"
+#include "common/record_reader.hpp"
 #include "common/text.hpp"
 #include "ecgbench/dataset.hpp"
 #include "ecgbench/fingerprint.hpp"
@@ -42,7 +42,6 @@
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -93,6 +92,7 @@ public:
         }
         samples_ = static_cast<std::int64_t>(kDurationS) * rate_;
         scan(p);
+        make_reader();
     }
 
     DatasetInfo info() const override {
@@ -104,30 +104,32 @@ public:
         info.samples = samples_;
         info.leads = ecgbench::standard_12_leads();
         info.classes = classes_;
-        std::lock_guard<std::mutex> lock(mutex_);
         info.preprocessing = "10 s at " + std::to_string(rate_) + " Hz (" + (rate_ == 100 ? "filename_lr" : "filename_hr") +
                              "), mV, no filtering or normalisation; labels: " + label_set_ +
                              " (Strodthoff et al. 2020, every listed code whatever its likelihood); covariates age "
                              "(300 read as 90), sex (1 = male), height, weight; texts: report; " +
-                             dropped_.summary() + (loaded_ ? "" : " (signals not read yet)");
+                             dropped_.summary() + (reader_->all_read() ? "" : " (not every split read yet)");
         info.split_rule = "strat_fold 1-8 train, 9 val, 10 test (PTB-XL recommended folds, patient-disjoint)";
         return info;
     }
 
-    EcgSplit load(Split split, const std::vector<std::string>& wanted) override {
-        ecgbench::lead_columns(ecgbench::standard_12_leads(), wanted);
-        std::call_once(read_once_, [this] {
-            table_ = common::read_table(pending_, ecgbench::standard_12_leads(), samples_, classes_.size(), covariate_names(), true, dropped_);
-            std::lock_guard<std::mutex> lock(mutex_);
-            loaded_ = true;
-            dropped_.print("ptbxl", "'" + path_ + "' (" + label_set_ + ", " + std::to_string(rows_) + " database rows)");
-        });
-        return table_->select(split, wanted);
+    EcgSplit load(Split split, const std::vector<std::string>& wanted) override { return reader_->load(split, wanted); }
+    void stream(Split split, const std::vector<std::string>& wanted, std::int64_t chunk_records,
+                const ecgbench::SplitSink& sink) override {
+        reader_->stream(split, wanted, chunk_records, sink);
     }
 
     std::vector<ecgbench::DroppedRecord> dropped_records() const override { return dropped_.list(); }
 
 private:
+    /// Hands the scanned records to the reader (called once, after scan()).
+    void make_reader() {
+        reader_ = std::make_unique<common::RecordReader>(
+            common::RecordLayout{ecgbench::standard_12_leads(), samples_, classes_.size(), covariate_names(), true}, std::move(pending_), &dropped_,
+            [this] { dropped_.print("ptbxl", "'" + path_ + "' (" + label_set_ + ", " + std::to_string(rows_) + " database rows)"); });
+        pending_ = {};
+    }
+
     void scan(const Params& p) {
         ecgbench::Fingerprint h;
         h.add(std::string("ptbxl/") + kVersion + "|").add_params(schema(), p);
@@ -247,10 +249,7 @@ private:
     std::vector<common::PendingRecord> pending_;
 
     common::DropLog dropped_;
-    mutable std::mutex mutex_;
-    bool loaded_ = false;
-    std::once_flag read_once_;
-    std::unique_ptr<common::RecordTable> table_;
+    std::unique_ptr<common::RecordReader> reader_;
 };
 
 ecgbench::PluginDescriptor describe() {

@@ -3,7 +3,8 @@
 // in harness/src/synth (shared with `ecgbench synth`); see synth.hpp for the model and what it
 // follows, and the README's "Synthetic cohort" section for every parameter.
 //
-// A split is generated on its first load() (in parallel; identical for any thread count) and kept.
+// A split is generated on its first load() (in parallel; identical for any thread count) and kept;
+// stream() generates a chunk at a time and keeps nothing.
 // Covariates: the recorded ones (age, sex, bmi, sbp, total_cholesterol, hdl, smoking, diabetes,
 // bp_treated, risk_score; NaN = missing) and ground truth (hr_bpm, pr_ms, qrs_ms, qt_ms, qtc_ms,
 // snr_db; PR is NaN without P waves).
@@ -17,10 +18,12 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <array>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -84,8 +87,27 @@ public:
     EcgSplit load(Split split, const std::vector<std::string>& leads) override {
         const std::vector<int> columns = ecgbench::lead_columns(synth::lead_names(), leads);  // fails fast
         const auto k = static_cast<std::size_t>(split);
-        std::call_once(generated_once_[k], [&] { generated_[k] = generate(static_cast<int>(k)); });
-        const Generated& g = generated_[k];
+        std::call_once(generated_once_[k], [&] { generated_[k] = generate(rows_of(split)); });
+        return select(generated_[k], columns);
+    }
+
+    /// Generates chunk by chunk and keeps nothing, so a cohort larger than memory can be streamed
+    /// into the shard cache. The records are those load() returns, in the same order.
+    void stream(Split split, const std::vector<std::string>& leads, std::int64_t chunk_records,
+                const ecgbench::SplitSink& sink) override {
+        const std::vector<int> columns = ecgbench::lead_columns(synth::lead_names(), leads);
+        if (chunk_records < 1) throw std::invalid_argument("synthetic: chunk_records must be >= 1");
+        const std::vector<std::int64_t> rows = rows_of(split);
+        const auto step = static_cast<std::size_t>(chunk_records);
+        for (std::size_t begin = 0; begin < rows.size(); begin += step) {
+            const std::vector<std::int64_t> part(rows.begin() + static_cast<std::ptrdiff_t>(begin),
+                                                 rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), begin + step)));
+            sink(select(generate(part), columns));
+        }
+    }
+
+private:
+    static EcgSplit select(const Generated& g, const std::vector<int>& columns) {
         EcgSplit out;
         if (columns == identity_columns()) {  // all leads in generation order: no copy (callers never write to splits)
             out.signals = g.signals;
@@ -103,14 +125,18 @@ public:
         return out;
     }
 
-private:
-    Generated generate(int split) const {
-        const synth::CohortConfig& c = cohort_.config();
-        // Which records belong to this split: the split is a property of the subject, so it is
-        // known without generating (generate() on a 1-sample scratch would waste work).
+    /// Which records belong to `split`: the split is a property of the subject, so it is known
+    /// without generating.
+    std::vector<std::int64_t> rows_of(Split split) const {
         std::vector<std::int64_t> rows;
-        for (std::int64_t i = 0; i < c.records; ++i)
-            if (split_of(i) == split) rows.push_back(i);
+        for (std::int64_t i = 0; i < cohort_.config().records; ++i)
+            if (split_of(i) == static_cast<int>(split)) rows.push_back(i);
+        return rows;
+    }
+
+    /// Records `rows` of the cohort, all leads.
+    Generated generate(const std::vector<std::int64_t>& rows) const {
+        const synth::CohortConfig& c = cohort_.config();
         const auto n = static_cast<std::int64_t>(rows.size());
         const std::int64_t T = c.samples();
         const auto classes = static_cast<std::int64_t>(synth::label_set_classes(c.label_set).size());

@@ -16,13 +16,15 @@
 //    (invalid samples) never moves another record to another split.
 //  * Dropped records are counted and listed with their reason: header-level reasons (wrong sampling
 //    rate, too short, no standard lead, unsupported units, unreadable header, no CSV row) are known
-//    after construction; "invalid samples" (NaN after decoding) and unreadable signal files only after
-//    the first load(). The per-record list is logged to stderr once (after the first load) and the
-//    counts appear in DatasetInfo::preprocessing.
+//    after construction; "invalid samples" (NaN after decoding) and unreadable signal files only when
+//    the record's split is read. The per-record list is logged to stderr once every split has been
+//    read, and the counts appear in DatasetInfo::preprocessing.
+//  * Splits are read from the files on each load() / stream(), a chunk at a time (RecordReader).
 //  * Fingerprint: FNV-1a 64 over the plugin version, every parameter, the CSV text, and per record
 //    its name, its `.hea` text and the size of each signal file. info() never reads signal data.
 // What it simplifies
-//  * No resampling: records at another rate than `sampling_rate` are dropped (resampling comes later).
+//  * Records at another rate than `sampling_rate` are resampled per lead with the polyphase Kaiser
+//    FIR of the `resample` pipeline step (`resample = false` drops and lists them instead).
 //  * Multi-segment records are dropped (their segment headers are then seen as records of their own).
 //  * Only the first `duration_s` seconds are used (no windowing of long records into several examples).
 //  * Two signals mapping to the same lead: the first is used. No covariates are read.
@@ -30,7 +32,7 @@
 //    summarised in DatasetInfo::preprocessing and listed on stderr.
 #include "common/csv.hpp"
 #include "common/leads_io.hpp"
-#include "common/record_table.hpp"
+#include "common/record_reader.hpp"
 #include "common/splits.hpp"
 #include "common/text.hpp"
 #include "ecgbench/dataset.hpp"
@@ -46,7 +48,6 @@
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -82,9 +83,9 @@ const std::vector<ParamSpec>& schema() {
          "CSV columns used as labels (each 0/1), in class order", {}, {}, {}},
         {"duration_s", ParamType::Float, 10.0, "records are cut to their first duration_s seconds; shorter ones are dropped",
          0.01, 86400.0, {}},
-        {"sampling_rate", ParamType::Float, 0.0,
-         "required: the records' sampling rate in Hz; records at another rate are dropped (no resampling yet)", 0.0,
-         1.0e6, {}},
+        {"sampling_rate", ParamType::Float, 0.0, "required: the rate records are served at (Hz)", 0.0, 1.0e6, {}},
+        {"resample", ParamType::Bool, true,
+         "resample records at another rate to sampling_rate (polyphase Kaiser FIR); false drops them", {}, {}, {}},
         {"val_fraction", ParamType::Float, 0.15, "fraction of subjects in the validation split", 0.0, 0.9, {}},
         {"test_fraction", ParamType::Float, 0.15, "fraction of subjects in the test split", 0.0, 0.9, {}},
         {"seed", ParamType::Int, std::int64_t{0}, "seed of the split hash", 0.0, 9.0e15, {}},
@@ -109,6 +110,7 @@ public:
           label_columns_(p.get_strings("label_columns")),
           duration_s_(p.get_float("duration_s")),
           sampling_rate_(p.get_float("sampling_rate")),
+          resample_(p.get_bool("resample")),
           val_fraction_(p.get_float("val_fraction")),
           test_fraction_(p.get_float("test_fraction")),
           seed_(static_cast<std::uint64_t>(p.get_int("seed"))),
@@ -121,8 +123,8 @@ public:
             throw std::invalid_argument("wfdb_folder: `path` '" + path_ + "' is not a folder");
         }
         if (sampling_rate_ <= 0) {
-            throw std::invalid_argument("wfdb_folder: parameter `sampling_rate` is required (the records' rate in Hz; "
-                                        "records at another rate are dropped)");
+            throw std::invalid_argument("wfdb_folder: parameter `sampling_rate` is required (the rate records are "
+                                        "served at, in Hz)");
         }
         if (val_fraction_ + test_fraction_ >= 1.0) {
             throw std::invalid_argument("wfdb_folder: val_fraction + test_fraction must be below 1");
@@ -133,6 +135,7 @@ public:
         samples_ = std::llround(duration_s_ * sampling_rate_);
         if (samples_ < 1) throw std::invalid_argument("wfdb_folder: duration_s * sampling_rate gives no samples");
         scan(p);
+        make_reader();
     }
 
     std::vector<ecgbench::DroppedRecord> dropped_records() const override { return dropped_.list(); }
@@ -146,21 +149,22 @@ public:
         info.samples = samples_;
         info.leads = leads_;
         info.classes = label_columns_;
-        std::lock_guard<std::mutex> lock(mutex_);
         info.preprocessing = "first " + format_number(duration_s_) + " s at " + format_number(sampling_rate_) +
-                             " Hz, mV (no filtering, no normalisation; absent leads are 0 with lead_present false); " +
+                             " Hz, mV" + (resample_ ? " (other rates resampled: polyphase Kaiser FIR)" : "") +
+                             " (no filtering, no normalisation; absent leads are 0 with lead_present false); " +
                              dropped_.summary() +
-                             (loaded_ ? std::string() : " (signals not read yet: records with invalid samples are "
-                                                        "found and dropped at the first load)");
+                             (reader_->all_read() ? std::string()
+                                                  : " (not every split read yet: records with invalid samples are "
+                                                    "found and dropped when their split is read)");
         info.split_rule = common::hashed_split_rule(has_subjects_ ? "subjects (labels_csv `subject`)" : "records",
                                                     val_fraction_, test_fraction_);
         return info;
     }
 
-    EcgSplit load(Split split, const std::vector<std::string>& wanted) override {
-        ecgbench::lead_columns(leads_, wanted);  // an unknown name fails fast, before reading
-        std::call_once(read_once_, [this] { read_all(); });
-        return table_->select(split, wanted);
+    EcgSplit load(Split split, const std::vector<std::string>& wanted) override { return reader_->load(split, wanted); }
+    void stream(Split split, const std::vector<std::string>& wanted, std::int64_t chunk_records,
+                const ecgbench::SplitSink& sink) override {
+        reader_->stream(split, wanted, chunk_records, sink);
     }
 
 private:
@@ -224,7 +228,7 @@ private:
             }
             rec.header = std::move(*header);
             const auto& hd = rec.header;
-            if (const std::string problem = common::header_problem(hd, sampling_rate_, samples_); !problem.empty()) {
+            if (const std::string problem = common::header_problem(hd, sampling_rate_, samples_, resample_); !problem.empty()) {
                 dropped_.add(name, problem);
                 continue;
             }
@@ -267,35 +271,31 @@ private:
         for (const auto& s : subjects) subject_index_[s] = index++;  // alphabetical subject index
     }
 
-    /// Reads every kept record once (all splits), dropping those with invalid samples.
-    void read_all() {
-        const auto L = leads_.size();
-        table_ = std::make_unique<common::RecordTable>(leads_, samples_, label_columns_.size(), std::vector<std::string>{}, false);
-        std::vector<float> block(L * static_cast<std::size_t>(samples_));
-        std::vector<unsigned char> present(L);
-        std::size_t late = 0;
-        for (const auto& rec : records_) {
-            const std::string failure = common::read_leads(rec.header, rec.map, leads_, 0, samples_, block.data(), present.data());
-            if (!failure.empty()) {
-                dropped_.add(rec.name, failure);
-                ++late;
-                continue;
-            }
-            table_->add(rec.name, subject_split_.at(rec.subject), subject_index_.at(rec.subject), block.data(), present.data(),
-                        rec.labels);
+    /// Hands the kept records to the reader, which drops those with invalid samples when read.
+    void make_reader() {
+        std::vector<common::PendingRecord> pending;
+        for (auto& rec : records_) {
+            common::PendingRecord p;
+            p.id = rec.name;
+            p.header = std::move(rec.header);
+            p.map = std::move(rec.map);
+            p.split = subject_split_.at(rec.subject);
+            p.subject = subject_index_.at(rec.subject);
+            p.labels = std::move(rec.labels);
+            pending.push_back(std::move(p));
         }
-        table_->finish();
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            loaded_ = true;
-        }
-        dropped_.print("wfdb_folder", "'" + path_ + "': " + std::to_string(records_.size() + dropped_.size() - late) +
-                                          " records found");
+        const std::string found = std::to_string(records_.size() + dropped_.size()) + " records found";
+        records_ = {};
+        reader_ = std::make_unique<common::RecordReader>(
+            common::RecordLayout{leads_, samples_, label_columns_.size(), {}, false, resample_ ? sampling_rate_ : 0.0}, std::move(pending), &dropped_,
+            [this, found] { dropped_.print("wfdb_folder", "'" + path_ + "': " + found); });
     }
 
     std::string path_, labels_csv_;
     std::vector<std::string> label_columns_;
-    double duration_s_, sampling_rate_, val_fraction_, test_fraction_;
+    double duration_s_, sampling_rate_;
+    bool resample_;
+    double val_fraction_, test_fraction_;
     std::uint64_t seed_;
     std::int64_t samples_ = 0;
     bool has_subjects_ = false;
@@ -306,16 +306,12 @@ private:
     std::map<std::string, std::int64_t> subject_index_;
 
     common::DropLog dropped_;
-    mutable std::mutex mutex_;  // guards loaded_ (info() may run while load() reads)
-    bool loaded_ = false;
-
-    std::once_flag read_once_;
-    std::unique_ptr<common::RecordTable> table_;
+    std::unique_ptr<common::RecordReader> reader_;
 };
 
 ecgbench::PluginDescriptor describe() {
     ecgbench::PluginDescriptor d;
-    d.manifest = {"wfdb_folder", ecgbench::PluginKind::Dataset, "1.0.0",
+    d.manifest = {"wfdb_folder", ecgbench::PluginKind::Dataset, "1.1.0",
                   "any folder of WFDB records (+ optional labels/subjects CSV); first duration_s seconds in mV, "
                   "canonical leads, patient-disjoint hashed splits",
                   schema()};

@@ -109,7 +109,7 @@ TEST(MimicIvEcg, ReportsMeasurementsLeadsAndDrops) {
     const auto dropped = dropped_by_record(*ds);
     ASSERT_EQ(dropped.size(), 3u);
     EXPECT_EQ(dropped.at("45566732").rfind("unreadable header: cannot read", 0), 0u) << dropped.at("45566732");
-    EXPECT_EQ(dropped.at("41234567"), "invalid samples (signal I, sample 100)");
+    EXPECT_EQ(dropped.at("41234567"), "invalid samples (signal aVL, sample 100)");  // the first lead asked for
     EXPECT_EQ(dropped.at("42000001"), "sampling rate 250 Hz (expected 500)");
 }
 

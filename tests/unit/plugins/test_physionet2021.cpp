@@ -3,6 +3,7 @@
 #include "ecgbench/dataset.hpp"
 #include "ecgbench/leads.hpp"
 #include "unit/plugins/dataset_test_support.hpp"
+#include "unit/plugins/stream_check.hpp"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -60,7 +61,8 @@ struct CincFolder {
         write_variant(extra, "Z00001 12 500 5000", "# Age: 50\n# Sex: Male\n# Dx: 426783006\n");
     }
     std::map<std::string, ParamValue> params() const {
-        return {{"path", dir.path.string()}, {"val_fraction", 0.2}, {"test_fraction", 0.2}};
+        // E09997 (250 Hz) dropped; ResamplesOtherRates keeps it.
+        return {{"path", dir.path.string()}, {"val_fraction", 0.2}, {"test_fraction", 0.2}, {"resample", false}};
     }
 };
 
@@ -195,3 +197,38 @@ TEST(Physionet2021, SplitsAreStableAndSeeded) {
 }
 
 }  // namespace
+
+TEST(Physionet2021, StreamingRealRecordsGivesWhatLoadGives) {
+    if (!have_data()) GTEST_SKIP() << "shared CinC 2021 records absent: " << kCinc;
+    CincFolder folder;
+    auto ds = make_dataset("physionet2021", folder.params());
+    for (Split split : {Split::Train, Split::Val, Split::Test})
+        test_support::expect_stream_matches_load(*ds, split, {"V6", "I", "aVF"}, 2);
+}
+
+TEST(Physionet2021, ResamplesOtherRates) {
+    if (!have_data()) GTEST_SKIP() << "shared CinC 2021 records absent: " << kCinc;
+    // E09997 is E07500's samples declared at 250 Hz. Served at 500 Hz they are interpolated by 2;
+    // the windowed-sinc filter is zero at every other tap, so even output samples are E07500's
+    // scaled by the centre tap (1, up to the filter's DC-gain normalisation: < 0.2 %).
+    CincFolder folder;
+    auto params = folder.params();
+    params["resample"] = true;
+    auto ds = make_dataset("physionet2021", params);
+    const auto loaded = load_all(*ds, ecgbench::standard_12_leads());
+    ASSERT_TRUE(loaded.split.count("E09997"));
+    EXPECT_EQ(dropped_by_record(*ds).count("E09997"), 0u);
+    auto row = [&](const std::string& id) {
+        const auto& s = loaded.splits.at(loaded.split.at(id));
+        for (std::size_t i = 0; i < s.record_ids.size(); ++i)
+            if (s.record_ids[i] == id) return s.signals[static_cast<std::int64_t>(i)];
+        return at::Tensor();
+    };
+    const at::Tensor resampled = row("E09997"), original = row("E07500");
+    ASSERT_EQ(resampled.sizes(), original.sizes());
+    const at::Tensor even = resampled.slice(1, 0, 5000, 2);
+    const float peak = original.slice(1, 0, 2500).abs().max().item<float>();
+    EXPECT_LT((even - original.slice(1, 0, 2500)).abs().max().item<float>(), 2e-3f * peak);
+    // Odd samples are interpolated, not copies: they differ from both neighbours somewhere.
+    EXPECT_GT((resampled.slice(1, 1, 4999, 2) - even.slice(1, 0, 2499)).abs().max().item<float>(), 1e-3f);
+}

@@ -152,7 +152,7 @@ TEST(Ptbxl, SuperdiagnosticLabelsFoldsCovariatesTexts) {
     ASSERT_EQ(dropped.size(), 4u);
     EXPECT_EQ(dropped.at("4"), "no superdiagnostic label (scp_codes: SR)");
     EXPECT_EQ(dropped.at("6").rfind("unreadable header: cannot read", 0), 0u) << dropped.at("6");
-    EXPECT_EQ(dropped.at("7"), "invalid samples (signal I, sample 40)");
+    EXPECT_EQ(dropped.at("7"), "invalid samples (signal V6, sample 40)");  // the first lead asked for
     EXPECT_EQ(dropped.at("8"), "too short (5 s < 10 s)");
     EXPECT_NE(ds->info().preprocessing.find("dropped 4 records: 1 invalid samples, 1 no superdiagnostic label, "
                                             "1 too short, 1 unreadable header"),

@@ -4,6 +4,7 @@
 #include "ecgbench/params.hpp"
 #include "registry/registry.hpp"
 #include "unit/plugins/shipped_plugins.hpp"
+#include "unit/plugins/stream_check.hpp"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -313,3 +314,9 @@ TEST(Synthetic, AtrialFibrillationHasIrregularRR) {
 }
 
 }  // namespace
+
+TEST(Synthetic, StreamingGeneratesTheRecordsLoadGives) {
+    auto ds = make({{"records", std::int64_t{90}}, {"duration_s", 2.0}});
+    test_support::expect_stream_matches_load(*ds, Split::Train, all_leads(), 16);
+    test_support::expect_stream_matches_load(*ds, Split::Test, {"V2", "I"}, 3);
+}

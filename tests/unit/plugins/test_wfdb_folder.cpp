@@ -6,10 +6,12 @@
 #include "ecgbench/wfdb.hpp"
 #include "registry/registry.hpp"
 #include "unit/plugins/shipped_plugins.hpp"
+#include "unit/plugins/stream_check.hpp"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -99,6 +101,7 @@ struct Folder {
                 {"label_columns", std::vector<std::string>{"AF", "MI"}},
                 {"duration_s", 2.0},
                 {"sampling_rate", 500.0},
+                {"resample", false},  // r05 (250 Hz) is dropped; ResamplesRecordsAtOtherRates keeps it
                 {"val_fraction", 0.2},
                 {"test_fraction", 0.2}};
     }
@@ -215,7 +218,7 @@ TEST(WfdbFolder, SplitsAreStableAndSeeded) {
         EXPECT_EQ(s.labels.size(1), 0);
         total += s.size();
     }
-    EXPECT_EQ(total, 9);
+    EXPECT_EQ(total, 10);  // 12 - too short - invalid samples; r05 (250 Hz) is resampled by default
 }
 
 TEST(WfdbFolder, FingerprintTracksHeadersAndParams) {
@@ -278,3 +281,63 @@ TEST(WfdbFolder, SharedLudbRecordsMapToTwelveLeads) {
 }
 
 }  // namespace
+
+TEST(WfdbFolder, StreamingGivesTheRecordsLoadGives) {
+    Folder folder;
+    auto ds = make(folder.params());
+    for (Split split : {Split::Train, Split::Val, Split::Test})
+        for (std::int64_t chunk : {1, 2, 100}) test_support::expect_stream_matches_load(*ds, split, {"II", "V1"}, chunk);
+    // Reading splits again (other leads, chunks) lists each dropped record once.
+    EXPECT_EQ(ds->dropped_records().size(), 3u);
+}
+
+TEST(WfdbFolder, ResamplesRecordsAtOtherRates) {
+    // A 3 Hz sine of 1 mV recorded at 250, 500 and 1000 Hz, served at 500 Hz: all three give the
+    // sine sampled at 500 Hz (up to quantisation and the filter's start-up transient).
+    struct Dir {
+        fs::path path = fs::temp_directory_path() / ("ecgbench_wfdb_resample_" + std::to_string(::getpid()));
+        ~Dir() { fs::remove_all(path); }
+    } dir;
+    fs::create_directories(dir.path);
+    namespace wfdb = ecgbench::wfdb;
+    constexpr double kHz = 3.0;
+    for (const double fs : {250.0, 500.0, 1000.0}) {
+        wfdb::Header h;
+        h.nsig = 1;
+        h.fs = fs;
+        h.fs_given = true;
+        h.nsamp = static_cast<std::int64_t>(3 * fs);  // 3 s; 2 s are served
+        wfdb::SignalInfo sig;
+        sig.format = 16;
+        sig.gain = 1000.0;
+        sig.gain_given = true;
+        sig.units = "mV";
+        sig.adc_resolution = 16;
+        sig.description = "II";
+        h.signals.push_back(sig);
+        std::vector<std::int32_t> column;
+        for (std::int64_t t = 0; t < *h.nsamp; ++t)
+            column.push_back(static_cast<std::int32_t>(std::lround(1000.0 * std::sin(2 * M_PI * kHz * static_cast<double>(t) / fs))));
+        wfdb::write_record(dir.path / ("at" + std::to_string(static_cast<int>(fs))), h, {column}, 16);
+    }
+    std::map<std::string, ParamValue> params{{"path", dir.path.string()}, {"duration_s", 2.0}, {"sampling_rate", 500.0},
+                                             {"val_fraction", 0.0}, {"test_fraction", 0.0}};
+    auto ds = make(params);
+    EXPECT_NE(ds->info().preprocessing.find("other rates resampled"), std::string::npos) << ds->info().preprocessing;
+    const auto train = ds->load(Split::Train, {"II"});
+    ASSERT_EQ(train.size(), 3);
+    EXPECT_TRUE(ds->dropped_records().empty());
+    for (std::int64_t i = 0; i < 3; ++i) {
+        double worst = 0;
+        for (std::int64_t t = 40; t < 1000; ++t) {  // past the transient, up to the last sample
+            const double expected = std::sin(2 * M_PI * kHz * static_cast<double>(t) / 500.0);
+            worst = std::max(worst, std::abs(train.signals[i][0][t].item<float>() - expected));
+        }
+        EXPECT_LT(worst, 0.005) << train.record_ids[static_cast<std::size_t>(i)];
+    }
+    // Without resampling, only the 500 Hz record is served.
+    params["resample"] = false;
+    auto strict = make(params);
+    EXPECT_EQ(strict->load(Split::Train, {"II"}).record_ids, std::vector<std::string>{"at500"});
+    EXPECT_EQ(strict->dropped_records().size(), 2u);
+}

@@ -1,0 +1,99 @@
+#include "runner/batch_loader.hpp"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+namespace ecgbench {
+
+BatchLoader::BatchLoader(const EcgSplit& data, at::Tensor order, std::int64_t batch_size, std::int64_t batches,
+                         LoaderOptions options)
+    : data_(data), order_(std::move(order)), batch_size_(batch_size), batches_(batches), options_(options) {
+    if (batch_size_ < 1) throw std::invalid_argument("BatchLoader: batch_size must be >= 1");
+    if (batches_ * batch_size_ > order_.numel()) throw std::invalid_argument("BatchLoader: more batches than the order covers");
+    options_.prefetch = std::max(1, options_.prefetch);
+    if (options_.workers <= 0) return;
+    slots_.resize(static_cast<std::size_t>(options_.prefetch));
+    ready_.assign(slots_.size(), 0);
+    const int threads = std::min<std::int64_t>(options_.workers, std::max<std::int64_t>(1, batches_));
+    for (int i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
+}
+
+BatchLoader::~BatchLoader() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stopping_ = true;
+    }
+    changed_.notify_all();
+    for (auto& w : workers_) w.join();
+}
+
+HostBatch BatchLoader::gather(std::int64_t batch) const {
+    const at::Tensor index = order_.slice(0, batch * batch_size_, (batch + 1) * batch_size_);
+    HostBatch out{data_.signals.index_select(0, index), data_.lead_present.index_select(0, index),
+                  data_.labels.index_select(0, index), data_.subjects.index_select(0, index)};
+    const at::Tensor bad = at::isfinite(out.signals).flatten(1).all(1).logical_not();
+    if (bad.any().item<bool>()) {
+        const auto row = index[bad.nonzero()[0][0].item<std::int64_t>()].item<std::int64_t>();
+        const auto id = static_cast<std::size_t>(row) < data_.record_ids.size() ? " '" + data_.record_ids[static_cast<std::size_t>(row)] + "'" : "";
+        throw std::invalid_argument("pretraining data: record " + std::to_string(row) + id + " has NaN or infinite samples");
+    }
+    return out;
+}
+
+void BatchLoader::work() {
+    for (;;) {
+        std::int64_t batch;
+        {
+            std::unique_lock<std::mutex> lock(mutex_);
+            // Claim the next batch once its slot is free: at most `prefetch` batches exist at once.
+            changed_.wait(lock, [&] { return stopping_ || claimed_ >= batches_ || claimed_ < taken_ + options_.prefetch; });
+            if (stopping_ || claimed_ >= batches_) return;
+            batch = claimed_++;
+        }
+        HostBatch gathered;
+        std::exception_ptr error;
+        try {
+            gathered = gather(batch);
+        } catch (...) {
+            error = std::current_exception();
+        }
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (error) {
+                // Keep the earliest failing batch: next() raises it exactly when that batch is due.
+                if (!failure_ || batch < failed_batch_) {
+                    failure_ = error;
+                    failed_batch_ = batch;
+                }
+                stopping_ = true;  // batches before it were claimed already and are still delivered
+            } else {
+                const auto slot = static_cast<std::size_t>(batch % options_.prefetch);
+                slots_[slot] = std::move(gathered);
+                ready_[slot] = 1;
+            }
+        }
+        changed_.notify_all();
+        if (error) return;
+    }
+}
+
+HostBatch BatchLoader::next() {
+    if (taken_ >= batches_) throw std::logic_error("BatchLoader::next: the epoch has no batches left");
+    if (workers_.empty()) return gather(taken_++);
+    std::unique_lock<std::mutex> lock(mutex_);
+    const auto slot = static_cast<std::size_t>(taken_ % options_.prefetch);
+    changed_.wait(lock, [&] { return ready_[slot] || (failure_ && taken_ >= failed_batch_); });
+    if (!ready_[slot]) std::rethrow_exception(failure_);
+    HostBatch out = std::move(slots_[slot]);
+    slots_[slot] = {};
+    ready_[slot] = 0;
+    ++taken_;
+    lock.unlock();
+    changed_.notify_all();
+    return out;
+}
+
+}  // namespace ecgbench
