@@ -1,5 +1,5 @@
 // Signal-processing primitives on one lead at a time (plain floats, no LibTorch): polyphase
-// resampling, IIR design and (zero-phase) filtering, median baseline removal. Used by the
+// resampling, IIR design and (zero-phase) filtering, median baseline removal, QRS detection. Used by the
 // preprocessing pipeline and by the synthetic cohort's analogue front end and noise.
 #pragma once
 
@@ -50,5 +50,10 @@ void remove_median_baseline(float* x, std::int64_t n, std::int64_t first, std::i
 
 /// Running median of odd width `width` (edges use the shrinking window inside the signal).
 void running_median(const float* in, std::int64_t n, std::int64_t width, float* out);
+
+/// R-peak sample indices (ascending, at least 200 ms apart) of a record given as `leads` (each `n`
+/// samples at `fs` Hz, fs >= 50), by a multi-lead, zero-phase Pan-Tompkins detector (qrs.cpp says
+/// what it follows and what it changes). A record shorter than 1 s gives none.
+std::vector<std::int64_t> detect_qrs(const std::vector<const float*>& leads, std::int64_t n, double fs);
 
 }  // namespace ecgbench::dsp

@@ -33,6 +33,9 @@ const std::map<std::string, std::vector<ParamSpec>>& schemas() {
         {"window",
          {real("seconds", 2.5, "window length", 0.01, 100000),
           real("stride_s", 0.0, "step between window starts (0 = the window length)", 0, 100000)}},
+        {"beats",
+         {real("before_ms", 250.0, "window start before the R peak", 0, 10000),
+          real("after_ms", 450.0, "window end after the R peak", 1, 10000)}},
     };
     return all;
 }
@@ -41,6 +44,11 @@ std::string number(double v) {
     char buffer[32];
     std::snprintf(buffer, sizeof buffer, "%g", v);
     return buffer;
+}
+
+std::int64_t beat_offset(const Params& p, double fs) { return std::llround(p.get_float("before_ms") * fs / 1000.0); }
+std::int64_t beat_length(const Params& p, double fs) {
+    return beat_offset(p, fs) + std::max<std::int64_t>(1, std::llround(p.get_float("after_ms") * fs / 1000.0));
 }
 
 /// Odd window of `ms` at `fs`, at least 1 sample.
@@ -89,6 +97,16 @@ Format step_format(const PreprocessStep& step, Format in) {
             throw std::invalid_argument("preprocess step 'bandpass': low_hz must be below high_hz");
     }
     if (step.step == "notch") below_nyquist("hz");
+    if (step.step == "beats") {
+        if (in.fs < 50)
+            throw std::invalid_argument("preprocess step 'beats': the QRS detector needs at least 50 Hz, records are at " +
+                                        number(in.fs) + " Hz");
+        const std::int64_t length = beat_length(p, in.fs);
+        if (length > in.samples)
+            throw std::invalid_argument("preprocess step 'beats': a " + std::to_string(length) + "-sample beat window is longer than the " +
+                                        std::to_string(in.samples) + "-sample records");
+        return {in.fs, length};
+    }
     if (step.step == "window") {
         const auto length = static_cast<std::int64_t>(std::llround(p.get_float("seconds") * in.fs));
         if (length < 1 || length > in.samples)
@@ -131,6 +149,58 @@ EcgSplit cut_windows(const EcgSplit& in, double fs, double seconds, double strid
     out.signals = at::stack(windows, 0).transpose(0, 1).reshape({n * per_record, in.signals.size(1), length}).contiguous();
     for (std::size_t i = 0; i < out.record_ids.size(); ++i)
         out.record_ids[i] += "@" + std::to_string(starts[i % starts.size()]);
+    return out;
+}
+
+/// One window per detected beat that fits in its record, starting `offset` samples before the R
+/// peak; ids "<id>@r<sample>", RR intervals to the neighbouring detected beats as covariates.
+EcgSplit cut_beats(const EcgSplit& in, double fs, std::int64_t offset, std::int64_t length) {
+    const std::int64_t n = in.size(), leads = in.signals.size(1), T = in.signals.size(2);
+    const float* data = in.signals.data_ptr<float>();  // apply() made it contiguous float
+    const at::Tensor present = in.lead_present.to(at::kBool).contiguous();
+    const bool* on = present.data_ptr<bool>();
+    struct Beat {
+        std::int64_t r;
+        float rr_prev_ms, rr_next_ms;
+    };
+    std::vector<std::vector<Beat>> beats(static_cast<std::size_t>(n));
+    at::parallel_for(0, n, 4, [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t i = begin; i < end; ++i) {
+            std::vector<const float*> used;
+            for (std::int64_t l = 0; l < leads; ++l)
+                if (on[i * leads + l]) used.push_back(data + (i * leads + l) * T);
+            const std::vector<std::int64_t> peaks = dsp::detect_qrs(used, T, fs);
+            const auto ms = [fs](std::int64_t samples) { return static_cast<float>(static_cast<double>(samples) * 1000.0 / fs); };
+            for (std::size_t k = 0; k < peaks.size(); ++k) {
+                const std::int64_t start = peaks[k] - offset;
+                if (start < 0 || start + length > T) continue;
+                beats[static_cast<std::size_t>(i)].push_back({peaks[k], k > 0 ? ms(peaks[k] - peaks[k - 1]) : NAN,
+                                                              k + 1 < peaks.size() ? ms(peaks[k + 1] - peaks[k]) : NAN});
+            }
+        }
+    });
+    std::vector<std::int64_t> rows;
+    std::vector<float> rr_prev, rr_next;
+    for (std::int64_t i = 0; i < n; ++i)
+        for (const Beat& b : beats[static_cast<std::size_t>(i)]) {
+            rows.push_back(i);
+            rr_prev.push_back(b.rr_prev_ms);
+            rr_next.push_back(b.rr_next_ms);
+        }
+    EcgSplit out = subset(in, at::tensor(rows, at::kLong));  // labels, subjects, covariates, texts repeated
+    const auto m = static_cast<std::int64_t>(rows.size());
+    out.signals = at::empty({m, leads, length}, at::kFloat);
+    float* to = out.signals.data_ptr<float>();
+    std::size_t k = 0;
+    for (std::int64_t i = 0; i < n; ++i)
+        for (const Beat& b : beats[static_cast<std::size_t>(i)]) {
+            for (std::int64_t l = 0; l < leads; ++l)
+                std::copy_n(data + (i * leads + l) * T + b.r - offset, length, to + (static_cast<std::int64_t>(k) * leads + l) * length);
+            if (k < out.record_ids.size()) out.record_ids[k] += "@r" + std::to_string(b.r);
+            ++k;
+        }
+    out.covariates["rr_prev_ms"] = at::tensor(rr_prev, at::kFloat).reshape({m});
+    out.covariates["rr_next_ms"] = at::tensor(rr_next, at::kFloat).reshape({m});
     return out;
 }
 
@@ -178,6 +248,9 @@ std::string Pipeline::describe() const {
         if (s.step == "baseline")
             text += " (running medians " + number(p.get_float("first_ms")) + " + " + number(p.get_float("second_ms")) + " ms)";
         if (s.step == "standardise") text += " (per record and lead)";
+        if (s.step == "beats")
+            text += " (Pan-Tompkins R peaks, " + number(p.get_float("before_ms")) + " ms before to " +
+                    number(p.get_float("after_ms")) + " ms after; RR covariates)";
         if (s.step == "window")
             text += " " + number(p.get_float("seconds")) + " s, stride " +
                     number(p.get_float("stride_s") > 0 ? p.get_float("stride_s") : p.get_float("seconds")) + " s";
@@ -219,6 +292,8 @@ EcgSplit Pipeline::apply(const EcgSplit& split, double fs) const {
             });
         } else if (step.step == "window") {
             s = cut_windows(s, fs, p.get_float("seconds"), p.get_float("stride_s"));
+        } else if (step.step == "beats") {
+            s = cut_beats(s, fs, beat_offset(p, fs), beat_length(p, fs));
         }
         fs = step_format(step, {fs, s.signals.size(2)}).fs;
     }

@@ -7,6 +7,9 @@
 //   baseline    first_ms, second_ms  two running medians (200 then 600 ms, de Chazal 2004) subtracted
 //   standardise                      per record and lead: zero mean, unit SD (absent leads stay 0)
 //   window      seconds, stride_s    fixed-length windows; a record becomes several ("<id>@<start>")
+//   beats       before_ms, after_ms  one window per detected beat (multi-lead Pan-Tompkins, dsp::detect_qrs)
+//                                    that fits in the record ("<id>@r<sample>"), plus covariates
+//                                    rr_prev_ms / rr_next_ms (NaN at a record's first / last beat)
 // Lead selection and canonical naming are the dataset's `leads` key.
 #pragma once
 
