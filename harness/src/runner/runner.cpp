@@ -12,6 +12,9 @@
 
 #include <chrono>
 #include <cmath>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -37,6 +40,16 @@ std::string resolve_device(const std::string& requested) {
     if (requested == "cuda" && !torch::cuda::is_available())
         throw std::runtime_error("device = \"cuda\" but this LibTorch build sees no CUDA device");
     return requested;
+}
+
+/// Returns the heap's free pages to the OS. Each chunk's temporaries (tens of MB) are freed, but
+/// glibc keeps the pages when small long-lived allocations (record ids, texts) land above them:
+/// measured, a 2.9 GB split grew the heap by 1.9 GB of free memory without this, and a 28.6 GB
+/// split by 19 GB.
+void release_free_heap() {
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
 }
 
 /// Throws naming the first record of `chunk` with a NaN or infinite sample (by id, else by its
@@ -101,11 +114,15 @@ private:
             prepared_.datasets[dataset]->stream(split, leads, chunk_records, [&](EcgSplit&& chunk) {
                 require_finite(chunk, what, offset);
                 offset += chunk.size();
-                if (pipeline.empty()) return sink(std::move(chunk));
-                EcgSplit processed = pipeline.apply(chunk, rate);
-                require_finite(processed, what + " after preprocessing (" + pipeline.describe() + ")", processed_offset);
-                processed_offset += processed.size();
-                sink(std::move(processed));
+                if (pipeline.empty()) {
+                    sink(std::move(chunk));
+                } else {
+                    EcgSplit processed = pipeline.apply(chunk, rate);
+                    require_finite(processed, what + " after preprocessing (" + pipeline.describe() + ")", processed_offset);
+                    processed_offset += processed.size();
+                    sink(std::move(processed));
+                }
+                release_free_heap();
             });
         } catch (...) {
             record_dropped(dataset);  // what the plugin found before the failure is kept

@@ -69,7 +69,10 @@ at::Tensor map_signals(const fs::path& file, std::int64_t n, std::int64_t leads,
         ::close(fd);
         throw std::runtime_error("cache shard file " + file.string() + " has the wrong size; delete the shard directory to rebuild it");
     }
-    void* data = bytes ? ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0) : nullptr;
+    // MAP_NORESERVE: a private writable mapping is otherwise charged in full against the
+    // overcommit limit, and a shard larger than RAM could not be mapped at all. Pages are only
+    // copied if someone writes to them, which the harness never does.
+    void* data = bytes ? ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, 0) : nullptr;
     ::close(fd);  // the mapping keeps the file alive
     if (data == MAP_FAILED) throw std::runtime_error("cannot memory-map cache shard file " + file.string());
     return at::from_blob(data, {n, leads, samples}, [bytes](void* p) { if (p) ::munmap(p, bytes); }, at::kFloat);
