@@ -493,7 +493,7 @@ TEST(ParseErrors, PreprocessStepsNameTheStepAndKey) {
     };
     const std::string unknown = with("{ step = \"bandpas\" }");
     EXPECT_ERROR(error_of(unknown), loc(unknown, "\"bandpas\""),
-                 "unknown preprocess step 'bandpas' (did you mean 'bandpass'?) (steps: bandpass, baseline, notch, resample, "
+                 "unknown preprocess step 'bandpas' (did you mean 'bandpass'?) (steps: bandpass, baseline, beats, notch, resample, "
                  "standardise, window) in 'preprocess' of dataset 'd'");
     const std::string key = with("{ step = \"resample\", rate = 100 }");
     EXPECT_ERROR(error_of(key), loc(key, "rate"),
