@@ -313,8 +313,9 @@ int main(int argc, char** argv) {
     run->add_flag("--force", run_options.force, "redo finished cells");
     run->add_flag("--quiet", run_options.quiet, "no progress output");
     run->add_option("--loader-workers", run_options.loader.workers,
-                    "threads gathering pretraining batches ahead of the step (0 = on the training thread)")
-        ->capture_default_str()->check(CLI::Range(0, 64));
+                    "threads gathering pretraining batches ahead of the step (0 = on the training thread; "
+                    "-1 = 1 for cached, memory-mapped splits and 0 for in-memory ones)")
+        ->capture_default_str()->check(CLI::Range(-1, 64));
     run->add_option("--prefetch", run_options.loader.prefetch, "batches gathered ahead (bounds their memory)")
         ->capture_default_str()->check(CLI::Range(1, 1024));
     std::int64_t chunk_mb = run_options.stream_chunk_bytes >> 20;

@@ -25,7 +25,7 @@ struct HostBatch {
 };
 
 struct LoaderOptions {
-    int workers = 1;   ///< gathering threads (0: gather on the caller's thread, in next())
+    int workers = 1;   ///< gathering threads (0 or less: gather on the caller's thread, in next())
     int prefetch = 4;  ///< batches gathered ahead of the one being trained on (bounds memory)
 };
 

@@ -182,6 +182,12 @@ public:
     }
 
 private:
+    LoaderOptions loader_options(std::size_t dataset) const {
+        LoaderOptions loader = options_.loader;
+        if (loader.workers < 0) loader.workers = prepared_.experiment.datasets[dataset].cache ? 1 : 0;
+        return loader;
+    }
+
     bool finished(const std::string& hash) const {
         if (options_.force) return false;
         auto run = store_.latest_run(hash);
@@ -301,7 +307,7 @@ private:
                 };
                 auto report = ecgbench::pretrain(*encoder, *method, data,
                                                  {budget.epochs, budget.batch_size, budget.max_steps,
-                                                  budget.learning_rate, budget.weight_decay, 0.05, options_.loader},
+                                                  budget.learning_rate, budget.weight_decay, 0.05, loader_options(cell.dataset)},
                                                  device, hooks);
                 timings.push_back({"train", report.seconds});
                 metrics.push_back({"final_loss", "train", report.final_loss});

@@ -44,7 +44,11 @@ struct RunOptions {
     /// Records a dataset plugin hands over at a time (Dataset::stream) are sized to about this
     /// many bytes of raw signal: the memory a split needs while it is read and cached.
     std::int64_t stream_chunk_bytes = std::int64_t{64} << 20;
-    LoaderOptions loader;  ///< pretraining batch gathering threads and prefetch depth
+    /// Pretraining batch gathering. workers < 0 (the default) picks per split: one loader thread
+    /// for a memory-mapped (cached) split, whose page faults it takes off the training thread;
+    /// none for an in-memory split, where a gathering thread only competes for the cores
+    /// (measured: 0.85x the steps/s on 2 cores).
+    LoaderOptions loader{-1, 4};
 };
 
 struct RunSummary {
