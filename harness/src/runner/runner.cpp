@@ -12,15 +12,16 @@
 
 #include <chrono>
 #include <cmath>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <set>
 #include <sstream>
 #include <tuple>
+
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 namespace ecgbench {
 namespace fs = std::filesystem;
