@@ -2,7 +2,11 @@
 
 #include <ATen/ATen.h>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -30,8 +34,29 @@ BatchLoader::~BatchLoader() {
     for (auto& w : workers_) w.join();
 }
 
+namespace {
+
+/// Asks the kernel to read the pages of `rows` of a [N, ...] tensor in, all at once: for a
+/// memory-mapped shard one request per record instead of a page fault per 4 KiB (harmless for
+/// memory that is already resident).
+void will_need(const at::Tensor& data, const at::Tensor& rows) {
+    if (!data.is_contiguous() || data.numel() == 0) return;
+    static const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const auto row_bytes = static_cast<std::uintptr_t>(data.stride(0) * data.element_size());
+    const auto base = reinterpret_cast<std::uintptr_t>(data.data_ptr());
+    const std::int64_t* r = rows.data_ptr<std::int64_t>();
+    for (std::int64_t k = 0; k < rows.numel(); ++k) {
+        const std::uintptr_t begin = base + static_cast<std::uintptr_t>(r[k]) * row_bytes;
+        const std::uintptr_t aligned = begin & ~(page - 1);
+        ::madvise(reinterpret_cast<void*>(aligned), begin + row_bytes - aligned, MADV_WILLNEED);
+    }
+}
+
+}  // namespace
+
 HostBatch BatchLoader::gather(std::int64_t batch) const {
-    const at::Tensor index = order_.slice(0, batch * batch_size_, (batch + 1) * batch_size_);
+    const at::Tensor index = order_.slice(0, batch * batch_size_, (batch + 1) * batch_size_).contiguous();
+    will_need(data_.signals, index);
     HostBatch out{data_.signals.index_select(0, index), data_.lead_present.index_select(0, index),
                   data_.labels.index_select(0, index), data_.subjects.index_select(0, index)};
     const at::Tensor bad = at::isfinite(out.signals).flatten(1).all(1).logical_not();

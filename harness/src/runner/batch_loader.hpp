@@ -1,6 +1,8 @@
 // Gathers training batches on worker threads while the model trains on the previous ones. With a
 // memory-mapped shard, the page faults of a batch (disk reads when the split is larger than RAM)
-// happen on a worker instead of stalling the training step, and at most `prefetch` batches are held.
+// happen on a worker instead of stalling the training step, each record's pages are requested in
+// one go (MADV_WILLNEED; the shard itself is mapped MADV_RANDOM, so nothing else is read ahead),
+// and at most `prefetch` batches are held.
 //
 // Batch b of an epoch is the rows order[b*B, (b+1)*B) of the split, whatever the worker count:
 // the batches, and so training, are identical to gathering them on the training thread.
