@@ -1,5 +1,6 @@
 #include "common/record_reader.hpp"
 
+#include "ecgbench/chunks.hpp"
 #include "ecgbench/leads.hpp"
 
 #include <ATen/ATen.h>
@@ -110,15 +111,11 @@ EcgSplit RecordReader::read_chunk(const std::vector<std::size_t>& rows, const st
 void RecordReader::stream(Split split, const std::vector<std::string>& wanted, std::int64_t chunk_records,
                           const SplitSink& sink) const {
     lead_columns(layout_.leads, wanted);  // an unknown lead fails before anything is read
-    if (chunk_records < 1) throw std::invalid_argument("RecordReader::stream: chunk_records must be >= 1");
     const auto& rows = rows_[static_cast<std::size_t>(split)];
-    const auto step = static_cast<std::size_t>(chunk_records);
-    for (std::size_t begin = 0; begin < rows.size(); begin += step) {
-        const std::vector<std::size_t> part(rows.begin() + static_cast<std::ptrdiff_t>(begin),
-                                            rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), begin + step)));
-        EcgSplit chunk = read_chunk(part, wanted);
+    for_each_chunk(static_cast<std::int64_t>(rows.size()), chunk_records, [&](std::int64_t begin, std::int64_t end) {
+        EcgSplit chunk = read_chunk({rows.begin() + begin, rows.begin() + end}, wanted);
         if (chunk.size() > 0) sink(std::move(chunk));
-    }
+    });
     read_[static_cast<std::size_t>(split)] = true;
     if (all_read() && !announced_.exchange(true) && on_all_read_) on_all_read_();
 }

@@ -8,6 +8,7 @@
 // Covariates: the recorded ones (age, sex, bmi, sbp, total_cholesterol, hdl, smoking, diabetes,
 // bp_treated, risk_score; NaN = missing) and ground truth (hr_bpm, pr_ms, qrs_ms, qt_ms, qtc_ms,
 // snr_db; PR is NaN without P waves).
+#include "ecgbench/chunks.hpp"
 #include "ecgbench/dataset.hpp"
 #include "ecgbench/fingerprint.hpp"
 #include "ecgbench/leads.hpp"
@@ -18,12 +19,10 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
-#include <algorithm>
 #include <array>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -96,14 +95,10 @@ public:
     void stream(Split split, const std::vector<std::string>& leads, std::int64_t chunk_records,
                 const ecgbench::SplitSink& sink) override {
         const std::vector<int> columns = ecgbench::lead_columns(synth::lead_names(), leads);
-        if (chunk_records < 1) throw std::invalid_argument("synthetic: chunk_records must be >= 1");
         const std::vector<std::int64_t> rows = rows_of(split);
-        const auto step = static_cast<std::size_t>(chunk_records);
-        for (std::size_t begin = 0; begin < rows.size(); begin += step) {
-            const std::vector<std::int64_t> part(rows.begin() + static_cast<std::ptrdiff_t>(begin),
-                                                 rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), begin + step)));
-            sink(select(generate(part), columns));
-        }
+        ecgbench::for_each_chunk(static_cast<std::int64_t>(rows.size()), chunk_records, [&](std::int64_t begin, std::int64_t end) {
+            sink(select(generate({rows.begin() + begin, rows.begin() + end}), columns));
+        });
     }
 
 private:
