@@ -25,15 +25,8 @@ double bessel_i0(double x) {
 
 double sinc(double x) { return x == 0 ? 1.0 : std::sin(kPi * x) / (kPi * x); }
 
-/// One pass of a biquad over x, state started at the steady state for a constant input x[0]
-/// (what scipy's lfilter_zi gives), so a signal with an offset does not ring at its start.
-void run(const Biquad& q, float* x, std::int64_t n) {
-    if (n == 0) return;
-    const double u = x[0];
-    const double dc = (q.b0 + q.b1 + q.b2) / (1 + q.a1 + q.a2);
-    const double y0 = dc * u;
-    double z2 = q.b2 * u - q.a2 * y0;
-    double z1 = q.b1 * u - q.a1 * y0 + z2;
+/// Transposed direct form II through one section, in place, from the states z1, z2.
+void filter_in_place(const Biquad& q, float* x, std::int64_t n, double z1, double z2) {
     for (std::int64_t i = 0; i < n; ++i) {
         const double in = x[i];
         const double out = q.b0 * in + z1;
@@ -41,6 +34,17 @@ void run(const Biquad& q, float* x, std::int64_t n) {
         z2 = q.b2 * in - q.a2 * out;
         x[i] = static_cast<float>(out);
     }
+}
+
+/// One pass of a biquad over x, state started at the steady state for a constant input x[0]
+/// (what scipy's lfilter_zi gives), so a signal with an offset does not ring at its start.
+void run(const Biquad& q, float* x, std::int64_t n) {
+    if (n == 0) return;
+    const double u = x[0];
+    const double dc = (q.b0 + q.b1 + q.b2) / (1 + q.a1 + q.a2);
+    const double y0 = dc * u;
+    const double z2 = q.b2 * u - q.a2 * y0;
+    filter_in_place(q, x, n, q.b1 * u - q.a1 * y0 + z2, z2);
 }
 
 }  // namespace
@@ -108,16 +112,7 @@ Biquad notch(double hz, double q_factor, double fs) {
     return {1 / a0, -2 * c / a0, 1 / a0, -2 * c / a0, (1 - alpha) / a0};
 }
 
-void lfilter(const Biquad& q, float* x, std::int64_t n) {
-    double z1 = 0, z2 = 0;
-    for (std::int64_t i = 0; i < n; ++i) {
-        const double in = x[i];
-        const double out = q.b0 * in + z1;
-        z1 = q.b1 * in - q.a1 * out + z2;
-        z2 = q.b2 * in - q.a2 * out;
-        x[i] = static_cast<float>(out);
-    }
-}
+void lfilter(const Biquad& q, float* x, std::int64_t n) { filter_in_place(q, x, n, 0.0, 0.0); }
 
 void filtfilt(const std::vector<Biquad>& sections, float* x, std::int64_t n, std::int64_t pad) {
     if (n < 2 || sections.empty()) return;
