@@ -4,7 +4,7 @@
 // matmul rate as the yardstick (tells at once whether OpenBLAS or the reference BLAS is in use).
 // bench/simclr_step.py times the identical step in Python PyTorch; README lists both.
 #include "registry/registry.hpp"
-#include "runner/pretrain.hpp"
+#include "ecgbench/train.hpp"
 
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
@@ -47,7 +47,8 @@ void BM_MatmulFp32(benchmark::State& state) {
 BENCHMARK(BM_MatmulFp32)->Arg(4096)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // One optimiser step of SimCLR: two augmented views, one encoder pass over both, NT-Xent,
-// backward, AdamW — through pretrain() so the harness's own loop is what is measured.
+// backward, AdamW — through the shared training engine (train()) with the runner's hooks, so the
+// harness's own loop is what is measured.
 // Arguments: size (0 = S, 1 = XS), loader workers (0 = batches gathered on the training thread).
 void BM_SimclrStepResnet1d(benchmark::State& state) {
     const std::string size = state.range(0) == 0 ? "S" : "XS";
@@ -57,7 +58,10 @@ void BM_SimclrStepResnet1d(benchmark::State& state) {
     const EncoderInput input{leads, samples, 250.0, {"I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"}};
     auto encoder = registry().make_encoder("resnet1d", params_for("resnet1d", {{"size", size}}), input);
     auto method = registry().make_ssl("simclr", params_for("simclr", {}));
-    method->setup(*encoder, {input, encoder->embedding_dim(), {}});
+    PretrainContext context;
+    context.input = input;
+    context.embedding_dim = encoder->embedding_dim();
+    method->setup(*encoder, context);
 
     // Enough records for `steps` distinct batches per pretrain() call.
     constexpr std::int64_t steps = 4;
@@ -66,9 +70,22 @@ void BM_SimclrStepResnet1d(benchmark::State& state) {
     data.lead_present = torch::ones({batch * steps, leads}, torch::kBool);
     data.labels = torch::zeros({batch * steps, 0});
     data.subjects = torch::arange(batch * steps);
-    const TrainBudget budget{1, batch, 0, 1e-3, 1e-4, 0.0, {workers, 4}};
-    pretrain(*encoder, *method, data, budget, "cpu", {});  // warm-up: allocator, kernels
-    for (auto _ : state) pretrain(*encoder, *method, data, budget, "cpu", {});
+    TrainOptions options;
+    options.epochs = 1;
+    options.batch_size = batch;
+    options.warmup_fraction = 0;
+    options.loader_workers = workers;
+    // The runner's hooks (progress, step end, epoch order) with no-op bodies, so their cost is in the figure.
+    TrainHooks hooks;
+    hooks.on_progress = [](const TrainProgress&) {};
+    hooks.on_step_end = [&](const StepState& s) { method->on_step_end(*encoder, s); };
+    hooks.epoch_order = [&](std::int64_t epoch) {
+        auto generator = at::detail::getDefaultCPUGenerator();
+        return method->epoch_order(data, epoch, generator);
+    };
+    auto loss = [&](const Batch& b) { return method->loss(*encoder, b); };
+    train({encoder.get(), method.get()}, data, loss, options, hooks);  // warm-up: allocator, kernels
+    for (auto _ : state) train({encoder.get(), method.get()}, data, loss, options, hooks);
     state.counters["samples/s"] = benchmark::Counter(static_cast<double>(batch * steps), benchmark::Counter::kIsIterationInvariantRate);
     state.SetLabel("resnet1d " + size + ", batch 64, 12x2500, AdamW fp32, " + std::to_string(at::get_num_threads()) +
                    " threads, " + std::to_string(workers) + " loader workers");
@@ -94,7 +111,7 @@ BENCHMARK(BM_SyntheticGeneration)->Arg(1000)->Unit(benchmark::kMillisecond)->Use
 // parameter-free encoder so that only the probe's own cost is measured).
 class FlattenEncoder : public Encoder {
 public:
-    at::Tensor forward(const at::Tensor& signals) override { return signals.flatten(1); }
+    EncoderOutput encode(const EncoderBatch& batch) override { return {batch.signals.flatten(1), {}}; }
     std::int64_t embedding_dim() const override { return 512; }
 };
 
@@ -111,10 +128,10 @@ void BM_LinearProbe(benchmark::State& state) {
     const auto train = make_split(1400), val = make_split(300), test = make_split(300);
     DatasetInfo info;
     info.classes = {"a", "b", "c", "d", "e"};
-    FlattenEncoder encoder;
+    auto encoder = std::make_shared<FlattenEncoder>();
     auto task = registry().make_task("linear_probe", params_for("linear_probe", {}));
     for (auto _ : state) {
-        EvalContext context{encoder, info, train, val, test, 0, [](const std::string&) {}};
+        EvalContext context{encoder, {}, {}, torch::kCPU, info, train, val, test, 0, [](const std::string&) {}};
         benchmark::DoNotOptimize(task->evaluate(context));
     }
 }

@@ -8,6 +8,7 @@ packages=(
   libtorch-dev libopenblas0-pthread
   libboost-dev libboost-filesystem-dev
   libtomlplusplus-dev libsqlitecpp-dev libsqlite3-dev sqlite3
+  zlib1g-dev
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
 )
 

@@ -3,6 +3,7 @@
 #include "io/wfdb_text.hpp"
 #include "registry/registry.hpp"
 #include "report/report.hpp"
+#include "runner/export.hpp"
 #include "runner/runner.hpp"
 #include "store/store.hpp"
 #include "synth/synth.hpp"
@@ -96,6 +97,14 @@ int cmd_plugins(const PluginRegistry& registry, const std::string& name) {
         }
         std::cout << ")\n      " << p.doc << "\n";
     }
+    auto capabilities = [](const char* label, const std::vector<std::string>& items) {
+        if (items.empty()) return;
+        std::cout << "\n" << label << ":";
+        for (const auto& item : items) std::cout << " " << item;
+        std::cout << "\n";
+    };
+    capabilities("needs", m.needs);
+    capabilities("provides", m.provides);
     return 0;
 }
 
@@ -329,6 +338,11 @@ int main(int argc, char** argv) {
     report->add_option("--metric", report_options.metric, "headline metric")->capture_default_str();
     report->add_option("--split", report_options.split, "split of the headline metric")->capture_default_str();
 
+    std::string cell, export_out;
+    auto* export_cmd = app.add_subcommand("export", "write a pretrained encoder as TorchScript (torch.jit.load in Python)");
+    export_cmd->add_option("cell", cell, "pretraining cell: at least 6 hex digits of its hash (see `ecgbench plan`)")->required();
+    export_cmd->add_option("--out", export_out, "TorchScript file to write")->required();
+
     SynthArgs synth_args;
     auto* synth_cmd = app.add_subcommand("synth", "write a synthetic cohort as WFDB records + metadata.csv");
     synth_cmd->add_option("--out", synth_args.out, "output directory")->required();
@@ -362,6 +376,14 @@ int main(int argc, char** argv) {
         if (*report) return cmd_report(experiment, store_path, out_dir, report_options);
         const auto registry = load_plugins(plugin_dirs);
         if (*plugins) return cmd_plugins(*registry, name);
+        if (*export_cmd) {
+            Store store(store_path);
+            const auto result = export_encoder(store, *registry, cell, export_out);
+            std::cout << "wrote " << result.path << ": encoder of pretraining cell " << result.cell_hash.substr(0, 10)
+                      << " (TorchScript; max abs difference to the C++ encoder on its 4-record example batch "
+                      << result.max_abs_difference << ")\n";
+            return 0;
+        }
         if (*plan) return cmd_plan(*registry, file, store_path);
         if (*status) return cmd_status(*registry, file, store_path);
         if (*run) {

@@ -3,7 +3,7 @@
 
 namespace {
 std::uint32_t wrong_abi() { return 999; }
-const ecgbench::PluginDescriptor* no_descriptor() { return nullptr; }
+const std::vector<ecgbench::PluginDescriptor>* no_descriptors() { return nullptr; }
 }  // namespace
 BOOST_DLL_ALIAS(wrong_abi, ecgbench_plugin_abi)
-BOOST_DLL_ALIAS(no_descriptor, ecgbench_plugin_descriptor)
+BOOST_DLL_ALIAS(no_descriptors, ecgbench_plugin_descriptors)

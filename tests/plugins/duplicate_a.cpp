@@ -4,7 +4,7 @@
 namespace {
 class NoOp : public ecgbench::Task {
 public:
-    std::vector<ecgbench::Metric> evaluate(const ecgbench::EvalContext&) override { return {}; }
+    ecgbench::TaskResult evaluate(const ecgbench::EvalContext&) override { return {}; }
 };
 ecgbench::PluginDescriptor describe() {
     ecgbench::PluginDescriptor d;

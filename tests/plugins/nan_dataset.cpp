@@ -10,7 +10,7 @@ namespace {
 class NanDataset : public ecgbench::Dataset {
 public:
     ecgbench::DatasetInfo info() const override {
-        return {"nan_dataset", "1", "nan-fingerprint", 100.0, 250, {"I", "II"}, {"A"}, "none", "fixed"};
+        return {"nan_dataset", "1", "nan-fingerprint", 100.0, 250, {"I", "II"}, {"A"}, "none", "fixed", {}, false, {}};
     }
     ecgbench::EcgSplit load(ecgbench::Split split, const std::vector<std::string>& leads) override {
         const std::int64_t n = 40;

@@ -13,8 +13,8 @@ public:
         conv1_ = register_module("conv1", nn::Conv1d(nn::Conv1dOptions(in.leads, width_, 7).stride(2)));
         conv2_ = register_module("conv2", nn::Conv1d(nn::Conv1dOptions(width_, width_, 7).stride(2)));
     }
-    at::Tensor forward(const at::Tensor& x) override {
-        return conv2_->forward(conv1_->forward(x).relu()).relu().mean(2);  // [B, width]
+    ecgbench::EncoderOutput encode(const ecgbench::EncoderBatch& in) override {
+        return {conv2_->forward(conv1_->forward(in.signals).relu()).relu().mean(2), {}};  // [B, width], no tokens
     }
     std::int64_t embedding_dim() const override { return width_; }
 

@@ -9,8 +9,8 @@ namespace {
 class ThrowingTask : public ecgbench::Task {
 public:
     explicit ThrowingTask(std::string mode) : mode_(std::move(mode)) {}
-    std::vector<ecgbench::Metric> evaluate(const ecgbench::EvalContext&) override {
-        if (mode_ == "nan") return {{"macro_auroc", "test", std::numeric_limits<double>::quiet_NaN()}};
+    ecgbench::TaskResult evaluate(const ecgbench::EvalContext&) override {
+        if (mode_ == "nan") return {{{"macro_auroc", "test", std::numeric_limits<double>::quiet_NaN()}}, {}};
         throw std::runtime_error("throwing_task: deliberate failure for testing");
     }
 

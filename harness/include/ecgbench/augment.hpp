@@ -2,7 +2,11 @@
 // global generator (seeded per cell by the host) so a seed reproduces the views.
 #pragma once
 
+#include "ecgbench/params.hpp"
+
 #include <ATen/core/Tensor.h>
+
+#include <vector>
 
 namespace ecgbench {
 
@@ -15,6 +19,12 @@ struct AugmentConfig {
     double time_mask = 0.1;         ///< zeroes one random span of up to this fraction of the length
     double lead_dropout = 0.0;      ///< probability that each lead is zeroed
 };
+
+/// The six strengths as a reusable parameter group (names as the AugmentConfig fields, defaults
+/// from `defaults`, bounds and docs): a method adds them to its manifest with `params + augmentation_params()`.
+std::vector<ParamSpec> augmentation_params(const AugmentConfig& defaults = {});
+/// Reads the group back from validated params.
+AugmentConfig augmentation_from(const Params& params);
 
 /// Returns an augmented copy of signals float [B, L, T]; the input is not modified.
 at::Tensor augment(const at::Tensor& signals, const AugmentConfig& config);

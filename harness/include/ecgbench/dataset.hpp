@@ -27,6 +27,11 @@ struct DatasetInfo {
     std::vector<std::string> classes;   ///< label names, column order of EcgSplit::labels
     std::string preprocessing;          ///< human-readable preprocessing and normalisation applied
     std::string split_rule;             ///< how train/val/test were formed
+    // What the splits carry, declared up front so `plan` can refuse a method or task that needs
+    // something the dataset lacks (see PluginManifest::needs).
+    std::vector<std::string> covariates;  ///< names of EcgSplit::covariates (ages, risk scores, regression targets…)
+    bool has_texts = false;               ///< EcgSplit::texts holds a report per record
+    std::map<std::string, std::string> class_descriptions;  ///< class name -> human description (zero-shot prompts)
 };
 
 /// One split, in memory. Signals are float32 [N, leads, samples] in the order the caller asked for.
@@ -38,6 +43,7 @@ struct EcgSplit {
     std::vector<std::string> record_ids;          ///< one per record
     std::vector<std::string> texts;               ///< free-text report per record ("" = none); empty if the dataset has no text
     std::map<std::string, at::Tensor> covariates; ///< float32 [N] each (age, sex, risk…); NaN = missing
+    at::Tensor source_records; ///< int64 [N] after a window/beats step: rows with equal values were cut from one record; undefined = every row is its own record
     std::int64_t size() const { return signals.defined() ? signals.size(0) : 0; }
 };
 
@@ -61,8 +67,8 @@ public:
     virtual EcgSplit load(Split split, const std::vector<std::string>& leads) = 0;
     /// The records load() returns, in the same order, handed to `sink` in consecutive chunks of at
     /// most `chunk_records` records each (every EcgSplit field filled per chunk), so that a split
-    /// larger than memory can be preprocessed and cached with bounded memory. The default hands
-    /// over load() as one chunk; plugins whose splits can be large read or generate per chunk.
+    /// larger than memory can be preprocessed and cached with bounded memory. The default cuts
+    /// load() into such chunks; plugins whose splits can be large read or generate per chunk.
     virtual void stream(Split split, const std::vector<std::string>& leads, std::int64_t chunk_records,
                         const SplitSink& sink);
     /// Records left out so far (complete once every split has been loaded). The runner stores

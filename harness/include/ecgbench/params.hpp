@@ -37,6 +37,43 @@ struct ParamSpec {
     std::vector<std::string> choices{};  ///< allowed values for String (empty = any)
 };
 
+/// Named, hard-to-misuse ParamSpec builders: `param::integer("proj_dim", 128, "doc").at_least(1)`,
+/// `param::real("tau", 0.1, "doc").between(1e-3, 10)`, `param::choice("size", "S", {"XS", "S"}, "doc")`.
+namespace param {
+/// A ParamSpec under construction; converts to ParamSpec where one is expected.
+struct Builder {
+    ParamSpec spec;
+    Builder& at_least(double low) { spec.min = low; return *this; }
+    Builder& at_most(double high) { spec.max = high; return *this; }
+    Builder& between(double low, double high) { spec.min = low; spec.max = high; return *this; }
+    operator ParamSpec() const { return spec; }  // NOLINT: implicit on purpose
+};
+inline Builder integer(std::string name, std::int64_t default_value, std::string doc) {
+    return {{std::move(name), ParamType::Int, default_value, std::move(doc)}};
+}
+inline Builder real(std::string name, double default_value, std::string doc) {
+    return {{std::move(name), ParamType::Float, default_value, std::move(doc)}};
+}
+inline Builder flag(std::string name, bool default_value, std::string doc) {
+    return {{std::move(name), ParamType::Bool, default_value, std::move(doc)}};
+}
+inline Builder text(std::string name, std::string default_value, std::string doc) {
+    return {{std::move(name), ParamType::String, std::move(default_value), std::move(doc)}};
+}
+inline Builder choice(std::string name, std::string default_value, std::vector<std::string> choices, std::string doc) {
+    return {{std::move(name), ParamType::String, std::move(default_value), std::move(doc), {}, {}, std::move(choices)}};
+}
+inline Builder strings(std::string name, std::vector<std::string> default_value, std::string doc) {
+    return {{std::move(name), ParamType::StringList, std::move(default_value), std::move(doc)}};
+}
+}  // namespace param
+
+/// Appends `group` to `specs` (a reusable parameter group such as augmentation_params()).
+inline std::vector<ParamSpec> operator+(std::vector<ParamSpec> specs, const std::vector<ParamSpec>& group) {
+    specs.insert(specs.end(), group.begin(), group.end());
+    return specs;
+}
+
 /// Validated parameter values (every declared key present, defaults filled in). Accessors throw
 /// std::invalid_argument naming the key when it is absent or of another type.
 class Params {

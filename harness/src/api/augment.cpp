@@ -108,4 +108,27 @@ at::Tensor augment(const at::Tensor& signals, const AugmentConfig& config) {
     return x;
 }
 
+std::vector<ParamSpec> augmentation_params(const AugmentConfig& defaults) {
+    return {
+        param::real("amplitude_scale", defaults.amplitude_scale, "per-lead gain drawn from U(1-s, 1+s); 0 disables").between(0, 1),
+        param::real("gaussian_noise", defaults.gaussian_noise, "additive noise std relative to the record's std; 0 disables").between(0, 10),
+        param::real("baseline_wander", defaults.baseline_wander,
+                    "amplitude of a 0.5-2 cycle sinusoid relative to the record's std; 0 disables").between(0, 10),
+        param::real("max_shift", defaults.max_shift, "circular time shift up to this fraction of the record; 0 disables").between(0, 1),
+        param::real("time_mask", defaults.time_mask, "zero one span of up to this fraction of the record; 0 disables").between(0, 1),
+        param::real("lead_dropout", defaults.lead_dropout, "probability that each lead of a view is zeroed; 0 disables").between(0, 1),
+    };
+}
+
+AugmentConfig augmentation_from(const Params& params) {
+    AugmentConfig config;
+    config.amplitude_scale = params.get_float("amplitude_scale");
+    config.gaussian_noise = params.get_float("gaussian_noise");
+    config.baseline_wander = params.get_float("baseline_wander");
+    config.max_shift = params.get_float("max_shift");
+    config.time_mask = params.get_float("time_mask");
+    config.lead_dropout = params.get_float("lead_dropout");
+    return config;
+}
+
 }  // namespace ecgbench

@@ -1,5 +1,6 @@
 // Out-of-line key functions of the plugin interfaces (one typeinfo/vtable, in this library, shared
 // by host and plugins) and the small helpers declared next to them.
+#include "ecgbench/chunks.hpp"
 #include "ecgbench/plugin.hpp"
 
 #include <torch/torch.h>
@@ -37,6 +38,7 @@ EcgSplit subset(const EcgSplit& split, const at::Tensor& index) {
     out.lead_present = take(split.lead_present);
     out.labels = take(split.labels);
     out.subjects = take(split.subjects);
+    out.source_records = take(split.source_records);
     auto idx = index.to(torch::kLong).contiguous();
     const auto* p = idx.data_ptr<std::int64_t>();
     auto take_strings = [&](const std::vector<std::string>& from, std::vector<std::string>& to) {
@@ -52,8 +54,12 @@ EcgSplit subset(const EcgSplit& split, const at::Tensor& index) {
 
 void Dataset::stream(Split split, const std::vector<std::string>& leads, std::int64_t chunk_records,
                      const SplitSink& sink) {
-    (void)chunk_records;  // one chunk: the plugin holds the whole split anyway
-    sink(load(split, leads));
+    // The plugin holds the whole split anyway; hand it over in chunks of the promised size.
+    const EcgSplit whole = load(split, leads);
+    if (whole.size() <= chunk_records) return sink(EcgSplit(whole));
+    for_each_chunk(whole.size(), chunk_records, [&](std::int64_t begin, std::int64_t end) {
+        sink(subset(whole, torch::arange(begin, end, torch::kLong)));
+    });
 }
 
 EcgSplit concatenate(const std::vector<EcgSplit>& parts) {
@@ -66,6 +72,8 @@ EcgSplit concatenate(const std::vector<EcgSplit>& parts) {
         if (p.signals.sizes().slice(1) != first.signals.sizes().slice(1) || p.labels.size(1) != first.labels.size(1))
             throw std::invalid_argument(which + "differs in leads, samples or classes from part 0");
         if (p.texts.empty() != first.texts.empty()) throw std::invalid_argument(which + "differs in having texts");
+        if (p.source_records.defined() != first.source_records.defined())
+            throw std::invalid_argument(which + "differs in having source records");
         if (p.covariates.size() != first.covariates.size())
             throw std::invalid_argument(which + "has other covariates than part 0");
         for (const auto& [name, values] : first.covariates)
@@ -81,6 +89,7 @@ EcgSplit concatenate(const std::vector<EcgSplit>& parts) {
     out.lead_present = cat(&EcgSplit::lead_present);
     out.labels = cat(&EcgSplit::labels);
     out.subjects = cat(&EcgSplit::subjects);
+    if (first.source_records.defined()) out.source_records = cat(&EcgSplit::source_records);
     for (const auto& p : parts) {
         out.record_ids.insert(out.record_ids.end(), p.record_ids.begin(), p.record_ids.end());
         out.texts.insert(out.texts.end(), p.texts.begin(), p.texts.end());
@@ -99,19 +108,49 @@ EcgSplit collect(Dataset& dataset, Split split, const std::vector<std::string>& 
     return concatenate(parts);
 }
 
-at::Tensor embed(Encoder& encoder, const at::Tensor& signals, std::int64_t batch_size) {
+at::Tensor embed(Encoder& encoder, const at::Tensor& signals, std::int64_t batch_size, const at::Tensor& lead_present) {
     torch::NoGradGuard no_grad;
     const bool was_training = encoder.is_training();
     encoder.eval();
     std::vector<at::Tensor> parts;
-    const auto device = encoder.parameters().empty() ? signals.device() : encoder.parameters().front().device();
+    const auto device = device_of(encoder);
     for (std::int64_t start = 0; start < signals.size(0); start += batch_size) {
-        auto batch = signals.slice(0, start, std::min(start + batch_size, signals.size(0))).to(device);
-        parts.push_back(encoder.forward(batch).to(torch::kCPU));
+        const std::int64_t end = std::min(start + batch_size, signals.size(0));
+        EncoderBatch batch{signals.slice(0, start, end).to(device), {}, {}};
+        if (lead_present.defined()) batch.lead_present = lead_present.slice(0, start, end).to(device);
+        parts.push_back(encoder.encode(batch).pooled.to(torch::kCPU));
     }
     encoder.train(was_training);
     if (parts.empty()) return torch::empty({0, encoder.embedding_dim()});
     return torch::cat(parts, 0);
 }
+
+void copy_module_state(torch::nn::Module& from, torch::nn::Module& to) {
+    torch::NoGradGuard no_grad;
+    auto copy = [](const torch::OrderedDict<std::string, at::Tensor>& source, torch::OrderedDict<std::string, at::Tensor> target,
+                   const char* what) {
+        if (source.size() != target.size())
+            throw std::invalid_argument(std::string("copy_module_state: ") + std::to_string(source.size()) + " " + what +
+                                        " in the source, " + std::to_string(target.size()) + " in the target");
+        for (auto& item : target) {
+            const at::Tensor* value = source.find(item.key());
+            if (!value) throw std::invalid_argument(std::string("copy_module_state: ") + what + " '" + item.key() + "' missing in the source");
+            if (value->sizes() != item.value().sizes())
+                throw std::invalid_argument(std::string("copy_module_state: ") + what + " '" + item.key() + "' has another shape");
+            item.value().copy_(*value);
+        }
+    };
+    copy(from.named_parameters(), to.named_parameters(), "parameters");
+    copy(from.named_buffers(), to.named_buffers(), "buffers");
+    to.train(from.is_training());
+}
+
+c10::Device device_of(const torch::nn::Module& module) {
+    for (const auto& p : module.parameters()) return p.device();
+    for (const auto& b : module.buffers()) return b.device();
+    return c10::Device(c10::kCPU);
+}
+
+const char* host_build_signature() { return ECGBENCH_BUILD_SIGNATURE; }
 
 }  // namespace ecgbench

@@ -446,7 +446,9 @@ std::vector<ModelDecl> Parser::parse_models(const toml::table& root, const std::
 void Parser::parse_pretrain(const toml::table& root, Experiment& experiment) const {
     const std::string section = "[pretrain]";
     const toml::table& table = required_table(root, "pretrain");
-    check_keys(table, {"datasets", "seeds", "epochs", "batch_size", "max_steps", "learning_rate", "weight_decay", "device"},
+    check_keys(table, {"datasets", "seeds", "epochs", "batch_size", "max_steps", "learning_rate", "weight_decay", "device",
+                       "optimizer", "momentum", "warmup_fraction", "grad_clip_norm", "ema_decay", "precision",
+                       "checkpoint_every"},
                section);
     PretrainDecl& pretrain = experiment.pretrain;
     pretrain.where = at(table);
@@ -472,8 +474,9 @@ void Parser::parse_pretrain(const toml::table& root, Experiment& experiment) con
 
     // Integer settings with their inclusive lower bounds.
     const std::pair<const char*, std::int64_t*> integers[] = {
-        {"epochs", &pretrain.epochs}, {"batch_size", &pretrain.batch_size}, {"max_steps", &pretrain.max_steps}};
-    const std::int64_t minimum[] = {1, 2, 0};
+        {"epochs", &pretrain.epochs}, {"batch_size", &pretrain.batch_size}, {"max_steps", &pretrain.max_steps},
+        {"checkpoint_every", &pretrain.checkpoint_every}};
+    const std::int64_t minimum[] = {1, 2, 0, 0};
     for (std::size_t i = 0; i < std::size(integers); ++i) {
         const toml::node* node = table.get(integers[i].first);
         if (!node) continue;
@@ -492,12 +495,37 @@ void Parser::parse_pretrain(const toml::table& root, Experiment& experiment) con
         pretrain.weight_decay = number_value(*node, "weight_decay", section);
         if (pretrain.weight_decay < 0) fail(at(*node), "'weight_decay' " + in(section) + " must be >= 0");
     }
-    if (const toml::node* node = table.get("device")) {
-        const std::vector<std::string> devices = {"cpu", "cuda", "auto"};
-        pretrain.device = string_value(*node, "device", section);
-        if (std::find(devices.begin(), devices.end(), pretrain.device) == devices.end())
-            fail(at(*node), "'device' " + in(section) + " must be one of cpu, cuda, auto; found " +
-                                quote(pretrain.device) + did_you_mean(pretrain.device, devices));
+    // Real-valued settings with their inclusive ranges.
+    const std::tuple<const char*, double*, double, double> reals[] = {
+        {"momentum", &pretrain.momentum, 0.0, 1.0},
+        {"warmup_fraction", &pretrain.warmup_fraction, 0.0, 1.0},
+        {"grad_clip_norm", &pretrain.grad_clip_norm, 0.0, 1e12},
+        {"ema_decay", &pretrain.ema_decay, 0.0, 1.0}};
+    for (const auto& [key, target, low, high] : reals) {
+        const toml::node* node = table.get(key);
+        if (!node) continue;
+        const double value = number_value(*node, key, section);
+        if (value < low || value > high || (std::string(key) == "ema_decay" && value >= 1.0))
+            fail(at(*node), quote(key) + " " + in(section) + " must be in [" + number_text(low) + ", " +
+                                number_text(high) + (std::string(key) == "ema_decay" ? ")" : "]") + ", found " +
+                                number_text(value));
+        *target = value;
+    }
+    // String settings with their allowed values.
+    const std::tuple<const char*, std::string*, std::vector<std::string>> choices[] = {
+        {"device", &pretrain.device, {"cpu", "cuda", "auto"}},
+        {"optimizer", &pretrain.optimizer, {"adamw", "sgd"}},
+        {"precision", &pretrain.precision, {"fp32", "bf16"}}};
+    for (const auto& [key, target, allowed] : choices) {
+        const toml::node* node = table.get(key);
+        if (!node) continue;
+        *target = string_value(*node, key, section);
+        if (std::find(allowed.begin(), allowed.end(), *target) == allowed.end()) {
+            std::string list;
+            for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+            fail(at(*node), quote(key) + " " + in(section) + " must be one of " + list + "; found " + quote(*target) +
+                                did_you_mean(*target, allowed));
+        }
     }
 }
 

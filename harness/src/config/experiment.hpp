@@ -70,6 +70,13 @@ struct PretrainDecl {
     double learning_rate = 1e-3;
     double weight_decay = 1e-4;
     std::string device = "cpu";         ///< "cpu", "cuda" or "auto"
+    std::string optimizer = "adamw";    ///< "adamw" or "sgd"
+    double momentum = 0.9;              ///< sgd only
+    double warmup_fraction = 0.05;      ///< linear warm-up share of the steps, then cosine decay
+    double grad_clip_norm = 0;          ///< global gradient-norm clip; 0 = off
+    double ema_decay = 0;               ///< EMA of the weights, ended on; 0 = off
+    std::string precision = "fp32";     ///< "fp32" or "bf16" (autocast)
+    std::int64_t checkpoint_every = 0;  ///< resume state every N steps; 0 = the runner's default
     SourceLocation where;
 };
 

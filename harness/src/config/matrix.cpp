@@ -63,11 +63,22 @@ Plan expand(const Experiment& experiment, const std::map<std::string, DatasetIde
     };
 
     const PretrainDecl& pretrain = experiment.pretrain;
-    const std::string budget = json_object({{"epochs", json_number(pretrain.epochs)},
-                                            {"batch_size", json_number(pretrain.batch_size)},
-                                            {"max_steps", json_number(pretrain.max_steps)},
-                                            {"learning_rate", json_number(pretrain.learning_rate)},
-                                            {"weight_decay", json_number(pretrain.weight_decay)}});
+    JsonObject budget_fields{{"epochs", json_number(pretrain.epochs)},
+                             {"batch_size", json_number(pretrain.batch_size)},
+                             {"max_steps", json_number(pretrain.max_steps)},
+                             {"learning_rate", json_number(pretrain.learning_rate)},
+                             {"weight_decay", json_number(pretrain.weight_decay)}};
+    // Settings added with the shared training engine enter the identity only when they differ
+    // from what the loop always did (AdamW, 5 % warm-up, no clipping, no EMA, fp32), so cells
+    // written before them keep their hashes. checkpoint_every and device never change a result.
+    const PretrainDecl defaults;
+    if (pretrain.optimizer != defaults.optimizer) budget_fields["optimizer"] = json_string(pretrain.optimizer);
+    if (pretrain.optimizer == "sgd") budget_fields["momentum"] = json_number(pretrain.momentum);
+    if (pretrain.warmup_fraction != defaults.warmup_fraction) budget_fields["warmup_fraction"] = json_number(pretrain.warmup_fraction);
+    if (pretrain.grad_clip_norm != defaults.grad_clip_norm) budget_fields["grad_clip_norm"] = json_number(pretrain.grad_clip_norm);
+    if (pretrain.ema_decay != defaults.ema_decay) budget_fields["ema_decay"] = json_number(pretrain.ema_decay);
+    if (pretrain.precision != defaults.precision) budget_fields["precision"] = json_string(pretrain.precision);
+    const std::string budget = json_object(budget_fields);
 
     Plan plan;
     for (const std::string& dataset_name : pretrain.datasets) {

@@ -43,7 +43,8 @@ PluginRegistry::~PluginRegistry() = default;
 std::vector<std::string> PluginRegistry::default_search_path() {
     std::vector<std::string> path;
     const auto exe_dir = boost::dll::program_location().parent_path();
-    path.push_back((exe_dir / "plugins").string());
+    path.push_back((exe_dir / "plugins").string());                            // the build tree
+    path.push_back((exe_dir.parent_path() / ECGBENCH_PLUGIN_INSTALL_DIR).string());  // an installed tree
     if (const char* env = std::getenv("ECGBENCH_PLUGIN_PATH")) {
         std::stringstream in(env);
         std::string entry;
@@ -83,38 +84,53 @@ void PluginRegistry::load_library(const std::string& path) {
     } catch (const std::exception& e) {
         return fail(std::string("cannot load: ") + e.what());
     }
-    if (!library.has("ecgbench_plugin_abi") || !library.has("ecgbench_plugin_descriptor"))
-        return fail("not an ecgbench plugin: missing symbol ecgbench_plugin_abi or ecgbench_plugin_descriptor "
-                    "(declare it with ECGBENCH_PLUGIN)");
-
+    if (!library.has("ecgbench_plugin_abi"))
+        return fail("not an ecgbench plugin: missing symbol ecgbench_plugin_abi (declare it with ECGBENCH_PLUGIN)");
     const std::uint32_t abi = library.get_alias<PluginAbiFn>("ecgbench_plugin_abi")();
     if (abi != kAbiVersion)
         return fail("ABI version mismatch: plugin built against " + std::to_string(abi) + ", host expects " +
                     std::to_string(kAbiVersion) + " (rebuild the plugin against this ecgbench)");
+    if (!library.has("ecgbench_plugin_build") || !library.has("ecgbench_plugin_descriptors"))
+        return fail("not an ecgbench plugin: missing symbol ecgbench_plugin_build or ecgbench_plugin_descriptors "
+                    "(declare it with ECGBENCH_PLUGIN)");
+    // Checked before any descriptor is touched: a std::string or tensor from another LibTorch or
+    // string ABI would crash, not fail.
+    const std::string build = library.get_alias<PluginBuildFn>("ecgbench_plugin_build")();
+    if (build != host_build_signature())
+        return fail("built against another toolchain: plugin '" + build + "', host '" + host_build_signature() +
+                    "' (rebuild the plugin against this ecgbench and its LibTorch)");
 
-    const PluginDescriptor* descriptor = nullptr;
+    const std::vector<PluginDescriptor>* descriptors = nullptr;
     try {
-        descriptor = library.get_alias<PluginDescriptorFn>("ecgbench_plugin_descriptor")();
+        descriptors = library.get_alias<PluginDescriptorsFn>("ecgbench_plugin_descriptors")();
     } catch (const std::exception& e) {
         return fail(std::string("plugin threw while describing itself: ") + e.what());
     }
-    if (descriptor == nullptr) return fail("plugin returned no descriptor");
-    const auto& m = descriptor->manifest;
-    if (m.name.empty()) return fail("plugin manifest has an empty name");
-    const bool has_factory = (m.kind == PluginKind::Dataset && descriptor->make_dataset) ||
-                             (m.kind == PluginKind::Encoder && descriptor->make_encoder) ||
-                             (m.kind == PluginKind::Ssl && descriptor->make_ssl) ||
-                             (m.kind == PluginKind::Task && descriptor->make_task);
-    if (!has_factory)
-        return fail("plugin '" + m.name + "' declares kind " + to_string(m.kind) + " but sets no factory for it");
-    if (const auto* other = find(m.name))
-        return fail("duplicate plugin name '" + m.name + "' (already loaded from " + other->path + ")");
+    if (descriptors == nullptr || descriptors->empty()) return fail("plugin library declares no plugin");
+    // All or nothing per library: a library whose second plugin is broken registers none, so an
+    // experiment never runs half a method/task pair.
+    std::vector<std::string> names;
+    for (const auto& descriptor : *descriptors) {
+        const auto& m = descriptor.manifest;
+        if (m.name.empty()) return fail("plugin manifest has an empty name");
+        const bool has_factory = (m.kind == PluginKind::Dataset && descriptor.make_dataset) ||
+                                 (m.kind == PluginKind::Encoder && descriptor.make_encoder) ||
+                                 (m.kind == PluginKind::Ssl && descriptor.make_ssl) ||
+                                 (m.kind == PluginKind::Task && descriptor.make_task);
+        if (!has_factory)
+            return fail("plugin '" + m.name + "' declares kind " + to_string(m.kind) + " but sets no factory for it");
+        if (const auto* other = find(m.name))
+            return fail("duplicate plugin name '" + m.name + "' (already loaded from " + other->path + ")");
+        if (std::find(names.begin(), names.end(), m.name) != names.end())
+            return fail("duplicate plugin name '" + m.name + "' twice in the same library");
+        names.push_back(m.name);
+    }
 
     {
         std::lock_guard<std::mutex> lock(loaded_libraries_mutex());
         loaded_libraries().push_back(std::move(library));
     }
-    plugins_.push_back({canonical, descriptor});
+    for (const auto& descriptor : *descriptors) plugins_.push_back({canonical, &descriptor});
 }
 
 std::vector<PluginManifest> PluginRegistry::manifests() const {
@@ -151,7 +167,7 @@ EncoderPtr PluginRegistry::make_encoder(const std::string& name, const Params& p
     return require(name, PluginKind::Encoder).descriptor->make_encoder(params, input);
 }
 
-std::unique_ptr<SslMethod> PluginRegistry::make_ssl(const std::string& name, const Params& params) const {
+std::shared_ptr<SslMethod> PluginRegistry::make_ssl(const std::string& name, const Params& params) const {
     return require(name, PluginKind::Ssl).descriptor->make_ssl(params);
 }
 

@@ -11,7 +11,7 @@
 
 namespace ecgbench {
 
-/// A plugin library that loaded and passed the checks.
+/// A plugin that loaded and passed the checks (one library may hold several).
 struct LoadedPlugin {
     std::string path;                      ///< file it came from
     const PluginDescriptor* descriptor;    ///< owned by the (never unloaded) library
@@ -31,7 +31,8 @@ public:
     PluginRegistry(const PluginRegistry&) = delete;
     PluginRegistry& operator=(const PluginRegistry&) = delete;
 
-    /// The default search path: <directory of the running executable>/plugins, then each entry of
+    /// The default search path: <directory of the running executable>/plugins (build tree), then
+    /// <that directory>/../lib/ecgbench/plugins (installed tree), then each entry of
     /// ECGBENCH_PLUGIN_PATH (colon-separated directories).
     static std::vector<std::string> default_search_path();
 
@@ -54,7 +55,7 @@ public:
     /// Factories with validated params (see validate_params); throw std::invalid_argument on misuse.
     std::unique_ptr<Dataset> make_dataset(const std::string& name, const Params& params) const;
     EncoderPtr make_encoder(const std::string& name, const Params& params, const EncoderInput& input) const;
-    std::unique_ptr<SslMethod> make_ssl(const std::string& name, const Params& params) const;
+    std::shared_ptr<SslMethod> make_ssl(const std::string& name, const Params& params) const;
     std::unique_ptr<Task> make_task(const std::string& name, const Params& params) const;
 
 private:

@@ -53,16 +53,26 @@ struct ColumnOrder {
     }
 };
 
+bool metric_higher_is_better(const std::vector<FlatResult>& rows, const std::string& metric) {
+    for (const auto& r : rows)
+        if (r.metric == metric) return r.higher_is_better;
+    return true;
+}
+
 }  // namespace
 
 std::string markdown_table(const std::vector<FlatResult>& rows, const ReportOptions& options) {
     std::map<MethodKey, std::map<ColumnKey, std::vector<double>, ColumnOrder>> values;
     std::set<ColumnKey, ColumnOrder> columns;
+    std::set<MethodKey> labelled;  // pretrainings that read labels: marked, they are not self-supervised
+    bool higher_is_better = true;
     for (const auto& r : rows) {
         if (r.metric != options.metric || r.split != options.split) continue;
         ColumnKey column{r.task, r.eval_dataset, r.label_fraction};
         columns.insert(column);
         values[{r.dataset, r.encoder, r.ssl}][column].push_back(r.value);
+        if (r.pretrain_uses_labels) labelled.insert({r.dataset, r.encoder, r.ssl});
+        higher_is_better = r.higher_is_better;
     }
     if (values.empty()) return "_No `" + options.metric + "` results on the " + options.split + " split._\n";
 
@@ -71,7 +81,7 @@ std::string markdown_table(const std::vector<FlatResult>& rows, const ReportOpti
         for (const auto& [column, v] : by_column) {
             const double mean = summarize(v).mean;
             auto it = best.find(column);
-            if (it == best.end() || mean > it->second) best[column] = mean;
+            if (it == best.end() || (higher_is_better ? mean > it->second : mean < it->second)) best[column] = mean;
         }
 
     std::ostringstream out;
@@ -83,7 +93,7 @@ std::string markdown_table(const std::vector<FlatResult>& rows, const ReportOpti
     out << "\n";
     for (const auto& [method, by_column] : values) {
         const auto& [dataset, encoder, ssl] = method;
-        out << "| " << dataset << " | " << encoder << " | " << ssl << " |";
+        out << "| " << dataset << " | " << encoder << " | " << ssl << (labelled.count(method) ? " †" : "") << " |";
         for (const auto& column : columns) {
             auto it = by_column.find(column);
             if (it == by_column.end()) {
@@ -97,6 +107,7 @@ std::string markdown_table(const std::vector<FlatResult>& rows, const ReportOpti
         }
         out << "\n";
     }
+    if (!labelled.empty()) out << "\n† pretrained with labels (not self-supervised).\n";
     return out.str();
 }
 
@@ -149,7 +160,8 @@ std::vector<std::string> write_report(const Store& store, const std::string& exp
     md << "# " << experiment << "\n\n"
        << "Generated " << date << " from `" << store.path() << "` (" << cells.size() << " evaluation cells, "
        << seeds.size() << " seeds). Values: " << options.metric << " on the " << options.split
-       << " split, mean ± sample std over seeds (n = number of seeds); best per column in bold.\n\n"
+       << " split, mean ± sample std over seeds (n = number of seeds); best per column in bold ("
+       << (metric_higher_is_better(rows, options.metric) ? "higher" : "lower") << " is better).\n\n"
        << markdown_table(rows, options) << "\n"
        << "All metrics (per seed, with bootstrap CIs where computed) are in `results.csv`; provenance of each "
           "row (dataset fingerprint, leads, checkpoint sha256, plugin versions, git commit) is in the store's "

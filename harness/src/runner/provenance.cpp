@@ -8,6 +8,10 @@
 #include <ATen/Parallel.h>
 
 #include <array>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
 #include <cstdio>
 #include <memory>
 
@@ -45,6 +49,49 @@ std::string string_object(const std::map<std::string, std::string>& fields) {
     return json_object(object);
 }
 
+/// The CPU model and the ISA extensions that change numerics or speed (results move with BLAS
+/// kernels, which depend on them): "Intel(R) Xeon(R) ... | avx2 fma avx512f avx512_bf16".
+std::string cpu_description() {
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    std::string line, model = "unknown", flags;
+    const std::set<std::string> relevant = {"sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "avx512_fp16",
+                                            "amx_bf16", "amx_tile", "asimd", "sve"};
+    while (std::getline(cpuinfo, line)) {
+        const auto colon = line.find(':');
+        if (colon == std::string::npos) continue;
+        const std::string key = line.substr(0, line.find_last_not_of(" \t", colon - 1) + 1);
+        const std::string value = colon + 2 <= line.size() ? line.substr(colon + 2) : "";
+        if (key == "model name" && model == "unknown") model = value;
+        if ((key == "flags" || key == "Features") && flags.empty()) {
+            std::istringstream in(value);
+            std::string flag;
+            while (in >> flag)
+                if (relevant.count(flag)) flags += (flags.empty() ? "" : " ") + flag;
+        }
+        if (model != "unknown" && !flags.empty()) break;
+    }
+    return model + " | " + flags;
+}
+
+/// The BLAS library this process mapped (LibTorch calls the system BLAS; the reference BLAS is
+/// ~40x slower on matrix products than OpenBLAS and rounds differently).
+std::string blas_library() {
+    std::ifstream maps("/proc/self/maps");
+    std::string line;
+    while (std::getline(maps, line)) {
+        const auto slash = line.find('/');
+        if (slash == std::string::npos) continue;
+        const std::string path = line.substr(slash);
+        const std::string name = std::filesystem::path(path).filename().string();
+        if (name.find("blas") != std::string::npos || name.find("mkl_rt") != std::string::npos) {
+            std::error_code ec;
+            const auto real = std::filesystem::canonical(path, ec);
+            return ec ? path : real.string();
+        }
+    }
+    return "none mapped";
+}
+
 }  // namespace
 
 RunProvenance current_provenance(const std::map<std::string, std::string>& plugin_versions) {
@@ -58,6 +105,8 @@ RunProvenance current_provenance(const std::map<std::string, std::string>& plugi
         {"sqlite", sqlite3_libversion()},
         {"compiler", __VERSION__},
         {"torch_threads", std::to_string(at::get_num_threads())},
+        {"cpu", cpu_description()},
+        {"blas", blas_library()},
     });
     p.plugin_versions = string_object(plugin_versions);
     p.extra = "{}";

@@ -1,7 +1,9 @@
 #include "runner/runner.hpp"
 
 #include "ecgbench/leads.hpp"
-#include "runner/pretrain.hpp"
+#include "config/capabilities.hpp"
+#include "ecgbench/train.hpp"
+#include "runner/checkpoint.hpp"
 #include "runner/progress.hpp"
 #include "runner/provenance.hpp"
 #include "runner/shard_cache.hpp"
@@ -36,12 +38,8 @@ double seconds_since(Clock::time_point start) {
 
 std::string short_hash(const std::string& hash) { return hash.substr(0, 10); }
 
-std::string resolve_device(const std::string& requested) {
-    if (requested == "auto") return torch::cuda::is_available() ? "cuda" : "cpu";
-    if (requested == "cuda" && !torch::cuda::is_available())
-        throw std::runtime_error("device = \"cuda\" but this LibTorch build sees no CUDA device");
-    return requested;
-}
+/// Steps between two resume states when [pretrain] does not say (a few MB to ~100 MB each).
+constexpr std::int64_t kDefaultCheckpointEvery = 250;
 
 /// Returns the heap's free pages to the OS. Each chunk's temporaries (tens of MB) are freed, but
 /// glibc keeps the pages when small long-lived allocations (record ids, texts) land above them:
@@ -248,6 +246,62 @@ private:
         return {static_cast<std::int64_t>(leads.size()), info.samples, info.sampling_rate_hz, leads};
     }
 
+    /// A fresh encoder for pretraining dataset `dataset`, on `device` (seeded by the caller).
+    EncoderPtr make_encoder(std::size_t encoder_decl, std::size_t dataset, const std::string& device) const {
+        const auto& ref = prepared_.experiment.encoders[encoder_decl].ref;
+        auto encoder = registry_.make_encoder(ref.plugin, ref.params, encoder_input(dataset));
+        encoder->to(torch::Device(device));
+        return encoder;
+    }
+
+    TrainOptions train_options(std::size_t dataset, const std::string& device) const {
+        const auto& b = prepared_.experiment.pretrain;
+        TrainOptions o;
+        o.epochs = b.epochs;
+        o.batch_size = b.batch_size;
+        o.max_steps = b.max_steps;
+        o.optimizer = b.optimizer;
+        o.learning_rate = b.learning_rate;
+        o.weight_decay = b.weight_decay;
+        o.momentum = b.momentum;
+        o.warmup_fraction = b.warmup_fraction;
+        o.grad_clip_norm = b.grad_clip_norm;
+        o.ema_decay = b.ema_decay;
+        o.precision = b.precision;
+        o.device = device;
+        o.checkpoint_every = b.checkpoint_every > 0 ? b.checkpoint_every : kDefaultCheckpointEvery;
+        const LoaderOptions loader = loader_options(dataset);
+        o.loader_workers = loader.workers;
+        o.prefetch = loader.prefetch;
+        return o;
+    }
+
+    PretrainContext pretrain_context(std::size_t dataset, Encoder& encoder, const EcgSplit& data,
+                                     std::int64_t total_steps, std::size_t encoder_decl) const {
+        const auto& info = prepared_.dataset_infos[dataset];
+        PretrainContext context;
+        context.input = encoder_input(dataset);
+        context.embedding_dim = encoder.embedding_dim();
+        context.token_count = encoder.token_count();
+        context.classes = info.classes;
+        for (const auto& [name, values] : data.covariates) context.covariates.push_back(name);
+        context.has_texts = !data.texts.empty();
+        context.batch_size = std::min(prepared_.experiment.pretrain.batch_size, data.size());
+        context.total_steps = total_steps;
+        context.data = &data;
+        context.copy_encoder = [this, &encoder, dataset, encoder_decl]() {
+            auto copy = make_encoder(encoder_decl, dataset, device_of(encoder).str());
+            copy_module_state(encoder, *copy);
+            return copy;
+        };
+        return context;
+    }
+
+    /// Where an interrupted pretraining leaves the state to resume from.
+    std::string resume_path(const std::string& hash) const {
+        return (fs::path(checkpoint_dir(store_)) / (hash + ".resume.pt")).string();
+    }
+
     // Runs one pretraining cell; returns its checkpoint, or nullopt with `error` set.
     std::optional<ArtifactRecord> pretrain_cell(std::size_t p, const std::string& what, std::size_t total,
                                                 std::string& error) {
@@ -277,52 +331,75 @@ private:
 
             torch::manual_seed(static_cast<std::uint64_t>(cell.seed));
             const std::string device = resolve_device(exp.pretrain.device);
-            const auto& enc_ref = exp.encoders[cell.encoder].ref;
             const auto& ssl_ref = exp.ssl_methods[cell.ssl].ref;
-            auto encoder = registry_.make_encoder(enc_ref.plugin, enc_ref.params, encoder_input(cell.dataset));
+            auto encoder = make_encoder(cell.encoder, cell.dataset, device);
             auto method = registry_.make_ssl(ssl_ref.plugin, ssl_ref.params);
-            encoder->to(torch::Device(device));
-            method->setup(*encoder, {encoder_input(cell.dataset), encoder->embedding_dim(),
-                                     prepared_.dataset_infos[cell.dataset].classes});
-            for (auto& param : method->parameters()) param.set_data(param.data().to(torch::Device(device)));
+            TrainOptions options = train_options(cell.dataset, device);
+            options.resume_path = resume_path(cell.hash);
+            method->setup(*encoder, pretrain_context(cell.dataset, *encoder, data, planned_steps(data.size(), options), cell.encoder));
+            method->to(torch::Device(device));  // heads live where the encoder lives
 
             std::vector<MetricRecord> metrics;
+            std::int64_t resumed_from = 0;
             if (method->trains()) {
                 start = Clock::now();
-                const auto& budget = exp.pretrain;
                 TrainHooks hooks;
                 hooks.stop = options_.stop;
+                hooks.on_step_end = [&](const StepState& state) { method->on_step_end(*encoder, state); };
+                hooks.epoch_order = [&](std::int64_t epoch) {
+                    auto generator = at::detail::getDefaultCPUGenerator();
+                    return method->epoch_order(data, epoch, generator);
+                };
                 auto last_heartbeat = Clock::now();
-                hooks.on_step = [&](const StepInfo& s) {
-                    const double eta = s.seconds_elapsed / static_cast<double>(s.step) *
+                hooks.on_progress = [&](const TrainProgress& s) {
+                    const double eta = s.seconds_elapsed / static_cast<double>(std::max<std::int64_t>(1, s.step - resumed_from)) *
                                        static_cast<double>(s.total_steps - s.step);
                     std::ostringstream text;
                     text.precision(4);
                     text << cell_label(counter_, total) << " epoch " << s.epoch << "/" << s.epochs << " step " << s.step
-                         << "/" << s.total_steps << " loss " << s.loss << " ETA " << format_duration(eta);
+                         << "/" << s.total_steps << " loss " << s.loss;
+                    for (const auto& [name, value] : s.terms) text << " " << name << " " << value;
+                    text << " ETA " << format_duration(eta);
                     progress_.status(text.str());
                     if (Clock::now() - last_heartbeat > std::chrono::seconds(60)) {
                         store_.heartbeat(claim.run_id);
                         last_heartbeat = Clock::now();
                     }
                 };
-                auto report = ecgbench::pretrain(*encoder, *method, data,
-                                                 {budget.epochs, budget.batch_size, budget.max_steps,
-                                                  budget.learning_rate, budget.weight_decay, 0.05, loader_options(cell.dataset)},
-                                                 device, hooks);
+                if (std::filesystem::exists(options.resume_path))
+                    progress_.line("    resuming from the state an interrupted run left (" + options.resume_path + ")");
+                auto loss = [&](const Batch& batch) { return method->loss(*encoder, batch); };
+                auto report = ecgbench::train({encoder.get(), method.get()}, data, loss, options, hooks);
+                resumed_from = report.resumed_from_step;
                 timings.push_back({"train", report.seconds});
-                metrics.push_back({"final_loss", "train", report.final_loss});
+                metrics.push_back({"final_loss", "train", report.final_loss, {}, {}, false});
+                for (const auto& [name, value] : report.final_terms) metrics.push_back({"final_loss/" + name, "train", value, {}, {}, false});
+                for (const auto& epoch : report.epochs) {
+                    const std::string suffix = "/epoch" + std::to_string(epoch.epoch);
+                    metrics.push_back({"loss" + suffix, "train", epoch.loss, {}, {}, false});
+                    for (const auto& [name, value] : epoch.terms) metrics.push_back({"loss/" + name + suffix, "train", value, {}, {}, false});
+                }
                 metrics.push_back({"steps", "train", static_cast<double>(report.steps)});
                 metrics.push_back({"samples_per_second", "train", report.samples_per_second});
                 progress_.line("    trained " + std::to_string(report.steps) + " steps in " +
-                               format_duration(report.seconds) + ", final loss " + std::to_string(report.final_loss));
+                               format_duration(report.seconds) + ", final loss " + std::to_string(report.final_loss) +
+                               (resumed_from ? " (resumed at step " + std::to_string(resumed_from) + ")" : ""));
             }
             start = Clock::now();
             encoder->to(torch::kCPU);
+            method->to(torch::kCPU);
             const std::string path = (fs::path(checkpoint_dir(store_)) / (cell.hash + ".pt")).string();
-            save_encoder(*encoder, path);
+            save_checkpoint(*encoder, method.get(), path);
             ArtifactRecord artifact{"checkpoint", path, sha256_file(path), static_cast<std::int64_t>(fs::file_size(path))};
             timings.push_back({"save_checkpoint", seconds_since(start)});
+            store_.set_run_extra(claim.run_id, "{\"uses_labels\":" + std::string(method->uses_labels() ? "true" : "false") +
+                                                   ",\"trains\":" + (method->trains() ? "true" : "false") +
+                                                   ",\"device\":" + json_string(device) +
+                                                   ",\"precision\":" + json_string(options.precision) +
+                                                   ",\"resumed_from_step\":" + std::to_string(resumed_from) +
+                                                   ",\"encoder_input\":{\"leads\":" + json_strings(leads) + ",\"samples\":" +
+                                                   std::to_string(encoder_input(cell.dataset).samples) + ",\"sampling_rate_hz\":" +
+                                                   json_number(encoder_input(cell.dataset).sampling_rate_hz) + "}}");
             store_.finish(claim.run_id, metrics, {artifact}, timings);
             ++summary_.finished;
             return artifact;
@@ -387,30 +464,58 @@ private:
             const auto train_subset = label_fraction_subset(train, cell.label_fraction, cell.seed);
             timings.push_back({"load_data", seconds_since(start)});
 
-            // A fresh encoder from the checkpoint per evaluation: tasks cannot leak state into each other.
+            // A fresh encoder from the checkpoint per evaluation, owned by the task: tasks cannot
+            // leak state into each other, and may fine-tune it.
             start = Clock::now();
-            const auto& enc_ref = exp.encoders[pcell.encoder].ref;
-            auto encoder = registry_.make_encoder(enc_ref.plugin, enc_ref.params, encoder_input(pcell.dataset));
-            load_encoder(*encoder, checkpoint->path);
-            encoder->eval();
+            const std::string device = resolve_device(exp.pretrain.device);
+            auto fresh_encoder = [&, path = checkpoint->path]() {
+                auto encoder = make_encoder(pcell.encoder, pcell.dataset, "cpu");
+                load_encoder(*encoder, path);
+                encoder->eval();
+                encoder->to(torch::Device(device));
+                return encoder;
+            };
+            auto pretrained_method = [&, path = checkpoint->path]() -> std::shared_ptr<SslMethod> {
+                const auto& ssl_ref = exp.ssl_methods[pcell.ssl].ref;
+                auto method = registry_.make_ssl(ssl_ref.plugin, ssl_ref.params);
+                auto encoder = fresh_encoder();
+                const auto& pre_data = splits_.get(pcell.dataset, Split::Train, leads);
+                method->setup(*encoder, pretrain_context(pcell.dataset, *encoder, pre_data, 0, pcell.encoder));
+                if (!load_method(*method, path))
+                    throw std::runtime_error("the checkpoint of pretraining cell " + short_hash(pcell.hash) + " (" +
+                                             ssl_ref.plugin + ") holds no method state");
+                method->to(torch::Device(device));
+                method->eval();
+                return method;
+            };
             auto task = registry_.make_task(evaluation.task.plugin, evaluation.task.params);
             torch::manual_seed(static_cast<std::uint64_t>(cell.seed));
-            EvalContext context{*encoder, eval_info, train_subset, val, test, static_cast<std::uint64_t>(cell.seed),
+            EvalContext context{fresh_encoder(),
+                                fresh_encoder,
+                                pretrained_method,
+                                torch::Device(device),
+                                eval_info,
+                                train_subset,
+                                val,
+                                test,
+                                static_cast<std::uint64_t>(cell.seed),
                                 [this](const std::string& text) { progress_.status("    " + text); }};
-            auto metrics = task->evaluate(context);
+            auto result = task->evaluate(context);
             timings.push_back({"evaluate", seconds_since(start)});
+            const auto& metrics = result.metrics;
             std::vector<MetricRecord> records;
             for (const auto& m : metrics) {
                 if (!std::isfinite(m.value))
                     throw std::runtime_error("task '" + evaluation.task.plugin + "' returned a non-finite value for metric '" +
                                              m.name + "' on split '" + m.split + "'");
-                records.push_back({m.name, m.split, m.value, m.ci_low, m.ci_high});
+                records.push_back({m.name, m.split, m.value, m.ci_low, m.ci_high, m.direction == Direction::HigherIsBetter});
             }
             records.push_back({"records", "train", static_cast<double>(train_subset.size())});
             records.push_back({"records", "val", static_cast<double>(val.size())});
             records.push_back({"records", "test", static_cast<double>(test.size())});
+            const std::vector<OutputRecord> outputs = output_records(result.outputs, evaluation.task.plugin);
             store_.set_run_extra(claim.run_id, eval_extra(cell, *checkpoint, eval_info, leads));
-            store_.finish(claim.run_id, records, {}, timings);
+            store_.finish(claim.run_id, records, {}, timings, outputs);
             ++summary_.finished;
             for (const auto& m : metrics)
                 if (m.name == "macro_auroc" && m.split == "test")
@@ -423,6 +528,23 @@ private:
             ++summary_.failed;
             progress_.line("    FAILED: " + first_line(ex.what()));
         }
+    }
+
+    /// A task's per-record outputs, checked (one id per row, finite values) and flattened for the store.
+    static std::vector<OutputRecord> output_records(const std::vector<RecordOutputs>& outputs, const std::string& task) {
+        std::vector<OutputRecord> rows;
+        for (const auto& o : outputs) {
+            const std::string what = "task '" + task + "' outputs (" + o.split + ", " + o.kind + ")";
+            const at::Tensor values = o.values.to(torch::kCPU).to(torch::kFloat).contiguous();
+            if (values.dim() != 2 || values.size(0) != static_cast<std::int64_t>(o.record_ids.size()) ||
+                values.size(1) != static_cast<std::int64_t>(o.columns.size()))
+                throw std::runtime_error(what + ": values must be [records, columns] = [" + std::to_string(o.record_ids.size()) +
+                                         ", " + std::to_string(o.columns.size()) + "]");
+            OutputRecord row{o.split, o.kind, o.columns, o.record_ids,
+                             std::vector<float>(values.data_ptr<float>(), values.data_ptr<float>() + values.numel())};
+            rows.push_back(std::move(row));
+        }
+        return rows;
     }
 
     // Everything about an evaluation's inputs that is not already in its canonical config.
@@ -491,6 +613,12 @@ PreparedExperiment prepare_experiment(const std::string& file, const PluginRegis
         prepared.datasets.push_back(std::move(dataset));
         prepared.dataset_infos.push_back(std::move(info));
         prepared.leads.push_back(std::move(leads));
+    }
+    check_capabilities(prepared.experiment, prepared.dataset_infos, registry.manifests());
+    try {
+        check_precision(prepared.experiment.pretrain.precision, resolve_device(prepared.experiment.pretrain.device));
+    } catch (const std::invalid_argument& e) {
+        throw ConfigError(prepared.experiment.pretrain.where, std::string("[pretrain]: ") + e.what());
     }
     prepared.plan = expand(prepared.experiment, identities);
     return prepared;

@@ -7,7 +7,7 @@
 #include "config/matrix.hpp"
 #include "preprocess/pipeline.hpp"
 #include "registry/registry.hpp"
-#include "runner/batch_loader.hpp"
+#include "train/batch_loader.hpp"
 #include "store/store.hpp"
 
 #include <atomic>

@@ -2,6 +2,8 @@
 // the source of truth for it.
 #include "store/store.hpp"
 
+#include "store/outputs.hpp"
+
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include <cerrno>
@@ -217,6 +219,58 @@ CREATE TABLE dropped_records (
     recorded_at TEXT NOT NULL,
     PRIMARY KEY (fingerprint, record)
 );
+)sql"},
+    {4, "metric directions, per-record outputs, labelled pretraining in the results view", R"sql(
+ALTER TABLE metrics ADD COLUMN higher_is_better INTEGER NOT NULL DEFAULT 1;
+
+-- A task's per-record outputs of one split: a TSV (record_id, then one column per output) compressed
+-- with zlib; sha256 is that of the uncompressed TSV. CIs, subgroup metrics and paired comparisons
+-- are computed from these later, without re-running anything.
+CREATE TABLE record_outputs (
+    run_id   INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    split    TEXT NOT NULL,
+    kind     TEXT NOT NULL,
+    columns  TEXT NOT NULL CHECK (json_valid(columns)),
+    records  INTEGER NOT NULL,
+    encoding TEXT NOT NULL,
+    sha256   TEXT NOT NULL,
+    bytes    INTEGER NOT NULL,
+    data     BLOB NOT NULL,
+    PRIMARY KEY (run_id, split, kind)
+);
+
+DROP VIEW results;
+CREATE VIEW results AS
+WITH latest AS (
+    SELECT cell_hash, MAX(id) AS run_id FROM runs WHERE status = 'finished' GROUP BY cell_hash
+)
+SELECT x.name           AS experiment,
+       c.dataset        AS dataset,
+       c.encoder        AS encoder,
+       c.ssl            AS ssl,
+       c.task           AS task,
+       c.eval_dataset   AS eval_dataset,
+       c.protocol       AS protocol,
+       c.label_fraction AS label_fraction,
+       c.seed           AS seed,
+       m.name           AS metric,
+       m.split          AS split,
+       m.value          AS value,
+       m.ci_low         AS ci_low,
+       m.ci_high        AS ci_high,
+       c.hash           AS cell_hash,
+       l.run_id         AS run_id,
+       c.parent_hash    AS pretrain_hash,
+       m.higher_is_better AS higher_is_better,
+       COALESCE(json_extract(pr.extra, '$.uses_labels'), 0) AS pretrain_uses_labels
+FROM cells c
+JOIN latest l            ON l.cell_hash = c.hash
+JOIN runs r              ON r.id = l.run_id
+LEFT JOIN runs pr        ON pr.id = r.pretrain_run_id
+JOIN metrics m           ON m.run_id = l.run_id
+JOIN experiment_cells ec ON ec.cell_hash = c.hash
+JOIN experiments x       ON x.id = ec.experiment_id
+WHERE c.kind = 'eval';
 )sql"},
 };
 
@@ -623,7 +677,8 @@ Claim Store::claim(const std::string& cell_hash, const RunProvenance& provenance
 }
 
 void Store::finish(std::int64_t run_id, const std::vector<MetricRecord>& metrics,
-                   const std::vector<ArtifactRecord>& artifacts, const std::vector<TimingRecord>& timings) {
+                   const std::vector<ArtifactRecord>& artifacts, const std::vector<TimingRecord>& timings,
+                   const std::vector<OutputRecord>& outputs) {
     guarded(path_, "finish", [&] {
         SQLite::Transaction transaction(*db_, SQLite::TransactionBehavior::IMMEDIATE);
         const auto status = run_status(*db_, run_id);
@@ -640,7 +695,8 @@ void Store::finish(std::int64_t run_id, const std::vector<MetricRecord>& metrics
         update.exec();
 
         SQLite::Statement metric(*db_,
-                                 "INSERT INTO metrics(run_id, name, split, value, ci_low, ci_high) VALUES (?, ?, ?, ?, ?, ?)");
+                                 "INSERT INTO metrics(run_id, name, split, value, ci_low, ci_high, higher_is_better) "
+                                 "VALUES (?, ?, ?, ?, ?, ?, ?)");
         for (const auto& m : metrics) {
             metric.reset();
             metric.bind(1, static_cast<int64_t>(run_id));
@@ -649,6 +705,7 @@ void Store::finish(std::int64_t run_id, const std::vector<MetricRecord>& metrics
             bind_optional(metric, 4, m.value);
             bind_optional(metric, 5, m.ci_low);
             bind_optional(metric, 6, m.ci_high);
+            metric.bind(7, m.higher_is_better ? 1 : 0);
             metric.exec();
         }
         SQLite::Statement artifact(*db_,
@@ -661,6 +718,22 @@ void Store::finish(std::int64_t run_id, const std::vector<MetricRecord>& metrics
             artifact.bind(4, a.sha256);
             artifact.bind(5, static_cast<int64_t>(a.bytes));
             artifact.exec();
+        }
+        SQLite::Statement output(*db_,
+                                 "INSERT INTO record_outputs(run_id, split, kind, columns, records, encoding, sha256, bytes, data) "
+                                 "VALUES (?, ?, ?, ?, ?, 'tsv+zlib', ?, ?, ?)");
+        for (const auto& o : outputs) {
+            const EncodedOutputs encoded = encode_outputs(o);
+            output.reset();
+            output.bind(1, static_cast<int64_t>(run_id));
+            output.bind(2, o.split);
+            output.bind(3, o.kind);
+            output.bind(4, json_string_array(o.columns));
+            output.bind(5, static_cast<int64_t>(o.record_ids.size()));
+            output.bind(6, encoded.sha256);
+            output.bind(7, static_cast<int64_t>(encoded.bytes));
+            output.bind(8, encoded.compressed.data(), static_cast<int>(encoded.compressed.size()));
+            output.exec();
         }
         insert_timings(*db_, run_id, timings);
         transaction.commit();
@@ -806,8 +879,8 @@ std::vector<FlatResult> Store::results(const std::string& experiment) const {
     return guarded(path_, "results", [&] {
         SQLite::Statement q(*db_,
                             "SELECT experiment, dataset, encoder, ssl, task, eval_dataset, protocol, "
-                            "label_fraction, seed, metric, split, value, ci_low, ci_high, cell_hash "
-                            "FROM results WHERE experiment = ? "
+                            "label_fraction, seed, metric, split, value, ci_low, ci_high, cell_hash, higher_is_better, "
+                            "pretrain_uses_labels FROM results WHERE experiment = ? "
                             "ORDER BY dataset, encoder, ssl, task, eval_dataset, protocol, label_fraction, "
                             "seed, metric, split, cell_hash");
         q.bind(1, experiment);
@@ -829,6 +902,8 @@ std::vector<FlatResult> Store::results(const std::string& experiment) const {
             r.ci_low = optional_real(q.getColumn(12));
             r.ci_high = optional_real(q.getColumn(13));
             r.cell_hash = text(q.getColumn(14));
+            r.higher_is_better = q.getColumn(15).getInt() != 0;
+            r.pretrain_uses_labels = q.getColumn(16).getInt() != 0;
             rows.push_back(std::move(r));
         }
         return rows;

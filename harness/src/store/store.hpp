@@ -54,6 +54,16 @@ struct MetricRecord {
     double value = 0;
     std::optional<double> ci_low{};
     std::optional<double> ci_high{};
+    bool higher_is_better = true;  ///< the metric's direction (reports bold the best accordingly)
+};
+
+/// A task's per-record outputs of one split (stored compressed with their sha256).
+struct OutputRecord {
+    std::string split;
+    std::string kind;                     ///< "logits", "predictions", …
+    std::vector<std::string> columns;
+    std::vector<std::string> record_ids;  ///< one per row
+    std::vector<float> values;            ///< row-major [records × columns]
 };
 
 struct ArtifactRecord {
@@ -88,6 +98,8 @@ struct FlatResult {
     double value = 0;
     std::optional<double> ci_low{}, ci_high{};
     std::string cell_hash;
+    bool higher_is_better = true;
+    bool pretrain_uses_labels = false;  ///< the pretraining read labels (not self-supervised)
 };
 
 /// A record a dataset left out (see Dataset::dropped_records), as stored.
@@ -126,7 +138,11 @@ public:
     Claim claim(const std::string& cell_hash, const RunProvenance& provenance, bool force);
     /// Marks a run finished with its results, in one transaction.
     void finish(std::int64_t run_id, const std::vector<MetricRecord>& metrics,
-                const std::vector<ArtifactRecord>& artifacts, const std::vector<TimingRecord>& timings);
+                const std::vector<ArtifactRecord>& artifacts, const std::vector<TimingRecord>& timings,
+                const std::vector<OutputRecord>& outputs = {});
+    /// The per-record outputs stored with a run, decompressed; throws naming the run when the
+    /// stored sha256 does not match the data.
+    std::vector<OutputRecord> outputs(std::int64_t run_id) const;
     /// Marks a run failed (or killed) with its error text; timings recorded so far are kept.
     void fail(std::int64_t run_id, const std::string& error, RunStatus status = RunStatus::Failed,
               const std::vector<TimingRecord>& timings = {});

@@ -145,6 +145,7 @@ public:
                              (reader_->all_read() ? "" : " (not every split read yet)");
         info.split_rule = common::hashed_split_rule(separator_.empty() ? "records" : "subjects (record name before the last '" + separator_ + "')",
                                                     val_fraction_, test_fraction_);
+        info.covariates = {"af_fraction", "start_s"};
         return info;
     }
 

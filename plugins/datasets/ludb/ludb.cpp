@@ -138,6 +138,7 @@ public:
                              "'s delineation: pr_ms, qrs_ms, qt_ms, hr_bpm (NaN when no beat gives one); " +
                              dropped_.summary() + (reader_->all_read() ? "" : " (not every split read yet)");
         info.split_rule = common::hashed_split_rule("records (one subject each)", val_fraction_, test_fraction_);
+        info.covariates = covariate_names();
         return info;
     }
 

@@ -122,6 +122,8 @@ public:
                              (unused_ ? std::to_string(unused_) + " records beyond max_records not used; " : std::string()) +
                              dropped_.summary() + (reader_->all_read() ? "" : " (not every split read yet)");
         info.split_rule = common::hashed_split_rule("subjects (subject_id)", val_fraction_, test_fraction_);
+        info.covariates = covariate_names();
+        info.has_texts = true;
         return info;
     }
 

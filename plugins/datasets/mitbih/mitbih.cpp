@@ -144,6 +144,7 @@ public:
                              "sex (1 = male); " + dropped_.summary() + (loaded_ ? "" : " (beats not read yet)");
         info.split_rule = "inter-patient (de Chazal et al. 2004): DS1 records train, of which " + format_number(val_fraction_) +
                           " of the records (seeded hash) val; DS2 records test; paced 102/104/107/217 excluded";
+        info.covariates = covariate_names();
         return info;
     }
 

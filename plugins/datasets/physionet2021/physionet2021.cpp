@@ -135,6 +135,7 @@ public:
                              std::to_string(other_sources_) + " records of other sources not used); " + dropped_.summary() +
                              (reader_->all_read() ? "" : " (not every split read yet)");
         info.split_rule = common::hashed_split_rule("records (no patient ids in the headers)", val_fraction_, test_fraction_);
+        info.covariates = {"age", "sex"};
         return info;
     }
 

@@ -110,6 +110,8 @@ public:
                              "(300 read as 90), sex (1 = male), height, weight; texts: report; " +
                              dropped_.summary() + (reader_->all_read() ? "" : " (not every split read yet)");
         info.split_rule = "strat_fold 1-8 train, 9 val, 10 test (PTB-XL recommended folds, patient-disjoint)";
+        info.covariates = covariate_names();
+        info.has_texts = true;
         return info;
     }
 

@@ -80,6 +80,9 @@ public:
         info.split_rule =
             "patient-disjoint: subjects (records_per_subject consecutive records each) ranked by a hash of "
             "(seed, site, subject); first 70% train, next 15% val, rest test (at least one subject each)";
+        info.covariates = synth::covariate_names();
+        info.covariates.insert(info.covariates.end(), truth_names().begin(), truth_names().end());
+        info.has_texts = true;
         return info;
     }
 

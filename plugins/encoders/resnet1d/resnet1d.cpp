@@ -15,7 +15,6 @@
 // Kernel 7 (vs 3 in images) widens the receptive field to cover a QRS complex at 250-500 Hz early.
 #include "ecgbench/plugin.hpp"
 
-#include <ATen/CPUGeneratorImpl.h>
 #include <torch/nn/init.h>
 #include <torch/nn/modules/batchnorm.h>
 #include <torch/nn/modules/conv.h>
@@ -23,7 +22,6 @@
 
 #include <array>
 #include <memory>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -80,8 +78,7 @@ private:
 
 class ResNet1d : public ecgbench::Encoder {
 public:
-    ResNet1d(const ecgbench::Params& params, const ecgbench::EncoderInput& input)
-        : params_(params), input_(input), leads_(input.leads) {
+    ResNet1d(const ecgbench::Params& params, const ecgbench::EncoderInput& input) : leads_(input.leads) {
         if (leads_ < 1) {
             throw std::invalid_argument("resnet1d: the input must have at least one lead");
         }
@@ -106,7 +103,8 @@ public:
         initialise();
     }
 
-    at::Tensor forward(const at::Tensor& signals) override {
+    ecgbench::EncoderOutput encode(const ecgbench::EncoderBatch& batch) override {
+        const at::Tensor& signals = batch.signals;
         if (signals.dim() != 3 || signals.size(1) != leads_) {
             throw std::invalid_argument("resnet1d: expected signals [B, " + std::to_string(leads_) +
                                         ", T], got " + std::to_string(signals.dim()) + "-d input with " +
@@ -117,41 +115,10 @@ public:
         for (const auto& block : blocks_) {
             x = block->forward(x);
         }
-        return x.mean(-1);  // global average pool over time
+        return {x.mean(-1), {}};  // global average pool over time; no tokens
     }
 
     std::int64_t embedding_dim() const override { return embedding_dim_; }
-
-    // Deep copy (parameters, BatchNorm statistics, training mode), so tasks can fine-tune a copy
-    // through the plain Module interface; torch::nn::Module::clone() throws for non-Cloneable
-    // modules, and Cloneable<> cannot be combined with the Encoder base. Building the copy's
-    // layers draws from the CPU generator; its state is restored so cloning never shifts the
-    // random stream of the run.
-    std::shared_ptr<torch::nn::Module> clone(const c10::optional<c10::Device>& device = c10::nullopt) const override {
-        at::Generator generator = at::detail::getDefaultCPUGenerator();
-        at::Tensor rng_state;
-        {
-            std::lock_guard<std::mutex> lock(generator.mutex());
-            rng_state = generator.get_state();
-        }
-        auto copy = std::make_shared<ResNet1d>(params_, input_);
-        {
-            std::lock_guard<std::mutex> lock(generator.mutex());
-            generator.set_state(rng_state);
-        }
-        torch::NoGradGuard no_grad;
-        const auto source_parameters = named_parameters();
-        const auto source_buffers = named_buffers();
-        if (device) {
-            copy->to(*device);
-        } else if (!source_parameters.is_empty()) {
-            copy->to(source_parameters[0].value().device());
-        }
-        for (auto& item : copy->named_parameters()) item.value().copy_(source_parameters[item.key()]);
-        for (auto& item : copy->named_buffers()) item.value().copy_(source_buffers[item.key()]);
-        copy->train(is_training());
-        return copy;
-    }
 
 private:
     // torchvision's ResNet initialisation: He-normal (fan_out) convolutions, BN as identity. The
@@ -168,8 +135,6 @@ private:
         }
     }
 
-    ecgbench::Params params_;
-    ecgbench::EncoderInput input_;
     std::int64_t leads_;
     std::int64_t embedding_dim_ = 0;
     nn::Conv1d conv1_{nullptr};

@@ -13,9 +13,7 @@ class RandomInit : public ecgbench::SslMethod {
 public:
     void setup(ecgbench::Encoder&, const ecgbench::PretrainContext&) override {}
     bool trains() const override { return false; }
-    std::vector<at::Tensor> parameters() override { return {}; }
-    void train(bool) override {}
-    at::Tensor loss(ecgbench::Encoder&, const ecgbench::Batch&) override {
+    ecgbench::Loss loss(ecgbench::Encoder&, const ecgbench::Batch&) override {
         throw std::logic_error("random_init: loss() must not be called (trains() is false)");
     }
 };
@@ -24,9 +22,7 @@ ecgbench::PluginDescriptor describe() {
     ecgbench::PluginDescriptor d;
     d.manifest = {"random_init", ecgbench::PluginKind::Ssl, "1.0.0",
                   "lower bound: no pretraining, the encoder keeps its random initialisation", {}};
-    d.make_ssl = [](const ecgbench::Params&) -> std::unique_ptr<ecgbench::SslMethod> {
-        return std::make_unique<RandomInit>();
-    };
+    d.make_ssl = [](const ecgbench::Params&) -> std::shared_ptr<ecgbench::SslMethod> { return std::make_shared<RandomInit>(); };
     return d;
 }
 

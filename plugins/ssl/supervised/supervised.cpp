@@ -18,36 +18,20 @@ namespace nn = torch::nn;
 
 class Supervised : public ecgbench::SslMethod {
 public:
-    void setup(ecgbench::Encoder& encoder, const ecgbench::PretrainContext& context) override {
-        if (context.classes.empty()) {
-            throw std::invalid_argument(
-                "supervised: the pretraining dataset has no classes; this baseline needs labels");
-        }
+    void setup(ecgbench::Encoder&, const ecgbench::PretrainContext& context) override {
+        if (context.classes.empty())
+            throw std::invalid_argument("supervised: the pretraining dataset has no classes; this baseline needs labels");
         classes_ = static_cast<std::int64_t>(context.classes.size());
-        head_ = nn::Linear(context.embedding_dim, classes_);
-        // Heads live where the encoder lives (the host moves the encoder before setup).
-        const auto params = encoder.parameters();
-        if (!params.empty()) head_->to(params.front().device());
+        head_ = register_module("head", nn::Linear(context.embedding_dim, classes_));
     }
 
     bool uses_labels() const override { return true; }
 
-    std::vector<at::Tensor> parameters() override {
-        return head_ ? head_->parameters() : std::vector<at::Tensor>{};
-    }
-
-    void train(bool on) override {
-        if (head_) head_->train(on);
-    }
-
-    at::Tensor loss(ecgbench::Encoder& encoder, const ecgbench::Batch& batch) override {
-        if (!head_) {
-            throw std::logic_error("supervised: loss() called before setup()");
-        }
-        if (!batch.labels.defined() || batch.labels.dim() != 2 || batch.labels.size(1) != classes_) {
+    ecgbench::Loss loss(ecgbench::Encoder& encoder, const ecgbench::Batch& batch) override {
+        if (!head_) throw std::logic_error("supervised: loss() called before setup()");
+        if (!batch.labels.defined() || batch.labels.dim() != 2 || batch.labels.size(1) != classes_)
             throw std::invalid_argument("supervised: batch labels must be [B, " + std::to_string(classes_) + "]");
-        }
-        const at::Tensor logits = head_->forward(encoder.forward(batch.signals));
+        const at::Tensor logits = head_->forward(encoder.encode({batch.signals, batch.lead_present, {}}).pooled);
         // Mean over records and classes (the usual multi-label BCE reduction).
         return at::binary_cross_entropy_with_logits(logits, batch.labels.to(logits.scalar_type()));
     }
@@ -61,10 +45,9 @@ ecgbench::PluginDescriptor describe() {
     ecgbench::PluginDescriptor d;
     d.manifest = {"supervised", ecgbench::PluginKind::Ssl, "1.0.0",
                   "upper bound: linear head + BCE-with-logits on the multi-hot labels (not self-supervised)",
-                  {}};
-    d.make_ssl = [](const ecgbench::Params&) -> std::unique_ptr<ecgbench::SslMethod> {
-        return std::make_unique<Supervised>();
-    };
+                  {},
+                  /*needs=*/{"labels"}};
+    d.make_ssl = [](const ecgbench::Params&) -> std::shared_ptr<ecgbench::SslMethod> { return std::make_shared<Supervised>(); };
     return d;
 }
 

@@ -105,7 +105,7 @@ public:
         if (s_.l2_min > s_.l2_max) throw std::invalid_argument("linear_probe: l2_min is larger than l2_max");
     }
 
-    std::vector<Metric> evaluate(const EvalContext& ctx) override {
+    ecgbench::TaskResult evaluate(const EvalContext& ctx) override {
         auto log = [&](const std::string& line) {
             if (ctx.log) ctx.log("linear_probe: " + line);
         };
@@ -197,12 +197,17 @@ public:
         log("test macro AUROC " + format(macro) +
             (headline.ci_low ? " [" + format(*headline.ci_low) + ", " + format(*headline.ci_high) + "]" : "") +
             " at l2 " + format(best_l2));
-        return metrics;
+        // Per-record logits of the selected model: later CIs, subgroup metrics and paired tests.
+        ecgbench::RecordOutputs outputs{"test", "logits", classes, ctx.test.record_ids,
+                                        scores_of(best, test_x).to(at::kFloat)};
+        if (outputs.record_ids.empty())
+            for (std::int64_t i = 0; i < ctx.test.size(); ++i) outputs.record_ids.push_back("#" + std::to_string(i));
+        return {metrics, {outputs}};
     }
 
 private:
     at::Tensor embed(const EvalContext& ctx, const ecgbench::EcgSplit& split) const {
-        at::Tensor z = ecgbench::embed(ctx.encoder, split.signals, s_.batch_size).to(at::kCPU).to(at::kDouble);
+        at::Tensor z = ecgbench::embed(*ctx.encoder, split.signals, s_.batch_size, split.lead_present).to(at::kDouble);
         if (z.dim() != 2 || z.size(0) != split.size()) {
             throw std::runtime_error("linear_probe: encoder returned embeddings of an unexpected shape");
         }
@@ -227,7 +232,8 @@ ecgbench::PluginDescriptor describe() {
                       {"bootstrap_resamples", ParamType::Int, std::int64_t{200},
                        "bootstrap draws for the test macro AUROC 95% CI (0 = no CI)", 0.0, 100000.0, {}},
                       {"batch_size", ParamType::Int, std::int64_t{256}, "records per embedding batch", 1.0, 65536.0, {}},
-                  }};
+                  },
+                  /*needs=*/{"labels"}};
     d.make_task = [](const Params& p) { return std::make_unique<LinearProbe>(p); };
     return d;
 }

@@ -1,6 +1,6 @@
 // The pretraining batch loader: the same batches, in the same order, as gathering them on the
 // training thread, for any worker count and prefetch depth; errors surface; early stops join.
-#include "runner/batch_loader.hpp"
+#include "train/batch_loader.hpp"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -33,7 +33,7 @@ TEST(BatchLoader, SameBatchesInOrderForAnyWorkerCount) {
             BatchLoader loader(data, order, batch, batches, {workers, prefetch});
             for (std::int64_t b = 0; b < batches; ++b) {
                 ASSERT_EQ(loader.remaining(), batches - b);
-                const HostBatch got = loader.next();
+                const Batch got = loader.next();
                 const at::Tensor rows = order.slice(0, b * batch, (b + 1) * batch);
                 ASSERT_TRUE(at::equal(got.signals, data.signals.index_select(0, rows)))
                     << "workers " << workers << " prefetch " << prefetch << " batch " << b;

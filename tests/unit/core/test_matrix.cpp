@@ -436,3 +436,26 @@ TEST(Expand, UnusedDatasetNeedsNoIdentity) {
 
 }  // namespace
 }  // namespace ecgbench
+
+namespace ecgbench {
+namespace {
+
+// The shared training engine's settings: at their defaults (what every earlier version did) they
+// leave cell identities as they were; any other value is part of the identity; checkpoint_every
+// never is (it changes when state is written, not the result).
+TEST(Hashes, TrainingEngineSettingsEnterTheIdentityOnlyWhenNotDefault) {
+    const Plan base = plan_of(kSmall);
+    const std::string defaults = "datasets = [\"d\"]\noptimizer = \"adamw\"\nwarmup_fraction = 0.05\ngrad_clip_norm = 0\n"
+                                 "ema_decay = 0\nprecision = \"fp32\"\nmomentum = 0.9\ncheckpoint_every = 17\n\n";
+    const Plan explicit_defaults = plan_of(replace(kSmall, "datasets = [\"d\"]\n\n", defaults));
+    EXPECT_EQ(explicit_defaults.pretrain[0].hash, base.pretrain[0].hash);
+    for (const std::string& setting : {"optimizer = \"sgd\"", "warmup_fraction = 0.1", "grad_clip_norm = 1.0", "ema_decay = 0.999",
+                                       "precision = \"bf16\""}) {
+        const Plan changed = plan_of(replace(kSmall, "datasets = [\"d\"]\n\n", "datasets = [\"d\"]\n" + setting + "\n\n"));
+        EXPECT_NE(changed.pretrain[0].hash, base.pretrain[0].hash) << setting;
+        EXPECT_NE(changed.pretrain[0].config.find(setting.substr(0, setting.find(' '))), std::string::npos) << setting;
+    }
+}
+
+}  // namespace
+}  // namespace ecgbench

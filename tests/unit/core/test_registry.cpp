@@ -104,3 +104,21 @@ TEST(Registry, ReadmeExamplePluginWorks) {
     EXPECT_EQ(out.sizes(), (std::vector<std::int64_t>{3, 8}));
     EXPECT_EQ(encoder->embedding_dim(), 8);
 }
+
+TEST(Registry, PluginBuiltAgainstAnotherLibTorchIsRefusedBeforeItsDescriptors) {
+    PluginRegistry reg;
+    reg.load_directory(kCases + "/build_mismatch");  // its descriptor function would abort()
+    ASSERT_EQ(reg.failures().size(), 1u);
+    EXPECT_TRUE(any_failure_contains(reg, "built against another toolchain: plugin 'libtorch 2.9.0"));
+    EXPECT_TRUE(any_failure_contains(reg, ecgbench::host_build_signature()));
+    EXPECT_TRUE(reg.plugins().empty());
+}
+
+TEST(Registry, OneLibraryMayRegisterSeveralPlugins) {
+    PluginRegistry reg;
+    reg.load_directory(kCases + "/method_and_task");
+    ASSERT_TRUE(reg.failures().empty()) << reg.failures().front().reason;
+    ASSERT_EQ(reg.plugins().size(), 2u);
+    EXPECT_EQ(reg.require("tower_method", PluginKind::Ssl).path, reg.require("tower_task", PluginKind::Task).path);
+    EXPECT_EQ(reg.require("tower_task", PluginKind::Task).manifest().needs, std::vector<std::string>{"tower"});
+}

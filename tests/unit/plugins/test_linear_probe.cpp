@@ -3,6 +3,7 @@
 #include "ecgbench/encoder.hpp"
 #include "ecgbench/params.hpp"
 #include "ecgbench/task.hpp"
+#include "ecgbench/metrics.hpp"
 #include "registry/registry.hpp"
 #include "unit/plugins/shipped_plugins.hpp"
 
@@ -35,7 +36,7 @@ std::unique_ptr<ecgbench::Task> make_probe(std::map<std::string, ParamValue> giv
 class FlattenEncoder final : public ecgbench::Encoder {
 public:
     explicit FlattenEncoder(std::int64_t dim) : dim_(dim) {}
-    at::Tensor forward(const at::Tensor& signals) override { return signals.flatten(1); }
+    ecgbench::EncoderOutput encode(const ecgbench::EncoderBatch& b) override { return {b.signals.flatten(1), {}}; }
     std::int64_t embedding_dim() const override { return dim_; }
 
 private:
@@ -45,18 +46,20 @@ private:
 /// Features unrelated to the input (fresh Gaussian noise on every call).
 class NoiseEncoder final : public ecgbench::Encoder {
 public:
-    at::Tensor forward(const at::Tensor& signals) override { return at::randn({signals.size(0), 32}); }
+    ecgbench::EncoderOutput encode(const ecgbench::EncoderBatch& b) override { return {at::randn({b.signals.size(0), 32}), {}}; }
     std::int64_t embedding_dim() const override { return 32; }
 };
 
 /// Per-lead summary statistics: a crude but sensible hand-made ECG encoder.
 class StatsEncoder final : public ecgbench::Encoder {
 public:
-    at::Tensor forward(const at::Tensor& s) override {
+    ecgbench::EncoderOutput encode(const ecgbench::EncoderBatch& b) override {
+        const at::Tensor& s = b.signals;
         const at::Tensor slope = s.diff(1, 2);
-        return at::cat({s.amax(2), s.amin(2), s.std(2), slope.amax(2), slope.amin(2), slope.abs().mean(2),
-                        s.slice(2, 0, -1).mul(slope).mean(2)},
-                       1);
+        return {at::cat({s.amax(2), s.amin(2), s.std(2), slope.amax(2), slope.amin(2), slope.abs().mean(2),
+                         s.slice(2, 0, -1).mul(slope).mean(2)},
+                        1),
+                {}};
     }
     std::int64_t embedding_dim() const override { return 7 * 12; }
 };
@@ -65,7 +68,7 @@ public:
 class ProjectionEncoder final : public ecgbench::Encoder {
 public:
     explicit ProjectionEncoder(std::int64_t in) : projection_(at::randn({in, 512})) {}
-    at::Tensor forward(const at::Tensor& signals) override { return at::tanh(signals.flatten(1).matmul(projection_)); }
+    ecgbench::EncoderOutput encode(const ecgbench::EncoderBatch& b) override { return {at::tanh(b.signals.flatten(1).matmul(projection_)), {}}; }
     std::int64_t embedding_dim() const override { return 512; }
 
 private:
@@ -107,14 +110,45 @@ const Metric* find(const std::vector<Metric>& metrics, const std::string& name, 
     return nullptr;
 }
 
+ecgbench::TaskResult run_probe_full(ecgbench::Encoder& encoder, const ecgbench::DatasetInfo& info,
+                                    const ecgbench::EcgSplit& train, const ecgbench::EcgSplit& val,
+                                    const ecgbench::EcgSplit& test, std::vector<std::string>* log = nullptr,
+                                    std::map<std::string, ParamValue> params = {}) {
+    // A non-owning pointer: the tests' encoders live on their stacks.
+    const ecgbench::EncoderPtr borrowed(std::shared_ptr<ecgbench::Encoder>{}, &encoder);
+    ecgbench::EvalContext ctx{borrowed, {}, {}, torch::kCPU, info, train, val, test, 1234, [log](const std::string& line) {
+                                  if (log) log->push_back(line);
+                              }};
+    return make_probe(params)->evaluate(ctx);
+}
+
 std::vector<Metric> run_probe(ecgbench::Encoder& encoder, const ecgbench::DatasetInfo& info,
                               const ecgbench::EcgSplit& train, const ecgbench::EcgSplit& val,
                               const ecgbench::EcgSplit& test, std::vector<std::string>* log = nullptr,
                               std::map<std::string, ParamValue> params = {}) {
-    ecgbench::EvalContext ctx{encoder, info, train, val, test, 1234, [log](const std::string& line) {
-                                  if (log) log->push_back(line);
-                              }};
-    return make_probe(params)->evaluate(ctx);
+    return run_probe_full(encoder, info, train, val, test, log, std::move(params)).metrics;
+}
+
+// The per-record outputs the host stores: one row of logits per test record, by id, and the
+// stored logits reproduce the reported AUROC.
+TEST(LinearProbe, ReturnsLogitsForEveryTestRecord) {
+    FlattenEncoder encoder(8);
+    const auto train = toy_split(300, 1), val = toy_split(100, 2), test = toy_split(100, 3);
+    const auto result = run_probe_full(encoder, toy_info(), train, val, test);
+    ASSERT_EQ(result.outputs.size(), 1u);
+    const auto& out = result.outputs.front();
+    EXPECT_EQ(out.split, "test");
+    EXPECT_EQ(out.kind, "logits");
+    EXPECT_EQ(out.columns, (std::vector<std::string>{"A", "B", "C"}));
+    EXPECT_EQ(out.record_ids, test.record_ids);
+    ASSERT_EQ(out.values.sizes(), (std::vector<std::int64_t>{100, 3}));
+    const at::Tensor scores = out.values.select(1, 0).to(at::kDouble).contiguous();
+    const at::Tensor labels = test.labels.select(1, 0).to(at::kInt).contiguous();
+    const double auroc = ecgbench::auroc({scores.data_ptr<double>(), scores.data_ptr<double>() + 100},
+                                         {labels.data_ptr<int>(), labels.data_ptr<int>() + 100});
+    const Metric* reported = find(result.metrics, "auroc/A", "test");
+    ASSERT_NE(reported, nullptr);
+    EXPECT_NEAR(auroc, reported->value, 1e-6);
 }
 
 TEST(LinearProbe, SeparableClassesScoreHigh) {

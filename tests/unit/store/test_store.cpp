@@ -607,6 +607,10 @@ TEST_F(StoreTest, MigratesVersion1StoreWithoutLosingRows) {
     ASSERT_EQ(rows.size(), 1u);
     EXPECT_DOUBLE_EQ(rows[0].value, 0.66);
     EXPECT_DOUBLE_EQ(rows[0].label_fraction, 0.5);
+    // Migration 4: old metrics read as higher-is-better, old pretraining as not labelled.
+    EXPECT_TRUE(rows[0].higher_is_better);
+    EXPECT_FALSE(rows[0].pretrain_uses_labels);
+    EXPECT_TRUE(store.outputs(1).empty());
     // New runs continue after the old ids.
     store.upsert_cell(store.upsert_experiment("old", "old.toml", "x = 1"), eval_cell("e2", "p1"));
     EXPECT_GT(store.claim("e2", provenance(), false).run_id, 1);
@@ -671,4 +675,40 @@ TEST_F(StoreTest, DroppedRecordsAreStoredOncePerFingerprint) {
     EXPECT_EQ(rows[1].reason, "too short (1 s < 10 s)");
     EXPECT_EQ(store.dropped_records("fp2").size(), 1u);
     EXPECT_TRUE(store.dropped_records("unknown").empty());
+}
+
+TEST_F(StoreTest, RecordOutputsRoundTripCompressedAndDamageIsNamed) {
+    Store store(path_);
+    const auto e = store.upsert_experiment("exp", "exp.toml", "");
+    store.upsert_cell(e, pretrain_cell("p1"));
+    store.upsert_cell(e, eval_cell("ev", "p1"));
+    const auto pre = store.claim("p1", provenance(), false);
+    store.set_run_extra(pre.run_id, R"({"uses_labels":true})");
+    store.finish(pre.run_id, {}, {}, {});
+    const auto run = store.claim("ev", provenance(), false);
+    OutputRecord logits{"test", "logits", {"AF", "MI"}, {"rec-1", "rec-2", "rec-3"}, {0.5f, -1.25f, 3.0e-7f, 2.0f, -0.0f, 1e9f}};
+    MetricRecord mae{"mae", "test", 12.5};
+    mae.higher_is_better = false;
+    store.finish(run.run_id, {mae}, {}, {}, {logits});
+
+    const auto back = store.outputs(run.run_id);
+    ASSERT_EQ(back.size(), 1u);
+    EXPECT_EQ(back[0].split, "test");
+    EXPECT_EQ(back[0].kind, "logits");
+    EXPECT_EQ(back[0].columns, logits.columns);
+    EXPECT_EQ(back[0].record_ids, logits.record_ids);
+    EXPECT_EQ(back[0].values, logits.values);  // float32 round-trips exactly through %.9g
+    EXPECT_EQ(query_int(store, "SELECT records FROM record_outputs"), 3);
+    EXPECT_EQ(query_text(store, "SELECT encoding FROM record_outputs"), "tsv+zlib");
+
+    const auto rows = store.results("exp");
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_FALSE(rows[0].higher_is_better);
+    EXPECT_TRUE(rows[0].pretrain_uses_labels);
+
+    store.database().exec("UPDATE record_outputs SET sha256 = 'beef'");
+    expect_throws_naming([&] { store.outputs(run.run_id); }, "run " + std::to_string(run.run_id) + " test/logits", "recorded beef");
+    OutputRecord bad{"test", "logits", {"AF"}, {"a", "b"}, {1.0f}};
+    const auto again = store.claim("ev", provenance(), true);
+    EXPECT_THROW(store.finish(again.run_id, {}, {}, {}, {bad}), std::invalid_argument);
 }

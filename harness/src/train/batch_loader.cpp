@@ -1,4 +1,6 @@
-#include "runner/batch_loader.hpp"
+#include "train/batch_loader.hpp"
+
+#include "ecgbench/train.hpp"
 
 #include <ATen/ATen.h>
 
@@ -54,11 +56,10 @@ void will_need(const at::Tensor& data, const at::Tensor& rows) {
 
 }  // namespace
 
-HostBatch BatchLoader::gather(std::int64_t batch) const {
+Batch BatchLoader::gather(std::int64_t batch) const {
     const at::Tensor index = order_.slice(0, batch * batch_size_, (batch + 1) * batch_size_).contiguous();
     will_need(data_.signals, index);
-    HostBatch out{data_.signals.index_select(0, index), data_.lead_present.index_select(0, index),
-                  data_.labels.index_select(0, index), data_.subjects.index_select(0, index)};
+    Batch out = gather_batch(data_, index);
     const at::Tensor bad = at::isfinite(out.signals).flatten(1).all(1).logical_not();
     if (bad.any().item<bool>()) {
         const auto row = index[bad.nonzero()[0][0].item<std::int64_t>()].item<std::int64_t>();
@@ -78,7 +79,7 @@ void BatchLoader::work() {
             if (stopping_ || claimed_ >= batches_) return;
             batch = claimed_++;
         }
-        HostBatch gathered;
+        Batch gathered;
         std::exception_ptr error;
         try {
             gathered = gather(batch);
@@ -105,14 +106,14 @@ void BatchLoader::work() {
     }
 }
 
-HostBatch BatchLoader::next() {
+Batch BatchLoader::next() {
     if (taken_ >= batches_) throw std::logic_error("BatchLoader::next: the epoch has no batches left");
     if (workers_.empty()) return gather(taken_++);
     std::unique_lock<std::mutex> lock(mutex_);
     const auto slot = static_cast<std::size_t>(taken_ % options_.prefetch);
     changed_.wait(lock, [&] { return ready_[slot] || (failure_ && taken_ >= failed_batch_); });
     if (!ready_[slot]) std::rethrow_exception(failure_);
-    HostBatch out = std::move(slots_[slot]);
+    Batch out = std::move(slots_[slot]);
     slots_[slot] = {};
     ready_[slot] = 0;
     ++taken_;

@@ -8,6 +8,7 @@
 // the batches, and so training, are identical to gathering them on the training thread.
 #pragma once
 
+#include "ecgbench/batch.hpp"
 #include "ecgbench/dataset.hpp"
 
 #include <ATen/core/Tensor.h>
@@ -21,11 +22,6 @@
 
 namespace ecgbench {
 
-/// One gathered batch, on the CPU.
-struct HostBatch {
-    at::Tensor signals, lead_present, labels, subjects;
-};
-
 struct LoaderOptions {
     int workers = 1;   ///< gathering threads (0 or less: gather on the caller's thread, in next())
     int prefetch = 4;  ///< batches gathered ahead of the one being trained on (bounds memory)
@@ -33,7 +29,8 @@ struct LoaderOptions {
 
 class BatchLoader {
 public:
-    /// One epoch over `data` in the order `order` (int64 [N]), `batches` batches of `batch_size`.
+    /// Batches over `data` in the order `order` (int64 [N]), `batches` batches of `batch_size`
+    /// (every Batch field gathered, on the CPU).
     BatchLoader(const EcgSplit& data, at::Tensor order, std::int64_t batch_size, std::int64_t batches,
                 LoaderOptions options = {});
     ~BatchLoader();  ///< stops and joins the workers (batches not taken are discarded)
@@ -43,11 +40,11 @@ public:
     /// The next batch, in order; blocks until it is gathered. Rethrows what a worker threw (e.g. a
     /// batch with NaN samples, naming the record) when that batch is due, as gathering on the
     /// calling thread would. Only valid while batches remain.
-    HostBatch next();
+    Batch next();
     std::int64_t remaining() const { return batches_ - taken_; }
 
 private:
-    HostBatch gather(std::int64_t batch) const;
+    Batch gather(std::int64_t batch) const;
     void work();
 
     const EcgSplit& data_;
@@ -57,7 +54,7 @@ private:
 
     std::mutex mutex_;
     std::condition_variable changed_;
-    std::vector<HostBatch> slots_;       ///< batch b lives in slots_[b % prefetch] until taken
+    std::vector<Batch> slots_;       ///< batch b lives in slots_[b % prefetch] until taken
     std::vector<char> ready_;            ///< per slot
     std::int64_t claimed_ = 0;           ///< next batch a worker will gather
     std::int64_t taken_ = 0;             ///< next batch next() returns

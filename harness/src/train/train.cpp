@@ -1,0 +1,404 @@
+// The shared training loop (ecgbench/train.hpp). Everything that decides the result — the batch
+// order, the random draws, the schedule — lives in LibTorch's global generator, the optimiser
+// state and the step counter, all of which the resume state holds; so a resumed run continues
+// bit-for-bit where the interrupted one stopped (on the CPU).
+#include "ecgbench/train.hpp"
+
+#include "train/batch_loader.hpp"
+
+#include <ATen/autocast_mode.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/cuda.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adamw.h>
+#include <torch/optim/sgd.h>
+#include <torch/serialize.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <sstream>
+
+namespace ecgbench {
+namespace fs = std::filesystem;
+
+namespace {
+
+double scheduled_lr(const TrainOptions& options, std::int64_t step, std::int64_t total) {
+    const auto warmup = static_cast<std::int64_t>(options.warmup_fraction * static_cast<double>(total));
+    if (step < warmup) return options.learning_rate * static_cast<double>(step + 1) / static_cast<double>(warmup);
+    const double progress = static_cast<double>(step - warmup) / static_cast<double>(std::max<std::int64_t>(1, total - warmup));
+    return options.learning_rate * 0.5 * (1.0 + std::cos(M_PI * progress));
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<at::Tensor>& params, const TrainOptions& o) {
+    if (o.optimizer == "adamw")
+        return std::make_unique<torch::optim::AdamW>(params, torch::optim::AdamWOptions(o.learning_rate).weight_decay(o.weight_decay));
+    if (o.optimizer == "sgd")
+        return std::make_unique<torch::optim::SGD>(
+            params, torch::optim::SGDOptions(o.learning_rate).momentum(o.momentum).weight_decay(o.weight_decay));
+    throw std::invalid_argument("optimizer must be \"adamw\" or \"sgd\", got \"" + o.optimizer + "\"");
+}
+
+/// Enables autocast for the loss computation when bf16 is asked for; restores the state after.
+class AutocastScope {
+public:
+    AutocastScope(bool enabled, bool cuda) : enabled_(enabled), cuda_(cuda) {
+        if (!enabled_) return;
+        if (cuda_) {
+            previous_ = at::autocast::is_enabled();
+            at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+            at::autocast::set_enabled(true);
+        } else {
+            previous_ = at::autocast::is_cpu_enabled();
+            at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+            at::autocast::set_cpu_enabled(true);
+        }
+        at::autocast::increment_nesting();
+    }
+    ~AutocastScope() {
+        if (!enabled_) return;
+        if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+        if (cuda_) at::autocast::set_enabled(previous_);
+        else at::autocast::set_cpu_enabled(previous_);
+    }
+    AutocastScope(const AutocastScope&) = delete;
+    AutocastScope& operator=(const AutocastScope&) = delete;
+
+private:
+    bool enabled_, cuda_, previous_ = false;
+};
+
+std::string encode_epochs(const std::vector<EpochSummary>& epochs) {
+    std::ostringstream out;
+    out.precision(17);
+    for (const auto& e : epochs) {
+        out << e.epoch << ' ' << e.steps << ' ' << e.loss;
+        for (const auto& [name, value] : e.terms) out << ' ' << name << '=' << value;
+        out << '\n';
+    }
+    return out.str();
+}
+
+std::vector<EpochSummary> decode_epochs(const std::string& text) {
+    std::vector<EpochSummary> epochs;
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        std::istringstream fields(line);
+        EpochSummary e;
+        fields >> e.epoch >> e.steps >> e.loss;
+        std::string term;
+        while (fields >> term) {
+            const auto eq = term.rfind('=');
+            e.terms[term.substr(0, eq)] = std::stod(term.substr(eq + 1));
+        }
+        epochs.push_back(std::move(e));
+    }
+    return epochs;
+}
+
+/// The state of the loop between two steps.
+struct LoopState {
+    std::int64_t step = 0;        ///< steps completed
+    std::int64_t epoch = 0;       ///< 0-based epoch in progress
+    at::Tensor order;             ///< that epoch's row order
+    double loss_sum = 0;          ///< over that epoch's completed steps
+    std::int64_t epoch_steps = 0;
+    std::map<std::string, double> term_sums;
+    std::vector<EpochSummary> finished;
+};
+
+at::Tensor scalar_tensor(double v) { return torch::tensor(v, torch::kDouble); }
+at::Tensor scalar_tensor(std::int64_t v) { return torch::tensor(v, torch::kLong); }
+
+void save_state(const std::string& path, const std::vector<torch::nn::Module*>& modules, torch::optim::Optimizer& optimizer,
+                const std::vector<at::Tensor>& ema, const LoopState& s, std::int64_t total, std::int64_t records) {
+    torch::serialize::OutputArchive archive;
+    for (std::size_t i = 0; i < modules.size(); ++i) {
+        torch::serialize::OutputArchive sub;
+        modules[i]->save(sub);
+        archive.write("module" + std::to_string(i), sub);
+    }
+    torch::serialize::OutputArchive opt;
+    optimizer.save(opt);
+    archive.write("optimizer", opt);
+    for (std::size_t i = 0; i < ema.size(); ++i) archive.write("ema" + std::to_string(i), ema[i], /*is_buffer=*/true);
+    archive.write("step", scalar_tensor(s.step), true);
+    archive.write("epoch", scalar_tensor(s.epoch), true);
+    archive.write("total", scalar_tensor(total), true);
+    archive.write("records", scalar_tensor(records), true);
+    archive.write("order", s.order.defined() ? s.order : torch::empty({0}, torch::kLong), true);  // empty: between epochs
+    archive.write("loss_sum", scalar_tensor(s.loss_sum), true);
+    archive.write("epoch_steps", scalar_tensor(s.epoch_steps), true);
+    std::ostringstream terms;
+    terms.precision(17);
+    for (const auto& [name, value] : s.term_sums) terms << name << '=' << value << '\n';
+    archive.write("term_sums", c10::IValue(terms.str()));
+    archive.write("finished", c10::IValue(encode_epochs(s.finished)));
+    {
+        auto generator = at::detail::getDefaultCPUGenerator();
+        std::lock_guard<std::mutex> lock(generator.mutex());
+        archive.write("cpu_rng", generator.get_state(), true);
+    }
+    fs::create_directories(fs::path(path).parent_path());
+    const std::string partial = path + ".partial";
+    archive.save_to(partial);
+    fs::rename(partial, path);  // a kill mid-write never leaves a torn state under the final name
+}
+
+/// Restores the state written by save_state; false (and nothing changed) when the file does not
+/// match this run's shape.
+bool load_state(const std::string& path, const std::vector<torch::nn::Module*>& modules, torch::optim::Optimizer& optimizer,
+                std::vector<at::Tensor>& ema, LoopState& s, std::int64_t total, std::int64_t records) {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path);
+    // A fresh tensor per key: reading into a defined tensor would reuse it (and its dtype).
+    auto read = [&](const std::string& key) {
+        at::Tensor t;
+        archive.read(key, t, /*is_buffer=*/true);
+        return t;
+    };
+    if (read("total").item<std::int64_t>() != total || read("records").item<std::int64_t>() != records) return false;
+    for (std::size_t i = 0; i < modules.size(); ++i) {
+        torch::serialize::InputArchive sub;
+        archive.read("module" + std::to_string(i), sub);
+        modules[i]->load(sub);
+    }
+    torch::serialize::InputArchive opt;
+    archive.read("optimizer", opt);
+    optimizer.load(opt);
+    for (std::size_t i = 0; i < ema.size(); ++i) ema[i].copy_(read("ema" + std::to_string(i)));
+    s.step = read("step").item<std::int64_t>();
+    s.epoch = read("epoch").item<std::int64_t>();
+    s.order = read("order");
+    if (s.order.numel() == 0) s.order = at::Tensor();
+    s.loss_sum = read("loss_sum").item<double>();
+    s.epoch_steps = read("epoch_steps").item<std::int64_t>();
+    c10::IValue text;
+    archive.read("term_sums", text);
+    std::istringstream terms(text.toStringRef());
+    std::string line;
+    while (std::getline(terms, line)) {
+        const auto eq = line.rfind('=');
+        s.term_sums[line.substr(0, eq)] = std::stod(line.substr(eq + 1));
+    }
+    archive.read("finished", text);
+    s.finished = decode_epochs(text.toStringRef());
+    const at::Tensor rng = read("cpu_rng");
+    auto generator = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_state(rng);
+    return true;
+}
+
+}  // namespace
+
+std::string resolve_device(const std::string& requested) {
+    if (requested == "auto") return torch::cuda::is_available() ? "cuda" : "cpu";
+    if (requested.rfind("cuda", 0) == 0 && !torch::cuda::is_available())
+        throw std::invalid_argument("device = \"" + requested + "\" but this LibTorch build sees no CUDA device");
+    return requested;
+}
+
+bool cpu_has_bf16() {
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(cpuinfo, line)) {
+        if (line.rfind("flags", 0) != 0) continue;
+        std::istringstream flags(line.substr(line.find(':') + 1));
+        std::string flag;
+        while (flags >> flag)
+            if (flag == "avx512_bf16" || flag == "amx_bf16") return true;
+        return false;
+    }
+    return false;
+}
+
+void check_precision(const std::string& precision, const std::string& device) {
+    if (precision == "fp32") return;
+    if (precision != "bf16") throw std::invalid_argument("precision must be \"fp32\" or \"bf16\", got \"" + precision + "\"");
+    if (device.rfind("cuda", 0) == 0) return;
+    if (!cpu_has_bf16())
+        throw std::invalid_argument("precision = \"bf16\" on the CPU needs AVX512-BF16 or AMX-BF16, which this CPU lacks "
+                                    "(emulated bf16 is slower than fp32); use precision = \"fp32\" or a CUDA device");
+}
+
+std::int64_t planned_steps(std::int64_t records, const TrainOptions& options) {
+    const std::int64_t batch = std::min(options.batch_size, records);
+    if (batch < 1) return 0;
+    std::int64_t total = (records / batch) * options.epochs;
+    if (options.max_steps > 0) total = std::min(total, options.max_steps);
+    return total;
+}
+
+Batch gather_batch(const EcgSplit& data, const at::Tensor& rows) {
+    Batch out;
+    auto take = [&](const at::Tensor& t) { return t.defined() ? t.index_select(0, rows) : t; };
+    out.signals = take(data.signals);
+    out.lead_present = take(data.lead_present);
+    out.labels = take(data.labels);
+    out.subjects = take(data.subjects);
+    out.rows = rows;
+    out.source_records = data.source_records.defined() ? take(data.source_records) : rows;
+    const std::int64_t* r = rows.data_ptr<std::int64_t>();
+    auto take_strings = [&](const std::vector<std::string>& from, std::vector<std::string>& to) {
+        if (from.empty()) return;
+        to.reserve(static_cast<std::size_t>(rows.numel()));
+        for (std::int64_t i = 0; i < rows.numel(); ++i) to.push_back(from.at(static_cast<std::size_t>(r[i])));
+    };
+    take_strings(data.record_ids, out.record_ids);
+    take_strings(data.texts, out.texts);
+    for (const auto& [name, values] : data.covariates) out.covariates[name] = take(values);
+    return out;
+}
+
+Batch to_device(const Batch& batch, const c10::Device& device) {
+    if (device.is_cpu()) return batch;
+    Batch out = batch;
+    auto move = [&](at::Tensor& t) {
+        if (t.defined()) t = t.to(device, /*non_blocking=*/true);
+    };
+    move(out.signals);
+    move(out.lead_present);
+    move(out.labels);
+    move(out.subjects);
+    move(out.rows);
+    move(out.source_records);
+    for (auto& [name, values] : out.covariates) move(values);
+    return out;
+}
+
+TrainReport train(const std::vector<torch::nn::Module*>& modules, const EcgSplit& data, const LossFn& loss_fn,
+                  const TrainOptions& options, const TrainHooks& hooks) {
+    const torch::Device device(options.device);
+    check_precision(options.precision, options.device);
+    const std::int64_t n = data.size();
+    if (n < 2) throw std::invalid_argument("training needs at least 2 records, the split has " + std::to_string(n));
+    if (options.batch_size < 1) throw std::invalid_argument("batch_size must be >= 1");
+    // Contrastive losses and BatchNorm need full batches: drop the ragged tail unless it is all we have.
+    const std::int64_t batch = std::min(options.batch_size, n);
+    const std::int64_t total = planned_steps(n, options);
+
+    std::vector<at::Tensor> params;
+    for (auto* m : modules)
+        for (auto& p : m->parameters())
+            if (p.requires_grad()) params.push_back(p);
+    if (params.empty()) throw std::invalid_argument("training: no parameter requires a gradient");
+    auto optimizer = make_optimizer(params, options);
+    std::vector<at::Tensor> ema;
+    if (options.ema_decay > 0) {
+        torch::NoGradGuard no_grad;
+        for (auto& p : params) ema.push_back(p.detach().clone());
+    }
+
+    for (auto* m : modules) m->train();
+    LoopState state;
+    TrainReport report;
+    const bool can_resume = !options.resume_path.empty();
+    if (can_resume && fs::exists(options.resume_path)) {
+        try {
+            if (load_state(options.resume_path, modules, *optimizer, ema, state, total, n)) report.resumed_from_step = state.step;
+        } catch (const std::exception& e) {
+            throw std::runtime_error("cannot resume from " + options.resume_path + ": " + e.what() +
+                                     " (delete the file to start the cell afresh)");
+        }
+    }
+    const auto start = std::chrono::steady_clock::now();
+    const bool autocast = options.precision == "bf16";
+    LoaderOptions loader_options{options.loader_workers, options.prefetch};
+
+    while (state.step < total) {
+        std::int64_t done_in_epoch = state.epoch_steps;
+        if (!state.order.defined()) {
+            // A fresh epoch: the method's composition, else a shuffle of the global generator.
+            at::Tensor order;
+            if (hooks.epoch_order) order = hooks.epoch_order(state.epoch + 1);
+            if (!order.defined()) order = torch::randperm(n, torch::kLong);
+            if (order.dim() != 1 || order.numel() < batch)
+                throw std::invalid_argument("epoch order for epoch " + std::to_string(state.epoch + 1) + " has " +
+                                            std::to_string(order.numel()) + " rows, fewer than one batch");
+            state.order = order.to(torch::kLong).contiguous();
+            done_in_epoch = 0;
+        }
+        const std::int64_t epoch_batches = state.order.numel() / batch;
+        const std::int64_t remaining = std::min(epoch_batches - done_in_epoch, total - state.step);
+        BatchLoader loader(data, state.order.slice(0, done_in_epoch * batch), batch, std::max<std::int64_t>(0, remaining),
+                           loader_options);
+        for (std::int64_t b = 0; b < remaining; ++b) {
+            if (hooks.stop && hooks.stop->load()) throw Interrupted();
+            const Batch on_device = to_device(loader.next(), device);
+            const double lr = scheduled_lr(options, state.step, total);
+            for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
+            // Drop gradients instead of zero-filling them (PyTorch's set_to_none): backward then
+            // writes fresh buffers rather than accumulating into zeroed ones.
+            for (auto& p : params) p.mutable_grad().reset();
+            Loss loss;
+            {
+                AutocastScope scope(autocast, device.is_cuda());
+                loss = loss_fn(on_device);
+            }
+            if (!loss.total.defined() || loss.total.numel() != 1)
+                throw std::invalid_argument("the loss must be a defined scalar tensor");
+            const double value = loss.total.item<double>();
+            if (!std::isfinite(value))
+                throw std::runtime_error("loss became " + std::to_string(value) + " at epoch " + std::to_string(state.epoch + 1) +
+                                         ", step " + std::to_string(state.step + 1) + " (lower the learning rate?)");
+            loss.total.backward();
+            if (options.grad_clip_norm > 0) torch::nn::utils::clip_grad_norm_(params, options.grad_clip_norm);
+            optimizer->step();
+            ++state.step;
+            if (!ema.empty()) {
+                torch::NoGradGuard no_grad;
+                for (std::size_t i = 0; i < ema.size(); ++i) ema[i].mul_(options.ema_decay).add_(params[i].detach(), 1.0 - options.ema_decay);
+            }
+            std::map<std::string, double> terms;
+            for (const auto& [name, term] : loss.terms) {
+                terms[name] = term.detach().to(torch::kDouble).item<double>();
+                state.term_sums[name] += terms[name];
+            }
+            state.loss_sum += value;
+            ++state.epoch_steps;
+            if (hooks.on_step_end) hooks.on_step_end({state.step, total, state.epoch + 1, lr});
+            if (hooks.on_progress) {
+                const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+                hooks.on_progress({state.epoch + 1, options.epochs, state.step, total, value, terms, lr, elapsed});
+            }
+            const bool epoch_over = b + 1 == remaining && done_in_epoch + b + 1 == epoch_batches;
+            if (epoch_over || state.step == total) {
+                EpochSummary summary{state.epoch + 1, state.epoch_steps, state.loss_sum / static_cast<double>(state.epoch_steps), {}};
+                for (const auto& [name, sum] : state.term_sums) summary.terms[name] = sum / static_cast<double>(state.epoch_steps);
+                state.finished.push_back(std::move(summary));
+                state.order = at::Tensor();
+                state.loss_sum = 0;
+                state.epoch_steps = 0;
+                state.term_sums.clear();
+                ++state.epoch;
+            }
+            if (can_resume && options.checkpoint_every > 0 && state.step % options.checkpoint_every == 0 && state.step < total)
+                save_state(options.resume_path, modules, *optimizer, ema, state, total, n);
+        }
+        if (remaining <= 0) break;  // an order shorter than a batch already failed above; never spin
+    }
+    if (!ema.empty()) {
+        torch::NoGradGuard no_grad;
+        for (std::size_t i = 0; i < ema.size(); ++i) params[i].copy_(ema[i]);
+    }
+    for (auto* m : modules) m->eval();
+    if (can_resume) fs::remove(options.resume_path);
+    report.steps = state.step;
+    report.epochs = state.finished;
+    if (!report.epochs.empty()) {
+        report.final_loss = report.epochs.back().loss;
+        report.final_terms = report.epochs.back().terms;
+    }
+    report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const std::int64_t trained = state.step - report.resumed_from_step;
+    report.samples_per_second = report.seconds > 0 ? static_cast<double>(trained * batch) / report.seconds : 0;
+    return report;
+}
+
+}  // namespace ecgbench
