@@ -1,6 +1,7 @@
 // The Pan-Tompkins QRS detector (dsp::detect_qrs) on pulse trains with known beat times, against
-// the reference beat annotations of real records (MIT-BIH 100, CPSC 2021 AF records, LUDB), and the
-// `beats` and `window` pipeline steps built on it, on whole half-hour records with bounded memory.
+// the reference beat annotations of real records (MIT-BIH 100 and the whole DS1 records, CPSC 2021
+// AF records, LUDB), and the `beats` and `window` pipeline steps built on it, on whole half-hour
+// records with bounded memory.
 #include "dsp/dsp.hpp"
 #include "ecgbench/wfdb.hpp"
 #include "preprocess/pipeline.hpp"
@@ -413,6 +414,32 @@ TEST(Pipeline, BeatsOverWholeMitBihRecordsEqualTheBeatsOverTheirFirstMinute) {
     EXPECT_EQ(compared, in_whole) << "beats of the whole records in the first 58 s missing over the first minute";
     EXPECT_GT(compared, 22 * 50);
     std::printf("%lld beats in the first 58 s: identical windows, ids and RR intervals\n", static_cast<long long>(compared));
+}
+
+TEST(Qrs, MitBihDs1WholeRecordsMatchTheReferenceBeats) {
+    // Every annotated beat (beat codes only: no rhythm, noise or flutter-wave annotations) of the
+    // 22 whole DS1 records, a detection within 150 ms, both leads and MLII alone.
+    const fs::path dir = kShared / "mitdb";
+    if (!fs::exists(dir / (kDs1.back() + ".atr"))) GTEST_SKIP() << "shared MIT-BIH DS1 records absent: " << dir;
+    Matches both_total, mlii_total;
+    std::printf("| record | beats | Se (2 leads) | +P (2 leads) | Se (MLII) | +P (MLII) |\n|---|---|---|---|---|---|\n");
+    for (const std::string& name : kDs1) {
+        const Record r = read_record(dir / name);
+        const auto reference = reference_beats(dir / (name + ".atr"), r.n);
+        const std::int64_t tolerance = std::llround(0.15 * r.fs);
+        const Matches both = match(reference, detect(r), tolerance);
+        const std::size_t mlii = r.names[0] == "MLII" ? 0 : 1;
+        const Matches one = match(reference, dsp::detect_qrs({r.leads[mlii].data()}, r.n, r.fs), tolerance);
+        std::printf("| %s | %zu | %.4f | %.4f | %.4f | %.4f |\n", name.c_str(), both.reference, both.se(), both.ppv(), one.se(), one.ppv());
+        both_total += both;
+        mlii_total += one;
+    }
+    std::printf("| total | %zu | %.4f | %.4f | %.4f | %.4f |\n", both_total.reference, both_total.se(), both_total.ppv(),
+                mlii_total.se(), mlii_total.ppv());
+    EXPECT_GE(both_total.se(), 0.99);
+    EXPECT_GE(both_total.ppv(), 0.99);
+    EXPECT_GE(mlii_total.se(), 0.99);
+    EXPECT_GE(mlii_total.ppv(), 0.99);
 }
 
 TEST(Pipeline, BeatsAndWindowsRepeatEveryFieldOfTheirRecordExactly) {
