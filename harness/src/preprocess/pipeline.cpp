@@ -132,21 +132,38 @@ EcgSplit resample(const EcgSplit& in, double fs, double hz) {
     return out;
 }
 
+/// The per-record fields of `in` (labels, subjects, lead flags, covariates, texts, ids) for output
+/// rows taken from input records `rows`; no signals. subset() of the whole split would first copy
+/// every full-length record once per output row: O(outputs x record length), 128 GB for the beats
+/// of 22 half-hour MIT-BIH records.
+EcgSplit repeat_records(const EcgSplit& in, const std::vector<std::int64_t>& rows) {
+    EcgSplit fields = in;
+    fields.signals = at::Tensor();
+    return subset(fields, at::tensor(rows, at::kLong).reshape({static_cast<std::int64_t>(rows.size())}));
+}
+
+/// Windows of `seconds` every `stride_s` (0: back to back), a record's windows adjacent; ids
+/// "<id>@<start>". Only the windows are written: O(outputs x window length).
 EcgSplit cut_windows(const EcgSplit& in, double fs, double seconds, double stride_s) {
-    const std::int64_t T = in.signals.size(2), length = std::llround(seconds * fs);
+    const std::int64_t n = in.size(), leads = in.signals.size(1), T = in.signals.size(2), length = std::llround(seconds * fs);
     const std::int64_t stride = stride_s > 0 ? std::max<std::int64_t>(1, std::llround(stride_s * fs)) : length;
     std::vector<std::int64_t> starts;
     for (std::int64_t s = 0; s + length <= T; s += stride) starts.push_back(s);
     const auto per_record = static_cast<std::int64_t>(starts.size());
-    const std::int64_t n = in.size();
     std::vector<std::int64_t> rows;
     for (std::int64_t r = 0; r < n; ++r)
         for (std::int64_t w = 0; w < per_record; ++w) rows.push_back(r);
-    EcgSplit out = subset(in, at::tensor(rows, at::kLong));  // labels, subjects, covariates, texts repeated
-    std::vector<at::Tensor> windows;
-    for (std::int64_t s : starts) windows.push_back(in.signals.narrow(2, s, length));
-    // [W, N, L, length] -> [N, W, L, length] -> [N * W, L, length]: windows of a record adjacent.
-    out.signals = at::stack(windows, 0).transpose(0, 1).reshape({n * per_record, in.signals.size(1), length}).contiguous();
+    EcgSplit out = repeat_records(in, rows);
+    const float* data = in.signals.data_ptr<float>();  // apply() made it contiguous float
+    out.signals = at::empty({n * per_record, leads, length}, at::kFloat);
+    float* to = out.signals.data_ptr<float>();
+    at::parallel_for(0, n, 8, [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t r = begin; r < end; ++r)
+            for (std::int64_t w = 0; w < per_record; ++w)
+                for (std::int64_t l = 0; l < leads; ++l)
+                    std::copy_n(data + (r * leads + l) * T + starts[static_cast<std::size_t>(w)], length,
+                                to + ((r * per_record + w) * leads + l) * length);
+    });
     for (std::size_t i = 0; i < out.record_ids.size(); ++i)
         out.record_ids[i] += "@" + std::to_string(starts[i % starts.size()]);
     return out;
@@ -154,6 +171,7 @@ EcgSplit cut_windows(const EcgSplit& in, double fs, double seconds, double strid
 
 /// One window per detected beat that fits in its record, starting `offset` samples before the R
 /// peak; ids "<id>@r<sample>", RR intervals to the neighbouring detected beats as covariates.
+/// Only the windows are written: O(beats x window length), plus the detector's buffers per record.
 EcgSplit cut_beats(const EcgSplit& in, double fs, std::int64_t offset, std::int64_t length) {
     const std::int64_t n = in.size(), leads = in.signals.size(1), T = in.signals.size(2);
     const float* data = in.signals.data_ptr<float>();  // apply() made it contiguous float
@@ -187,7 +205,7 @@ EcgSplit cut_beats(const EcgSplit& in, double fs, std::int64_t offset, std::int6
             rr_prev.push_back(b.rr_prev_ms);
             rr_next.push_back(b.rr_next_ms);
         }
-    EcgSplit out = subset(in, at::tensor(rows, at::kLong));  // labels, subjects, covariates, texts repeated
+    EcgSplit out = repeat_records(in, rows);
     const auto m = static_cast<std::int64_t>(rows.size());
     out.signals = at::empty({m, leads, length}, at::kFloat);
     float* to = out.signals.data_ptr<float>();

@@ -10,6 +10,8 @@
 //   beats       before_ms, after_ms  one window per detected beat (multi-lead Pan-Tompkins, dsp::detect_qrs)
 //                                    that fits in the record ("<id>@r<sample>"), plus covariates
 //                                    rr_prev_ms / rr_next_ms (NaN at a record's first / last beat)
+// window and beats write only the windows (memory O(outputs x window length), never a copy of the
+// whole record per output), so whole Holter-length records cut with bounded memory.
 // Lead selection and canonical naming are the dataset's `leads` key.
 #pragma once
 
