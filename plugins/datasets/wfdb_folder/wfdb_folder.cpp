@@ -4,9 +4,10 @@
 // What it does
 //  * Records are cut to their first `duration_s` seconds and returned in physical units (mV; `uV`/`µV`
 //    and `V` headers are converted). Leads are found by each signal's description through
-//    ecgbench::canonical_lead_name (`MLII` → `II`, `v1` → `V1`); DatasetInfo::leads is the union of the
-//    canonical leads over the kept records, in standard 12-lead order. A lead a record lacks is an
-//    explicit missing state: its column is 0 and `lead_present` is false.
+//    ecgbench::canonical_lead_name (`MLII` → `II`, `v1` → `V1`), or through the shared lead mapping
+//    params (`lead_alias = ["ECG=I"]`, `default_lead = "I"`: common/leads_io.hpp); DatasetInfo::leads
+//    is the union of the canonical leads over the kept records, in standard 12-lead order. A lead a
+//    record lacks is an explicit missing state: its column is 0 and `lead_present` is false.
 //  * `labels_csv` (optional): header row, a `record` column (path relative to `path`, no extension,
 //    `/` separators), an optional `subject` column and the 0/1 columns named by `label_columns`.
 //    With a CSV, folder records without a row are dropped; rows without a record are ignored.
@@ -15,10 +16,11 @@
 //    The ranking is made over the records kept after reading headers, so a record dropped later
 //    (invalid samples) never moves another record to another split.
 //  * Dropped records are counted and listed with their reason: header-level reasons (wrong sampling
-//    rate, too short, no standard lead, unsupported units, unreadable header, no CSV row) are known
-//    after construction; "invalid samples" (NaN after decoding) and unreadable signal files only when
-//    the record's split is read. The per-record list is logged to stderr once every split has been
-//    read, and the counts appear in DatasetInfo::preprocessing.
+//    rate, too short, no standard lead (naming the signals seen and the lead_alias that would map
+//    them), ambiguous lead mapping, unsupported units, unreadable header, no CSV row) are known after
+//    construction; "invalid samples" (NaN after decoding) and unreadable signal files only when the
+//    record's split is read. The per-record list is logged to stderr once every split has been read,
+//    and the counts appear in DatasetInfo::preprocessing.
 //  * Splits are read from the files on each load() / stream(), a chunk at a time (RecordReader).
 //  * Fingerprint: FNV-1a 64 over the plugin version, every parameter, the CSV text, and per record
 //    its name, its `.hea` text and the size of each signal file. info() never reads signal data.
@@ -27,7 +29,8 @@
 //    FIR of the `resample` pipeline step (`resample = false` drops and lists them instead).
 //  * Multi-segment records are dropped (their segment headers are then seen as records of their own).
 //  * Only the first `duration_s` seconds are used (no windowing of long records into several examples).
-//  * Two signals mapping to the same lead: the first is used. No covariates are read.
+//  * Two signals with standard names for the same lead: the first is used; when the lead mapping put
+//    one of them there, the record is dropped as ambiguous. No covariates are read.
 //  * Dropped records are returned by dropped_records() (the runner stores them with the fingerprint),
 //    summarised in DatasetInfo::preprocessing and listed on stderr.
 #include "common/csv.hpp"
@@ -73,7 +76,7 @@ using ecgbench::Split;
 constexpr const char* kVersion = "1";
 
 const std::vector<ParamSpec>& schema() {
-    static const std::vector<ParamSpec> specs{
+    static const std::vector<ParamSpec> specs = common::with_lead_mapping_params({
         {"path", ParamType::String, std::string{}, "folder of WFDB records (required; searched recursively)", {}, {}, {}},
         {"labels_csv", ParamType::String, std::string{},
          "CSV with a header row: `record` (relative to path, no extension), optional `subject`, 0/1 label "
@@ -89,7 +92,7 @@ const std::vector<ParamSpec>& schema() {
         {"val_fraction", ParamType::Float, 0.15, "fraction of subjects in the validation split", 0.0, 0.9, {}},
         {"test_fraction", ParamType::Float, 0.15, "fraction of subjects in the test split", 0.0, 0.9, {}},
         {"seed", ParamType::Int, std::int64_t{0}, "seed of the split hash", 0.0, 9.0e15, {}},
-    };
+    });
     return specs;
 }
 
@@ -114,6 +117,7 @@ public:
           val_fraction_(p.get_float("val_fraction")),
           test_fraction_(p.get_float("test_fraction")),
           seed_(static_cast<std::uint64_t>(p.get_int("seed"))),
+          mapping_(common::LeadMapping::from_params(p, "wfdb_folder")),
           dropped_({"no row in labels_csv"}) {
         if (path_.empty()) {
             throw std::invalid_argument("wfdb_folder: parameter `path` is required (a folder of WFDB records) but is empty");
@@ -152,7 +156,7 @@ public:
         info.preprocessing = "first " + format_number(duration_s_) + " s at " + format_number(sampling_rate_) +
                              " Hz, mV" + (resample_ ? " (other rates resampled: polyphase Kaiser FIR)" : "") +
                              " (no filtering, no normalisation; absent leads are 0 with lead_present false); " +
-                             dropped_.summary() +
+                             mapping_.note() + dropped_.summary() +
                              (reader_->all_read() ? std::string()
                                                   : " (not every split read yet: records with invalid samples are "
                                                     "found and dropped when their split is read)");
@@ -232,7 +236,7 @@ private:
                 dropped_.add(name, problem);
                 continue;
             }
-            rec.map = common::map_leads(hd);
+            rec.map = common::map_leads(hd, mapping_);
             if (!rec.map.problem.empty()) {
                 dropped_.add(name, rec.map.problem);
                 continue;
@@ -297,6 +301,7 @@ private:
     bool resample_;
     double val_fraction_, test_fraction_;
     std::uint64_t seed_;
+    common::LeadMapping mapping_;
     std::int64_t samples_ = 0;
     bool has_subjects_ = false;
     std::string fingerprint_;
@@ -311,9 +316,9 @@ private:
 
 ecgbench::PluginDescriptor describe() {
     ecgbench::PluginDescriptor d;
-    d.manifest = {"wfdb_folder", ecgbench::PluginKind::Dataset, "1.1.0",
+    d.manifest = {"wfdb_folder", ecgbench::PluginKind::Dataset, "1.2.0",
                   "any folder of WFDB records (+ optional labels/subjects CSV); first duration_s seconds in mV, "
-                  "canonical leads, patient-disjoint hashed splits",
+                  "canonical leads (lead_alias / default_lead for other names), patient-disjoint hashed splits",
                   schema()};
     d.make_dataset = [](const Params& p) { return std::make_unique<WfdbFolder>(p); };
     return d;
