@@ -17,8 +17,10 @@
 //    (CPSC 2021 "data_101_6" → "data_101" with "_"), so the hashed split is patient-disjoint.
 // What it simplifies
 //  * No resampling (records at another rate are dropped), no filtering, mV.
-//  * Leads by signal description through canonical_lead_name; `lead_aliases` ("ECG1=I") names the
-//    unlabelled AFDB-style signals. A record with no usable lead is dropped.
+//  * Leads by signal description through canonical_lead_name; the shared lead mapping params
+//    (`lead_alias = ["ECG1=I"]`, `default_lead`: common/leads_io.hpp) name the unlabelled AFDB-style
+//    signals; `lead_aliases`, this plugin's older name for `lead_alias`, still works (merged). A
+//    record with no usable lead, or with two signals mapped to one lead, is dropped.
 //  * Dropped (listed): unreadable headers or annotation files, wrong rate, records shorter than one
 //    window or without a sample count, and single windows ("<record>:<start sample>") with invalid
 //    samples or unreadable data.
@@ -60,10 +62,10 @@ using ecgbench::ParamSpec;
 using ecgbench::ParamType;
 using ecgbench::Split;
 
-constexpr const char* kVersion = "1";
+constexpr const char* kVersion = "2";  // 2: two signals aliased to one lead drop the record (was: first used)
 
 const std::vector<ParamSpec>& schema() {
-    static const std::vector<ParamSpec> specs{
+    static const std::vector<ParamSpec> specs = common::with_lead_mapping_params({
         {"path", ParamType::String, std::string{}, "folder of records with rhythm annotations (required; recursive)", {}, {}, {}},
         {"annotator", ParamType::String, std::string("atr"), "annotation file extension holding the `+` rhythm annotations", {}, {}, {}},
         {"sampling_rate", ParamType::Float, 200.0, "records at another rate are dropped (no resampling yet)", 1.0, 1.0e5, {}},
@@ -72,13 +74,13 @@ const std::vector<ParamSpec>& schema() {
         {"min_af_fraction", ParamType::Float, 0.5, "a window is AF when at least this fraction of it is in AF", 0.0, 1.0, {}},
         {"af_rhythms", ParamType::StringList, std::vector<std::string>{"(AFIB", "(AFL"}, "rhythm aux texts that count as AF", {}, {}, {}},
         {"lead_aliases", ParamType::StringList, std::vector<std::string>{},
-         "SIGNAL=LEAD names for signals whose description is not a lead name (e.g. ECG1=I)", {}, {}, {}},
+         "older name of lead_alias (same SIGNAL=LEAD entries, merged with it); prefer lead_alias", {}, {}, {}},
         {"subject_separator", ParamType::String, std::string{},
          "subject = record name before the last occurrence of this text (\"\" = the record)", {}, {}, {}},
         {"val_fraction", ParamType::Float, 0.15, "fraction of subjects in the validation split", 0.0, 0.9, {}},
         {"test_fraction", ParamType::Float, 0.15, "fraction of subjects in the test split", 0.0, 0.9, {}},
         {"seed", ParamType::Int, std::int64_t{0}, "seed of the split hash", 0.0, 9.0e15, {}},
-    };
+    });
     return specs;
 }
 
@@ -110,7 +112,8 @@ public:
           min_af_(p.get_float("min_af_fraction")),
           separator_(p.get_string("subject_separator")),
           val_fraction_(p.get_float("val_fraction")),
-          test_fraction_(p.get_float("test_fraction")) {
+          test_fraction_(p.get_float("test_fraction")),
+          mapping_(common::LeadMapping::from_params(p, "af_holter")) {
         if (path_.empty()) throw std::invalid_argument("af_holter: parameter `path` is required but is empty");
         std::error_code ec;
         if (!fs::is_directory(path_, ec)) throw std::invalid_argument("af_holter: `path` '" + path_ + "' is not a folder");
@@ -118,12 +121,6 @@ public:
         window_ = std::llround(p.get_float("window_s") * rate_);
         stride_ = std::llround(p.get_float("stride_s") * rate_);
         if (window_ < 1 || stride_ < 1) throw std::invalid_argument("af_holter: window_s and stride_s must give at least one sample");
-        for (const auto& alias : p.get_strings("lead_aliases")) {
-            const auto eq = alias.find('=');
-            const auto lead = eq == std::string::npos ? std::nullopt : ecgbench::canonical_lead_name(alias.substr(eq + 1));
-            if (!lead) throw std::invalid_argument("af_holter: `lead_aliases`: '" + alias + "' is not SIGNAL=LEAD with a standard lead");
-            aliases_[common::trim(alias.substr(0, eq))] = *lead;
-        }
         for (const auto& r : p.get_strings("af_rhythms")) af_.insert(r);
         scan(p, static_cast<std::uint64_t>(p.get_int("seed")));
         make_reader();
@@ -141,7 +138,8 @@ public:
         info.preprocessing = std::to_string(window_) + "-sample windows every " + std::to_string(stride_) + " samples at " +
                              format_number(rate_) + " Hz, mV, no filtering; AF when >= " + format_number(min_af_) +
                              " of the window is in an AF episode of the `" + annotator_ +
-                             "` rhythm annotations; covariates af_fraction, start_s; " + dropped_.summary() +
+                             "` rhythm annotations; covariates af_fraction, start_s; " +
+                             mapping_.note() + dropped_.summary() +
                              (reader_->all_read() ? "" : " (not every split read yet)");
         info.split_rule = common::hashed_split_rule(separator_.empty() ? "records" : "subjects (record name before the last '" + separator_ + "')",
                                                     val_fraction_, test_fraction_);
@@ -196,10 +194,7 @@ private:
                 dropped_.add(name, "no sample count in the header");
                 continue;
             }
-            for (auto& s : header->signals) {
-                if (const auto it = aliases_.find(common::trim(s.description)); it != aliases_.end()) s.description = it->second;
-            }
-            const auto map = common::map_leads(*header);
+            const auto map = common::map_leads(*header, mapping_);
             if (!map.problem.empty()) {
                 dropped_.add(name, map.problem);
                 continue;
@@ -259,7 +254,7 @@ private:
     std::string separator_;
     double val_fraction_, test_fraction_;
     std::int64_t window_ = 0, stride_ = 0;
-    std::map<std::string, std::string> aliases_;
+    common::LeadMapping mapping_;
     std::set<std::string> af_;
     std::vector<std::string> leads_;
     std::string fingerprint_;
@@ -271,7 +266,7 @@ private:
 
 ecgbench::PluginDescriptor describe() {
     ecgbench::PluginDescriptor d;
-    d.manifest = {"af_holter", ecgbench::PluginKind::Dataset, "1.0.0",
+    d.manifest = {"af_holter", ecgbench::PluginKind::Dataset, "1.1.0",
                   "AF windows from long records with rhythm annotations (CPSC 2021 / AFDB / SHDB-AF style), streamed "
                   "window by window; AF fraction covariate; hashed subject splits",
                   schema()};

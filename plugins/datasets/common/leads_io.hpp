@@ -1,13 +1,16 @@
 // Reading a WFDB record into the canonical lead layout: which signal is which standard lead (by
-// its description, through ecgbench::canonical_lead_name), unit conversion to mV, and a frame
-// range decoded into a [leads x samples] block in the dataset's lead order.
+// its description, through ecgbench::canonical_lead_name, or through the dataset's lead mapping:
+// `lead_alias` / `default_lead`), unit conversion to mV, and a frame range decoded into a
+// [leads x samples] block in the dataset's lead order.
 #pragma once
 
 #include "ecgbench/fingerprint.hpp"
+#include "ecgbench/params.hpp"
 #include "ecgbench/wfdb.hpp"
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -25,6 +28,35 @@ struct LeadMap {
     std::string problem;                             ///< "" when usable, else why not (a drop reason)
 
     bool has(const std::string& lead) const;
+};
+
+/// The lead-mapping params every WFDB-based dataset plugin declares (append them to the plugin's
+/// schema with with_lead_mapping_params, so they are validated, hashed into the fingerprint and the
+/// cell identity like any other param, and recorded with the cell's config):
+///  * `lead_alias` (string list, default []): "SIGNAL=LEAD" entries; a signal whose description is
+///    SIGNAL (exact, ignoring leading/trailing blanks) is lead LEAD (any name canonical_lead_name
+///    accepts). Checked before the standard names, so it can also rename a standard one.
+///  * `default_lead` (string, default ""): the lead of a record's only signal when that record has
+///    exactly one signal and its description is neither a standard lead name nor aliased
+///    (single-lead wearables: AliveCor's "ECG" is lead I). "" = no default.
+std::vector<ParamSpec> lead_mapping_params();
+/// `specs` followed by lead_mapping_params().
+std::vector<ParamSpec> with_lead_mapping_params(std::vector<ParamSpec> specs);
+
+/// A dataset's lead mapping, read from its params.
+struct LeadMapping {
+    std::map<std::string, std::string> alias;  ///< trimmed signal description → canonical lead
+    std::string default_lead;                  ///< canonical lead, "" = none
+
+    /// Reads `lead_alias` and `default_lead` (and, where the plugin declares it, the older
+    /// `lead_aliases`, same syntax, merged). Throws std::invalid_argument "<who>: `lead_alias`: ..."
+    /// for an entry that is not SIGNAL=LEAD with a standard lead, a signal given two different
+    /// leads, or a `default_lead` that is not a standard lead.
+    static LeadMapping from_params(const Params& params, const std::string& who);
+    bool empty() const { return alias.empty() && default_lead.empty(); }
+    /// For DatasetInfo::preprocessing: "leads mapped: ECG -> I (lead_alias), the unknown signal of
+    /// a single-signal record -> I (default_lead); "", or "" when empty.
+    std::string note() const;
 };
 
 /// Reads `record`.hea (a path without extension), feeds "rec|<name>|<header text>|" and then
@@ -46,9 +78,15 @@ std::int64_t source_frames(double record_hz, double target_hz, std::int64_t samp
 std::string header_problem(const wfdb::Header& header, double sampling_rate, std::int64_t samples,
                            bool resample = false);
 
-/// Maps `header`'s signals. A lead signal in a non-voltage unit or no standard lead at all sets
-/// `problem` ("units 'mmHg' of signal II not a voltage (mV, uV, V)", "no standard ECG lead ...").
-LeadMap map_leads(const wfdb::Header& header);
+/// Maps `header`'s signals to leads: `mapping`'s alias first, then the standard names
+/// (canonical_lead_name), then `mapping.default_lead` for a single-signal record. Sets `problem`
+/// (a drop reason) for a lead signal in a non-voltage unit ("units 'mmHg' of signal II not a
+/// voltage (mV, uV, V)"), for two signals on one lead when the mapping put one of them there
+/// ("ambiguous lead mapping: signals 'ECG1' and 'ECG2' both map to lead I"; two signals with
+/// standard names for one lead: the first is used, as before), and for no lead at all, naming the
+/// signals seen and the fix ("no standard ECG lead: signal 'ECG' is not a standard lead name; map
+/// it with lead_alias = ["ECG=I"] or default_lead = "I"").
+LeadMap map_leads(const wfdb::Header& header, const LeadMapping& mapping);
 
 /// Decodes frames [from, from + count) of the signals mapped to `leads` (dataset order) into
 /// `out` ([leads.size() x count], mV, 0 for absent leads) and `present` ([leads.size()], 1/0).

@@ -20,6 +20,8 @@
 //  * Dropped (listed by dropped_records()): unreadable headers, records not at 500 Hz or shorter than
 //    10 s, records without a readable delineation file for the chosen lead, without a ludb.csv row or
 //    without a rhythm (label_set rhythm), and records with invalid samples.
+//  * Signals whose description is not a standard lead name can be named with the lead mapping params
+//    every WFDB-based plugin shares (`lead_alias`, `default_lead`: common/leads_io.hpp; none by default).
 //  * Fingerprint: version, params, ludb.csv, and per record its header text, signal file sizes and
 //    the chosen lead's annotation bytes.
 #include "common/csv.hpp"
@@ -70,7 +72,7 @@ const std::vector<std::string>& lead_files() {
 }
 
 const std::vector<ParamSpec>& schema() {
-    static const std::vector<ParamSpec> specs{
+    static const std::vector<ParamSpec> specs = common::with_lead_mapping_params({
         {"path", ParamType::String, std::string{}, "LUDB folder (required): data/<n>.hea/.dat/.<lead>, ludb.csv", {}, {}, {}},
         {"label_set", ParamType::String, std::string("rhythm"),
          "rhythm: classes from ludb.csv `Rhythms`; none: no labels (targets only)", {}, {}, {"rhythm", "none"}},
@@ -79,7 +81,7 @@ const std::vector<ParamSpec>& schema() {
         {"val_fraction", ParamType::Float, 0.15, "fraction of records (= subjects) in the validation split", 0.0, 0.9, {}},
         {"test_fraction", ParamType::Float, 0.15, "fraction of records (= subjects) in the test split", 0.0, 0.9, {}},
         {"seed", ParamType::Int, std::int64_t{0}, "seed of the split hash", 0.0, 9.0e15, {}},
-    };
+    });
     return specs;
 }
 
@@ -116,6 +118,7 @@ public:
           lead_(p.get_string("delineation_lead")),
           val_fraction_(p.get_float("val_fraction")),
           test_fraction_(p.get_float("test_fraction")) {
+        mapping_ = common::LeadMapping::from_params(p, "ludb");
         if (path_.empty()) throw std::invalid_argument("ludb: parameter `path` is required (the LUDB folder) but is empty");
         std::error_code ec;
         if (!fs::is_directory(path_, ec)) throw std::invalid_argument("ludb: `path` '" + path_ + "' is not a folder");
@@ -136,7 +139,7 @@ public:
         info.preprocessing = "10 s at 500 Hz, mV, no filtering or normalisation; labels: " + label_set_ +
                              "; covariates age, sex (1 = male), and medians over beats of lead " + lead_ +
                              "'s delineation: pr_ms, qrs_ms, qt_ms, hr_bpm (NaN when no beat gives one); " +
-                             dropped_.summary() + (reader_->all_read() ? "" : " (not every split read yet)");
+                             mapping_.note() + dropped_.summary() + (reader_->all_read() ? "" : " (not every split read yet)");
         info.split_rule = common::hashed_split_rule("records (one subject each)", val_fraction_, test_fraction_);
         info.covariates = covariate_names();
         return info;
@@ -211,7 +214,7 @@ private:
             }
             common::PendingRecord rec;
             rec.id = name;
-            rec.map = common::map_leads(*header);
+            rec.map = common::map_leads(*header, mapping_);
             if (!rec.map.problem.empty()) {
                 dropped_.add(name, rec.map.problem);
                 continue;
@@ -261,6 +264,7 @@ private:
     std::string path_, label_set_, lead_;
     double val_fraction_, test_fraction_;
     std::vector<std::string> classes_;
+    common::LeadMapping mapping_;
     std::string fingerprint_;
     std::vector<common::PendingRecord> pending_;
 
@@ -270,7 +274,7 @@ private:
 
 ecgbench::PluginDescriptor describe() {
     ecgbench::PluginDescriptor d;
-    d.manifest = {"ludb", ecgbench::PluginKind::Dataset, "1.0.0",
+    d.manifest = {"ludb", ecgbench::PluginKind::Dataset, "1.1.0",
                   "LUDB: 12-lead 500 Hz records; PR/QRS/QT/HR targets from the wave delineation (covariates), rhythm "
                   "labels from ludb.csv, hashed record splits",
                   schema()};

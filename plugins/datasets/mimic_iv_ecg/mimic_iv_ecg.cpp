@@ -22,6 +22,8 @@
 //  * No demographics (they live in MIMIC-IV's hosp module, not in this database), no labels.
 //  * Dropped (listed): records whose header is missing or unreadable, not 500 Hz or shorter than
 //    10 s, with invalid samples or unreadable signals.
+//  * Signals whose description is not a standard lead name can be named with the lead mapping params
+//    every WFDB-based plugin shares (`lead_alias`, `default_lead`: common/leads_io.hpp; none by default).
 //  * Fingerprint: version, params, both CSV texts, and per used record its header text and signal
 //    file sizes.
 #include "common/csv.hpp"
@@ -67,7 +69,7 @@ constexpr double kRate = 500.0;
 constexpr std::int64_t kSamples = 5000;
 
 const std::vector<ParamSpec>& schema() {
-    static const std::vector<ParamSpec> specs{
+    static const std::vector<ParamSpec> specs = common::with_lead_mapping_params({
         {"path", ParamType::String, std::string{},
          "MIMIC-IV-ECG folder (required): record_list.csv, machine_measurements.csv, files/", {}, {}, {}},
         {"max_records", ParamType::Int, std::int64_t{0},
@@ -76,7 +78,7 @@ const std::vector<ParamSpec>& schema() {
         {"val_fraction", ParamType::Float, 0.1, "fraction of subjects in the validation split", 0.0, 0.9, {}},
         {"test_fraction", ParamType::Float, 0.1, "fraction of subjects in the test split", 0.0, 0.9, {}},
         {"seed", ParamType::Int, std::int64_t{0}, "seed of the split hash (and of the max_records order)", 0.0, 9.0e15, {}},
-    };
+    });
     return specs;
 }
 
@@ -98,6 +100,7 @@ public:
           not_measured_(p.get_float("not_measured")),
           val_fraction_(p.get_float("val_fraction")),
           test_fraction_(p.get_float("test_fraction")) {
+        mapping_ = common::LeadMapping::from_params(p, "mimic_iv_ecg");
         if (path_.empty()) throw std::invalid_argument("mimic_iv_ecg: parameter `path` is required but is empty");
         std::error_code ec;
         if (!fs::is_directory(path_, ec)) throw std::invalid_argument("mimic_iv_ecg: `path` '" + path_ + "' is not a folder");
@@ -120,7 +123,7 @@ public:
                              "statements joined with \"; \"; covariates hr_bpm, pr_ms, qrs_ms, qt_ms, p/qrs/t_axis from "
                              "machine_measurements.csv (>= " + format_number(not_measured_) + " = NaN); " +
                              (unused_ ? std::to_string(unused_) + " records beyond max_records not used; " : std::string()) +
-                             dropped_.summary() + (reader_->all_read() ? "" : " (not every split read yet)");
+                             mapping_.note() + dropped_.summary() + (reader_->all_read() ? "" : " (not every split read yet)");
         info.split_rule = common::hashed_split_rule("subjects (subject_id)", val_fraction_, test_fraction_);
         info.covariates = covariate_names();
         info.has_texts = true;
@@ -238,7 +241,7 @@ private:
             }
             common::PendingRecord rec;
             rec.id = id;
-            rec.map = common::map_leads(*header);
+            rec.map = common::map_leads(*header, mapping_);
             if (!rec.map.problem.empty()) {
                 dropped_.add(id, rec.map.problem);
                 continue;
@@ -273,6 +276,7 @@ private:
     double not_measured_;
     double val_fraction_, test_fraction_;
     std::size_t unused_ = 0;
+    common::LeadMapping mapping_;
     std::string fingerprint_;
     std::vector<common::PendingRecord> pending_;
 
@@ -282,7 +286,7 @@ private:
 
 ecgbench::PluginDescriptor describe() {
     ecgbench::PluginDescriptor d;
-    d.manifest = {"mimic_iv_ecg", ecgbench::PluginKind::Dataset, "1.0.0",
+    d.manifest = {"mimic_iv_ecg", ecgbench::PluginKind::Dataset, "1.1.0",
                   "MIMIC-IV-ECG: unlabeled 12-lead 500 Hz corpus with machine-report texts and measurement covariates, "
                   "patient-disjoint hashed splits, optional deterministic max_records subset",
                   schema()};

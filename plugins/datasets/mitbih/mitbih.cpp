@@ -21,6 +21,8 @@
 //  * No filtering, no resampling (records must be 360 Hz).
 //  * Dropped (listed): paced records, absent records (no <n>.hea in `path`), unreadable files, and
 //    single beats ("<record>:<sample>") whose window leaves the record or holds invalid samples.
+//  * Signals whose description is not a standard lead name can be named with the lead mapping params
+//    every WFDB-based plugin shares (`lead_alias`, `default_lead`: common/leads_io.hpp; none by default).
 //  * Fingerprint: version, params, and per record its header text, signal file sizes and the
 //    annotation file's bytes.
 #include "common/leads_io.hpp"
@@ -85,13 +87,13 @@ int aami_class(const std::string& symbol) {
 }
 
 const std::vector<ParamSpec>& schema() {
-    static const std::vector<ParamSpec> specs{
+    static const std::vector<ParamSpec> specs = common::with_lead_mapping_params({
         {"path", ParamType::String, std::string{}, "folder of the MIT-BIH records 100..234 (.hea, .dat, .atr; required)", {}, {}, {}},
         {"window_s", ParamType::Float, 1.0, "beat window length in seconds, centred on the R peak", 0.1, 10.0, {}},
         {"leads", ParamType::StringList, std::vector<std::string>{"II", "V1"}, "canonical leads the dataset offers", {}, {}, {}},
         {"val_fraction", ParamType::Float, 0.2, "fraction of the DS1 records used for validation", 0.0, 0.9, {}},
         {"seed", ParamType::Int, std::int64_t{0}, "seed of the DS1 train/val hash", 0.0, 9.0e15, {}},
-    };
+    });
     return specs;
 }
 
@@ -114,6 +116,7 @@ class MitBih final : public ecgbench::Dataset {
 public:
     explicit MitBih(const Params& p)
         : path_(p.get_string("path")), window_s_(p.get_float("window_s")), val_fraction_(p.get_float("val_fraction")) {
+        mapping_ = common::LeadMapping::from_params(p, "mitbih");
         if (path_.empty()) throw std::invalid_argument("mitbih: parameter `path` is required but is empty");
         std::error_code ec;
         if (!fs::is_directory(path_, ec)) throw std::invalid_argument("mitbih: `path` '" + path_ + "' is not a folder");
@@ -141,7 +144,7 @@ public:
         std::lock_guard<std::mutex> lock(mutex_);
         info.preprocessing = "beats: " + std::to_string(window_) + "-sample windows centred on the .atr R peak, 360 Hz, mV, "
                              "no filtering; AAMI classes N/S/V/F/Q; covariates rr_prev_ms, rr_next_ms, rhythm_af, age, "
-                             "sex (1 = male); " + dropped_.summary() + (loaded_ ? "" : " (beats not read yet)");
+                             "sex (1 = male); " + mapping_.note() + dropped_.summary() + (loaded_ ? "" : " (beats not read yet)");
         info.split_rule = "inter-patient (de Chazal et al. 2004): DS1 records train, of which " + format_number(val_fraction_) +
                           " of the records (seeded hash) val; DS2 records test; paced 102/104/107/217 excluded";
         info.covariates = covariate_names();
@@ -185,7 +188,7 @@ private:
                     dropped_.add(rec.name, "no sample count in the header");
                     continue;
                 }
-                rec.map = common::map_leads(*header);
+                rec.map = common::map_leads(*header, mapping_);
                 const bool any = std::any_of(leads_.begin(), leads_.end(), [&](const auto& l) { return rec.map.has(l); });
                 if (!rec.map.problem.empty() || !any) {
                     dropped_.add(rec.name, rec.map.problem.empty() ? "none of the leads " + join(leads_) : rec.map.problem);
@@ -308,6 +311,7 @@ private:
     std::int64_t window_ = 0;
     std::vector<std::string> leads_;
     std::vector<Record> records_;
+    common::LeadMapping mapping_;
     std::string fingerprint_;
 
     common::DropLog dropped_;
@@ -319,7 +323,7 @@ private:
 
 ecgbench::PluginDescriptor describe() {
     ecgbench::PluginDescriptor d;
-    d.manifest = {"mitbih", ecgbench::PluginKind::Dataset, "1.0.0",
+    d.manifest = {"mitbih", ecgbench::PluginKind::Dataset, "1.1.0",
                   "MIT-BIH Arrhythmia beats: AAMI N/S/V/F/Q, R-centred windows, de Chazal DS1/DS2 inter-patient split, "
                   "RR and AF-rhythm covariates",
                   schema()};

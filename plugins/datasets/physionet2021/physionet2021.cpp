@@ -23,6 +23,8 @@
 //  * No patient ids exist in these headers, so the patient-disjoint hashed split treats each record
 //    as its own subject (PTB and INCART patients with several records can straddle splits).
 //  * Records whose codes include no class of the label space are dropped unless `keep_unlabeled`.
+//  * Signals whose description is not a standard lead name can be named with the lead mapping params
+//    every WFDB-based plugin shares (`lead_alias`, `default_lead`: common/leads_io.hpp; none by default).
 //  * Fingerprint: version, params, and per selected record its header text and signal file sizes.
 #include "challenge_header.hpp"
 #include "common/leads_io.hpp"
@@ -64,7 +66,7 @@ using ecgbench::Split;
 constexpr const char* kVersion = "1";
 
 const std::vector<ParamSpec>& schema() {
-    static const std::vector<ParamSpec> specs{
+    static const std::vector<ParamSpec> specs = common::with_lead_mapping_params({
         {"path", ParamType::String, std::string{}, "folder of Challenge records (required; searched recursively)", {}, {}, {}},
         {"label_space", ParamType::String, std::string("scored"),
          "scored: the 26 Challenge 2021 scored classes; all: every code seen (equivalent pairs merged)", {}, {},
@@ -80,7 +82,7 @@ const std::vector<ParamSpec>& schema() {
         {"val_fraction", ParamType::Float, 0.1, "fraction of records in the validation split", 0.0, 0.9, {}},
         {"test_fraction", ParamType::Float, 0.1, "fraction of records in the test split", 0.0, 0.9, {}},
         {"seed", ParamType::Int, std::int64_t{0}, "seed of the split hash", 0.0, 9.0e15, {}},
-    };
+    });
     return specs;
 }
 
@@ -95,6 +97,7 @@ public:
           keep_unlabeled_(p.get_bool("keep_unlabeled")),
           val_fraction_(p.get_float("val_fraction")),
           test_fraction_(p.get_float("test_fraction")) {
+        mapping_ = common::LeadMapping::from_params(p, "physionet2021");
         if (path_.empty()) throw std::invalid_argument("physionet2021: parameter `path` is required but is empty");
         std::error_code ec;
         if (!fs::is_directory(path_, ec)) throw std::invalid_argument("physionet2021: `path` '" + path_ + "' is not a folder");
@@ -132,7 +135,8 @@ public:
                              ", no filtering or normalisation; labels: " +
                              (label_space_ == "scored" ? "Challenge 2021 scored classes" : "every code seen") +
                              ", equivalent pairs merged; sources: " + (selected.empty() ? "all" : selected) + " (" +
-                             std::to_string(other_sources_) + " records of other sources not used); " + dropped_.summary() +
+                             std::to_string(other_sources_) + " records of other sources not used); " + mapping_.note() +
+                             dropped_.summary() +
                              (reader_->all_read() ? "" : " (not every split read yet)");
         info.split_rule = common::hashed_split_rule("records (no patient ids in the headers)", val_fraction_, test_fraction_);
         info.covariates = {"age", "sex"};
@@ -203,7 +207,7 @@ private:
             }
             Candidate c;
             c.rec.id = name;
-            c.rec.map = common::map_leads(*header);
+            c.rec.map = common::map_leads(*header, mapping_);
             if (!c.rec.map.problem.empty()) {
                 dropped_.add(name, c.rec.map.problem);
                 continue;
@@ -270,6 +274,7 @@ private:
     std::int64_t samples_ = 0;
     std::size_t other_sources_ = 0;
     std::vector<std::string> leads_, classes_;
+    common::LeadMapping mapping_;
     std::string fingerprint_;
     std::vector<common::PendingRecord> pending_;
 
@@ -279,7 +284,7 @@ private:
 
 ecgbench::PluginDescriptor describe() {
     ecgbench::PluginDescriptor d;
-    d.manifest = {"physionet2021", ecgbench::PluginKind::Dataset, "1.1.0",
+    d.manifest = {"physionet2021", ecgbench::PluginKind::Dataset, "1.2.0",
                   "PhysioNet/CinC Challenge 2020/2021 12-lead data: SNOMED-CT Dx labels (26 scored classes, equivalent "
                   "pairs merged, or all codes), per-source selection, age/sex, hashed record-level splits",
                   schema()};

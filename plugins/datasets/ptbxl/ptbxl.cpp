@@ -23,6 +23,8 @@
 //  * Dropped records (no label in the set, unreadable header, wrong rate, too short, missing lead
 //    units, invalid samples, unreadable signals) are listed by dropped_records(), counted in
 //    DatasetInfo::preprocessing and printed to stderr once every split has been read.
+//  * Signals whose description is not a standard lead name can be named with the lead mapping params
+//    every WFDB-based plugin shares (`lead_alias`, `default_lead`: common/leads_io.hpp; none by default).
 //  * Fingerprint: plugin version, parameters, both CSV texts, and per kept record its header text
 //    and signal file sizes. info() reads no signal data.
 #include "common/csv.hpp"
@@ -65,13 +67,13 @@ constexpr const char* kVersion = "1";
 constexpr double kDurationS = 10.0;
 
 const std::vector<ParamSpec>& schema() {
-    static const std::vector<ParamSpec> specs{
+    static const std::vector<ParamSpec> specs = common::with_lead_mapping_params({
         {"path", ParamType::String, std::string{},
          "PTB-XL folder (required): ptbxl_database.csv, scp_statements.csv, records100/, records500/", {}, {}, {}},
         {"label_set", ParamType::String, std::string("superdiagnostic"),
          "Strodthoff et al. label set; records without a label in it are dropped", {}, {}, ptbxl::label_set_names()},
         {"sampling_rate", ParamType::Int, std::int64_t{100}, "100 (filename_lr) or 500 (filename_hr)", 100.0, 500.0, {}},
-    };
+    });
     return specs;
 }
 
@@ -84,6 +86,7 @@ class Ptbxl final : public ecgbench::Dataset {
 public:
     explicit Ptbxl(const Params& p)
         : path_(p.get_string("path")), label_set_(p.get_string("label_set")), rate_(p.get_int("sampling_rate")) {
+        mapping_ = common::LeadMapping::from_params(p, "ptbxl");
         if (path_.empty()) throw std::invalid_argument("ptbxl: parameter `path` is required (the PTB-XL folder) but is empty");
         std::error_code ec;
         if (!fs::is_directory(path_, ec)) throw std::invalid_argument("ptbxl: `path` '" + path_ + "' is not a folder");
@@ -108,7 +111,7 @@ public:
                              "), mV, no filtering or normalisation; labels: " + label_set_ +
                              " (Strodthoff et al. 2020, every listed code whatever its likelihood); covariates age "
                              "(300 read as 90), sex (1 = male), height, weight; texts: report; " +
-                             dropped_.summary() + (reader_->all_read() ? "" : " (not every split read yet)");
+                             mapping_.note() + dropped_.summary() + (reader_->all_read() ? "" : " (not every split read yet)");
         info.split_rule = "strat_fold 1-8 train, 9 val, 10 test (PTB-XL recommended folds, patient-disjoint)";
         info.covariates = covariate_names();
         info.has_texts = true;
@@ -199,7 +202,7 @@ private:
                 dropped_.add(id, problem);
                 continue;
             }
-            rec.map = common::map_leads(rec.header);
+            rec.map = common::map_leads(rec.header, mapping_);
             if (!rec.map.problem.empty()) {
                 dropped_.add(id, rec.map.problem);
                 continue;
@@ -247,6 +250,7 @@ private:
     std::int64_t rate_, samples_ = 0;
     std::size_t rows_ = 0;
     std::vector<std::string> classes_;
+    common::LeadMapping mapping_;
     std::string fingerprint_;
     std::vector<common::PendingRecord> pending_;
 
@@ -256,7 +260,7 @@ private:
 
 ecgbench::PluginDescriptor describe() {
     ecgbench::PluginDescriptor d;
-    d.manifest = {"ptbxl", ecgbench::PluginKind::Dataset, "1.0.0",
+    d.manifest = {"ptbxl", ecgbench::PluginKind::Dataset, "1.1.0",
                   "PTB-XL: Strodthoff et al. label sets (all/diagnostic/subdiagnostic/superdiagnostic/form/rhythm), "
                   "strat_fold 1-8/9/10 split, 100 or 500 Hz, age/sex/height/weight, report texts",
                   schema()};

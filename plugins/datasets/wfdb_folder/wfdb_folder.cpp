@@ -4,21 +4,27 @@
 // What it does
 //  * Records are cut to their first `duration_s` seconds and returned in physical units (mV; `uV`/`µV`
 //    and `V` headers are converted). Leads are found by each signal's description through
-//    ecgbench::canonical_lead_name (`MLII` → `II`, `v1` → `V1`); DatasetInfo::leads is the union of the
-//    canonical leads over the kept records, in standard 12-lead order. A lead a record lacks is an
-//    explicit missing state: its column is 0 and `lead_present` is false.
-//  * `labels_csv` (optional): header row, a `record` column (path relative to `path`, no extension,
-//    `/` separators), an optional `subject` column and the 0/1 columns named by `label_columns`.
-//    With a CSV, folder records without a row are dropped; rows without a record are ignored.
+//    ecgbench::canonical_lead_name (`MLII` → `II`, `v1` → `V1`), or through the shared lead mapping
+//    params (`lead_alias = ["ECG=I"]`, `default_lead = "I"`: common/leads_io.hpp); DatasetInfo::leads
+//    is the union of the canonical leads over the kept records, in standard 12-lead order. A lead a
+//    record lacks is an explicit missing state: its column is 0 and `lead_present` is false.
+//  * `labels_csv` (optional), `labels_format = "columns"` (default): header row, a `record` column
+//    (path relative to `path`, no extension, `/` separators), an optional `subject` column and the
+//    0/1 columns named by `label_columns`. `labels_format = "reference"`: a PhysioNet Challenge
+//    REFERENCE.csv (CinC 2017: `A00001,N`, no header row, CRLF): `record,CLASS` rows, one-hot over
+//    `label_columns` (the classes, in order); a record whose class is not listed is dropped with
+//    that reason (e.g. CinC 2017's noisy `~`: list it to keep it as a class). Each record is its own
+//    subject. With a CSV, folder records without a row are dropped; rows without a record are ignored.
 //  * Splits: subjects (or records when there is no `subject` column) are ranked by a seeded hash and
 //    cut val_fraction / test_fraction / rest, so splits are patient-disjoint when subjects are given.
 //    The ranking is made over the records kept after reading headers, so a record dropped later
 //    (invalid samples) never moves another record to another split.
 //  * Dropped records are counted and listed with their reason: header-level reasons (wrong sampling
-//    rate, too short, no standard lead, unsupported units, unreadable header, no CSV row) are known
-//    after construction; "invalid samples" (NaN after decoding) and unreadable signal files only when
-//    the record's split is read. The per-record list is logged to stderr once every split has been
-//    read, and the counts appear in DatasetInfo::preprocessing.
+//    rate, too short, no standard lead (naming the signals seen and the lead_alias that would map
+//    them), ambiguous lead mapping, unsupported units, unreadable header, no CSV row, a class not in
+//    label_columns) are known after construction; "invalid samples" (NaN after decoding) and
+//    unreadable signal files only when the record's split is read. The per-record list is logged to
+//    stderr once every split has been read, and the counts appear in DatasetInfo::preprocessing.
 //  * Splits are read from the files on each load() / stream(), a chunk at a time (RecordReader).
 //  * Fingerprint: FNV-1a 64 over the plugin version, every parameter, the CSV text, and per record
 //    its name, its `.hea` text and the size of each signal file. info() never reads signal data.
@@ -27,7 +33,8 @@
 //    FIR of the `resample` pipeline step (`resample = false` drops and lists them instead).
 //  * Multi-segment records are dropped (their segment headers are then seen as records of their own).
 //  * Only the first `duration_s` seconds are used (no windowing of long records into several examples).
-//  * Two signals mapping to the same lead: the first is used. No covariates are read.
+//  * Two signals with standard names for the same lead: the first is used; when the lead mapping put
+//    one of them there, the record is dropped as ambiguous. No covariates are read.
 //  * Dropped records are returned by dropped_records() (the runner stores them with the fingerprint),
 //    summarised in DatasetInfo::preprocessing and listed on stderr.
 #include "common/csv.hpp"
@@ -73,14 +80,18 @@ using ecgbench::Split;
 constexpr const char* kVersion = "1";
 
 const std::vector<ParamSpec>& schema() {
-    static const std::vector<ParamSpec> specs{
+    static const std::vector<ParamSpec> specs = common::with_lead_mapping_params({
         {"path", ParamType::String, std::string{}, "folder of WFDB records (required; searched recursively)", {}, {}, {}},
         {"labels_csv", ParamType::String, std::string{},
          "CSV with a header row: `record` (relative to path, no extension), optional `subject`, 0/1 label "
          "columns; \"\" = no labels",
          {}, {}, {}},
+        {"labels_format", ParamType::String, std::string("columns"),
+         "columns: as labels_csv says; reference: PhysioNet Challenge REFERENCE.csv (`record,CLASS` rows, no header "
+         "row), one-hot over label_columns, a class not listed drops the record",
+         {}, {}, {"columns", "reference"}},
         {"label_columns", ParamType::StringList, std::vector<std::string>{},
-         "CSV columns used as labels (each 0/1), in class order", {}, {}, {}},
+         "CSV columns used as labels (each 0/1), in class order; with labels_format = reference: the classes", {}, {}, {}},
         {"duration_s", ParamType::Float, 10.0, "records are cut to their first duration_s seconds; shorter ones are dropped",
          0.01, 86400.0, {}},
         {"sampling_rate", ParamType::Float, 0.0, "required: the rate records are served at (Hz)", 0.0, 1.0e6, {}},
@@ -89,10 +100,17 @@ const std::vector<ParamSpec>& schema() {
         {"val_fraction", ParamType::Float, 0.15, "fraction of subjects in the validation split", 0.0, 0.9, {}},
         {"test_fraction", ParamType::Float, 0.15, "fraction of subjects in the test split", 0.0, 0.9, {}},
         {"seed", ParamType::Int, std::int64_t{0}, "seed of the split hash", 0.0, 9.0e15, {}},
-    };
+    });
     return specs;
 }
 
+
+/// A labels_csv row: subject, labels, and a drop reason ("" = usable).
+struct LabelRow {
+    std::string subject;
+    std::vector<float> labels;
+    std::string problem;
+};
 
 struct Record {
     std::string name;  ///< relative path without extension
@@ -107,6 +125,7 @@ public:
     explicit WfdbFolder(const Params& p)
         : path_(p.get_string("path")),
           labels_csv_(p.get_string("labels_csv")),
+          reference_(p.get_string("labels_format") == "reference"),
           label_columns_(p.get_strings("label_columns")),
           duration_s_(p.get_float("duration_s")),
           sampling_rate_(p.get_float("sampling_rate")),
@@ -114,7 +133,8 @@ public:
           val_fraction_(p.get_float("val_fraction")),
           test_fraction_(p.get_float("test_fraction")),
           seed_(static_cast<std::uint64_t>(p.get_int("seed"))),
-          dropped_({"no row in labels_csv"}) {
+          mapping_(common::LeadMapping::from_params(p, "wfdb_folder")),
+          dropped_({"no row in labels_csv", "label not in label_columns"}) {
         if (path_.empty()) {
             throw std::invalid_argument("wfdb_folder: parameter `path` is required (a folder of WFDB records) but is empty");
         }
@@ -131,6 +151,11 @@ public:
         }
         if (!label_columns_.empty() && labels_csv_.empty()) {
             throw std::invalid_argument("wfdb_folder: `label_columns` given without `labels_csv`");
+        }
+        if (reference_ && !labels_csv_.empty() && label_columns_.empty()) {
+            throw std::invalid_argument("wfdb_folder: labels_format = \"reference\" needs `label_columns`: the classes, "
+                                        "in order (e.g. [\"N\", \"A\", \"O\"]; CinC 2017's noisy \"~\" too to keep "
+                                        "those records)");
         }
         samples_ = std::llround(duration_s_ * sampling_rate_);
         if (samples_ < 1) throw std::invalid_argument("wfdb_folder: duration_s * sampling_rate gives no samples");
@@ -152,7 +177,7 @@ public:
         info.preprocessing = "first " + format_number(duration_s_) + " s at " + format_number(sampling_rate_) +
                              " Hz, mV" + (resample_ ? " (other rates resampled: polyphase Kaiser FIR)" : "") +
                              " (no filtering, no normalisation; absent leads are 0 with lead_present false); " +
-                             dropped_.summary() +
+                             mapping_.note() + dropped_.summary() +
                              (reader_->all_read() ? std::string()
                                                   : " (not every split read yet: records with invalid samples are "
                                                     "found and dropped when their split is read)");
@@ -174,8 +199,12 @@ private:
         h.add(std::string("wfdb_folder/") + kVersion + "|").add_params(schema(), p);
 
         // Labels and subjects.
-        std::map<std::string, std::pair<std::string, std::vector<float>>> csv_rows;  // record → (subject, labels)
-        if (!labels_csv_.empty()) {
+        std::map<std::string, LabelRow> csv_rows;
+        if (!labels_csv_.empty() && reference_) {
+            const std::string text = common::read_text(labels_csv_, "wfdb_folder");
+            h.add("csv|" + text + "|");
+            csv_rows = reference_rows(text);
+        } else if (!labels_csv_.empty()) {
             const std::string text = common::read_text(labels_csv_, "wfdb_folder");
             h.add("csv|" + text + "|");
             const auto csv = common::parse_csv(text, labels_csv_);
@@ -202,7 +231,7 @@ private:
                 }
                 std::string subject = subject_col >= 0 ? csv.cell(r, subject_col) : record;
                 if (subject.empty()) subject = record;
-                csv_rows[record] = {subject, std::move(labels)};
+                csv_rows[record] = {subject, std::move(labels), {}};
             }
         }
 
@@ -232,7 +261,7 @@ private:
                 dropped_.add(name, problem);
                 continue;
             }
-            rec.map = common::map_leads(hd);
+            rec.map = common::map_leads(hd, mapping_);
             if (!rec.map.problem.empty()) {
                 dropped_.add(name, rec.map.problem);
                 continue;
@@ -243,8 +272,12 @@ private:
                     dropped_.add(name, "no row in labels_csv");
                     continue;
                 }
-                rec.subject = it->second.first;
-                rec.labels = it->second.second;
+                if (!it->second.problem.empty()) {
+                    dropped_.add(name, it->second.problem);
+                    continue;
+                }
+                rec.subject = it->second.subject;
+                rec.labels = it->second.labels;
             } else {
                 rec.subject = name;
             }
@@ -271,6 +304,29 @@ private:
         for (const auto& s : subjects) subject_index_[s] = index++;  // alphabetical subject index
     }
 
+    /// A labels_format = "reference" file: `record,CLASS` rows without a header row (extra fields
+    /// ignored), one-hot over label_columns; a class not listed is the record's drop reason.
+    std::map<std::string, LabelRow> reference_rows(const std::string& text) const {
+        std::vector<std::size_t> lines;
+        const auto rows = common::parse_csv_rows(text, labels_csv_, &lines);
+        std::map<std::string, LabelRow> out;
+        for (std::size_t r = 0; r < rows.size(); ++r) {
+            const std::string record = rows[r].empty() ? std::string() : common::trim(rows[r][0]);
+            const std::string cls = rows[r].size() < 2 ? std::string() : common::trim(rows[r][1]);
+            if (record.empty()) continue;
+            if (cls.empty()) {
+                throw std::invalid_argument("wfdb_folder: " + labels_csv_ + ":" + std::to_string(lines[r]) +
+                                            ": expected `record,CLASS` (labels_format = \"reference\")");
+            }
+            LabelRow row{record, std::vector<float>(label_columns_.size(), 0.0f), {}};
+            const auto k = std::find(label_columns_.begin(), label_columns_.end(), cls);
+            if (k == label_columns_.end()) row.problem = "label not in label_columns ('" + cls + "')";
+            else row.labels[static_cast<std::size_t>(k - label_columns_.begin())] = 1.0f;
+            out[record] = std::move(row);
+        }
+        return out;
+    }
+
     /// Hands the kept records to the reader, which drops those with invalid samples when read.
     void make_reader() {
         std::vector<common::PendingRecord> pending;
@@ -292,11 +348,13 @@ private:
     }
 
     std::string path_, labels_csv_;
+    bool reference_;
     std::vector<std::string> label_columns_;
     double duration_s_, sampling_rate_;
     bool resample_;
     double val_fraction_, test_fraction_;
     std::uint64_t seed_;
+    common::LeadMapping mapping_;
     std::int64_t samples_ = 0;
     bool has_subjects_ = false;
     std::string fingerprint_;
@@ -311,9 +369,10 @@ private:
 
 ecgbench::PluginDescriptor describe() {
     ecgbench::PluginDescriptor d;
-    d.manifest = {"wfdb_folder", ecgbench::PluginKind::Dataset, "1.1.0",
-                  "any folder of WFDB records (+ optional labels/subjects CSV); first duration_s seconds in mV, "
-                  "canonical leads, patient-disjoint hashed splits",
+    d.manifest = {"wfdb_folder", ecgbench::PluginKind::Dataset, "1.2.0",
+                  "any folder of WFDB records (+ optional labels/subjects CSV or Challenge REFERENCE.csv); first "
+                  "duration_s seconds in mV, canonical leads (lead_alias / default_lead for other names), "
+                  "patient-disjoint hashed splits",
                   schema()};
     d.make_dataset = [](const Params& p) { return std::make_unique<WfdbFolder>(p); };
     return d;

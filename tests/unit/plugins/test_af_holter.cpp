@@ -110,7 +110,9 @@ TEST(AfHolter, StrideAliasesAndDrops) {
                                          {"val_fraction", 0.0}, {"test_fraction", 0.0}});
     const auto dropped = dropped_by_record(*ds);
     ASSERT_EQ(dropped.size(), 1u);
-    EXPECT_EQ(dropped.at("data_8_4"), "no standard ECG lead among the signal descriptions");
+    // The reason names the signals seen and the lead_alias that would map them.
+    EXPECT_EQ(dropped.at("data_8_4"), "no standard ECG lead: signals 'ECG1', 'ECG2' are not standard lead names; map "
+                                      "them with lead_alias = [\"ECG1=<lead>\", \"ECG2=<lead>\"]");
     const auto train = ds->load(Split::Train, {"I"});
     EXPECT_EQ(train.size(), 6);
     // [3000, 7000): AF 3000..6487 → 3487 / 4000.
@@ -124,6 +126,24 @@ TEST(AfHolter, StrideAliasesAndDrops) {
     EXPECT_TRUE(aliased->dropped_records().empty());
     EXPECT_EQ(aliased->load(Split::Train, {"II"}).size(), 6 + 5);  // data_8_4: 8235 samples → starts 0 … 4000
     EXPECT_THROW(make_dataset("af_holter", {{"path", dir.path.string()}, {"lead_aliases", std::vector<std::string>{"ECG1"}}}),
+                 std::invalid_argument);
+    // The shared `lead_alias` param (lead_aliases is its older name here) gives the same windows.
+    auto shared = make_dataset("af_holter", {{"path", dir.path.string()}, {"window_s", 20.0}, {"stride_s", 5.0},
+                                             {"lead_alias", std::vector<std::string>{"ECG1=I", "ECG2=II"}},
+                                             {"val_fraction", 0.0}, {"test_fraction", 0.0}});
+    EXPECT_TRUE(shared->dropped_records().empty());
+    EXPECT_TRUE(at::equal(shared->load(Split::Train, {"II", "I"}).signals, aliased->load(Split::Train, {"II", "I"}).signals));
+    EXPECT_NE(shared->info().fingerprint, aliased->info().fingerprint);  // other params, other instance
+    // Both signals on lead I: ambiguous, the record is dropped with the signals named.
+    auto ambiguous = make_dataset("af_holter", {{"path", dir.path.string()}, {"window_s", 20.0}, {"stride_s", 5.0},
+                                                {"lead_alias", std::vector<std::string>{"ECG1=I"}},
+                                                {"lead_aliases", std::vector<std::string>{"ECG2=I"}},
+                                                {"val_fraction", 0.0}, {"test_fraction", 0.0}});
+    EXPECT_EQ(dropped_by_record(*ambiguous).at("data_8_4"),
+              "ambiguous lead mapping: signals 'ECG1' and 'ECG2' both map to lead I (lead_alias / default_lead)");
+    // One signal, two leads across the two lists: an error naming it.
+    EXPECT_THROW(make_dataset("af_holter", {{"path", dir.path.string()}, {"lead_alias", std::vector<std::string>{"ECG1=I"}},
+                                            {"lead_aliases", std::vector<std::string>{"ECG1=II"}}}),
                  std::invalid_argument);
     // Nothing at 250 Hz: a runtime error saying why.
     EXPECT_THROW(make_dataset("af_holter", {{"path", dir.path.string()}, {"sampling_rate", 250.0}}), std::runtime_error);
