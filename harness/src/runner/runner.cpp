@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <iostream>
 #include <map>
 #include <optional>
 #include <set>
@@ -89,14 +90,22 @@ public:
         const auto& info = prepared_.dataset_infos[dataset];
         const Pipeline& pipeline = prepared_.pipelines[dataset];
         const std::string shard = shard_key(info.fingerprint, info.version, leads, pipeline.empty() ? "" : pipeline.json(), split);
-        if (!shards_.contains(shard)) {
+        // Memory-mapped: the OS pages samples in and out instead of the process holding them. A
+        // shard that fails its check against its manifest is never used: it is rebuilt.
+        std::optional<EcgSplit> mapped;
+        try {
+            mapped = shards_.load(shard);
+        } catch (const ShardDamaged& e) {
+            std::cerr << "warning: " << e.what() << "; rebuilding it\n";
+            shards_.discard(shard);
+        }
+        if (!mapped) {
             ShardWriter writer(shards_, shard);
             read_processed(dataset, split, leads, what, [&](EcgSplit&& chunk) { writer.append(chunk); });
             if (writer.size() == 0) throw std::runtime_error(what + " has no records");
             writer.commit();
+            mapped = shards_.load(shard);
         }
-        // Memory-mapped: the OS pages samples in and out instead of the process holding them.
-        auto mapped = shards_.load(shard);
         if (!mapped) throw std::runtime_error("cache shard " + shard + " vanished after it was written");
         return cache_.emplace(key, std::move(*mapped)).first->second;
     }
