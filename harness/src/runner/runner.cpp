@@ -1,6 +1,7 @@
 #include "runner/runner.hpp"
 
 #include "ecgbench/leads.hpp"
+#include "runner/artifacts.hpp"
 #include "runner/pretrain.hpp"
 #include "runner/progress.hpp"
 #include "runner/provenance.hpp"
@@ -217,7 +218,7 @@ private:
         std::vector<std::size_t> todo;
         for (auto e : evals)
             if (!finished(prepared_.plan.evaluations[e].hash)) todo.push_back(e);
-        const bool pretrain_done = finished(cell.hash) && usable_checkpoint(cell.hash);
+        const bool pretrain_done = finished(cell.hash) && usable_checkpoint(cell.hash, !todo.empty(), what);
         if (pretrain_done && todo.empty()) {
             summary_.skipped += 1 + static_cast<int>(evals.size());
             counter_ += evals.size();
@@ -245,10 +246,22 @@ private:
         }
     }
 
-    bool usable_checkpoint(const std::string& hash) const {
+    // Whether the cell's checkpoint can be used as is. When evaluations will load it (`verify`), its
+    // whole content is checked against the recorded sha256: a damaged checkpoint makes the
+    // pretraining cell count as not finished, so it is redone before its evaluations.
+    bool usable_checkpoint(const std::string& hash, bool verify, const std::string& what) const {
         auto artifact = store_.finished_artifact(hash, "checkpoint");
-        return artifact && fs::exists(artifact->path) &&
-               static_cast<std::int64_t>(fs::file_size(artifact->path)) == artifact->bytes;
+        if (!artifact) return false;
+        if (!verify)
+            return fs::exists(artifact->path) && static_cast<std::int64_t>(fs::file_size(artifact->path)) == artifact->bytes;
+        try {
+            verify_artifact(*artifact);
+            return true;
+        } catch (const ArtifactDamaged& e) {
+            std::cerr << "warning: " << e.problem() << "; pretraining " << what << " (" << short_hash(hash)
+                      << ") is redone\n";
+            return false;
+        }
     }
 
     EncoderInput encoder_input(std::size_t dataset) const {
@@ -400,7 +413,12 @@ private:
             start = Clock::now();
             const auto& enc_ref = exp.encoders[pcell.encoder].ref;
             auto encoder = registry_.make_encoder(enc_ref.plugin, enc_ref.params, encoder_input(pcell.dataset));
-            load_encoder(*encoder, checkpoint->path);
+            // The checkpoint's bytes are hashed as they are loaded: a damaged one fails this cell
+            // naming both hashes, and the provenance records the hash of the bytes loaded.
+            const auto load_start = Clock::now();
+            ArtifactRecord loaded = *checkpoint;
+            loaded.sha256 = load_encoder_verified(*encoder, *checkpoint);
+            timings.push_back({"load_checkpoint", seconds_since(load_start)});
             encoder->eval();
             auto task = registry_.make_task(evaluation.task.plugin, evaluation.task.params);
             torch::manual_seed(static_cast<std::uint64_t>(cell.seed));
@@ -418,7 +436,7 @@ private:
             records.push_back({"records", "train", static_cast<double>(train_subset.size())});
             records.push_back({"records", "val", static_cast<double>(val.size())});
             records.push_back({"records", "test", static_cast<double>(test.size())});
-            store_.set_run_extra(claim.run_id, eval_extra(cell, *checkpoint, eval_info, leads));
+            store_.set_run_extra(claim.run_id, eval_extra(cell, loaded, eval_info, leads));
             store_.finish(claim.run_id, records, {}, timings);
             ++summary_.finished;
             for (const auto& m : metrics)
