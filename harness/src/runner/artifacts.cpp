@@ -58,11 +58,14 @@ std::string check_artifact(const ArtifactRecord& artifact) {
 }
 
 VerifiedBytes read_verified(const ArtifactRecord& artifact) {
-    std::ifstream in(artifact.path, std::ios::binary);
+    std::ifstream in(artifact.path, std::ios::binary | std::ios::ate);
     std::error_code error;
     if (!in || fs::is_directory(artifact.path, error)) throw ArtifactDamaged(artifact, "", 0, true);
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (in.bad()) throw std::runtime_error("cannot read " + artifact.kind + " " + artifact.path);
+    // One read of the whole file (an istreambuf_iterator copy took 8x as long as the hash).
+    std::string bytes(static_cast<std::size_t>(in.tellg()), '\0');
+    in.seekg(0);
+    in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!in) throw std::runtime_error("cannot read " + artifact.kind + " " + artifact.path);
     const std::string actual = sha256_hex(bytes);
     if (actual != artifact.sha256 || static_cast<std::int64_t>(bytes.size()) != artifact.bytes)
         throw ArtifactDamaged(artifact, actual, static_cast<std::int64_t>(bytes.size()), false);
