@@ -6,6 +6,8 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <torch/serialize.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -14,8 +16,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string damage_text(const ArtifactRecord& a, const std::string& actual, std::int64_t actual_bytes, bool missing) {
+std::string damage_text(const ArtifactRecord& a, const std::string& actual, std::int64_t actual_bytes, bool missing,
+                        const std::string& read_error) {
     const std::string what = a.kind + " " + a.path;
+    if (!read_error.empty())
+        return what + " cannot be read (" + read_error + "; the store recorded sha256 " + a.sha256 + ")";
     if (missing)
         return what + " is missing (the store recorded sha256 " + a.sha256 + ", " + std::to_string(a.bytes) + " bytes)";
     std::string text = what + " is damaged: its sha256 is " + actual + ", the store recorded " + a.sha256;
@@ -31,17 +36,22 @@ const char* const kArtifactRecovery =
     "use the new checkpoint.";
 
 ArtifactDamaged::ArtifactDamaged(const ArtifactRecord& artifact, std::string actual_sha256, std::int64_t actual_bytes,
-                                 bool missing)
-    : std::runtime_error(damage_text(artifact, actual_sha256, actual_bytes, missing) + ". " + kArtifactRecovery),
-      problem_(damage_text(artifact, actual_sha256, actual_bytes, missing)), path_(artifact.path),
+                                 bool missing, const std::string& read_error)
+    : std::runtime_error(damage_text(artifact, actual_sha256, actual_bytes, missing, read_error) + ". " + kArtifactRecovery),
+      problem_(damage_text(artifact, actual_sha256, actual_bytes, missing, read_error)), path_(artifact.path),
       expected_(artifact.sha256), actual_(std::move(actual_sha256)), missing_(missing) {}
 
 void verify_artifact(const ArtifactRecord& artifact) {
     std::error_code error;
     const auto bytes = fs::file_size(artifact.path, error);
-    if (error) throw ArtifactDamaged(artifact, "", 0, true);
+    if (error || !fs::is_regular_file(artifact.path, error)) throw ArtifactDamaged(artifact, "", 0, true);
     // The whole file is hashed even when the size already differs: the message names both hashes.
-    const std::string actual = sha256_file(artifact.path);
+    std::string actual;
+    try {
+        actual = sha256_file(artifact.path);
+    } catch (const std::exception& e) {
+        throw ArtifactDamaged(artifact, "", 0, false, e.what());
+    }
     if (actual != artifact.sha256 || static_cast<std::int64_t>(bytes) != artifact.bytes)
         throw ArtifactDamaged(artifact, actual, static_cast<std::int64_t>(bytes), false);
 }
@@ -58,14 +68,15 @@ std::string check_artifact(const ArtifactRecord& artifact) {
 }
 
 VerifiedBytes read_verified(const ArtifactRecord& artifact) {
-    std::ifstream in(artifact.path, std::ios::binary | std::ios::ate);
     std::error_code error;
-    if (!in || fs::is_directory(artifact.path, error)) throw ArtifactDamaged(artifact, "", 0, true);
+    if (!fs::is_regular_file(artifact.path, error)) throw ArtifactDamaged(artifact, "", 0, true);
+    std::ifstream in(artifact.path, std::ios::binary | std::ios::ate);
+    if (!in) throw ArtifactDamaged(artifact, "", 0, false, std::string("cannot open: ") + std::strerror(errno));
     // One read of the whole file (an istreambuf_iterator copy took 8x as long as the hash).
     std::string bytes(static_cast<std::size_t>(in.tellg()), '\0');
     in.seekg(0);
     in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!in) throw std::runtime_error("cannot read " + artifact.kind + " " + artifact.path);
+    if (!in) throw ArtifactDamaged(artifact, "", 0, false, "read error");
     const std::string actual = sha256_hex(bytes);
     if (actual != artifact.sha256 || static_cast<std::int64_t>(bytes.size()) != artifact.bytes)
         throw ArtifactDamaged(artifact, actual, static_cast<std::int64_t>(bytes.size()), false);
@@ -116,7 +127,7 @@ std::vector<VerifiedItem> verify_store(Store& store, const std::string& cache_di
         VerifiedItem item{"shard", (shards.root() / key).string(), key, 0, shards.verify(key)};
         std::error_code error;
         for (const auto& entry : fs::directory_iterator(shards.root() / key, error))
-            if (entry.is_regular_file()) item.bytes += static_cast<std::int64_t>(entry.file_size());
+            if (const auto size = entry.file_size(error); !error) item.bytes += static_cast<std::int64_t>(size);
         if (!item.problem.empty()) {
             item.problem = "cache shard " + item.path + " is damaged: " + item.problem;
             if (discard_damaged_shards) {

@@ -21,11 +21,13 @@ extern const char* const kArtifactRecovery;
 /// is the same without the recovery sentence.
 class ArtifactDamaged : public std::runtime_error {
 public:
-    ArtifactDamaged(const ArtifactRecord& artifact, std::string actual_sha256, std::int64_t actual_bytes, bool missing);
+    /// `read_error`: the file exists but could not be read (its text).
+    ArtifactDamaged(const ArtifactRecord& artifact, std::string actual_sha256, std::int64_t actual_bytes, bool missing,
+                    const std::string& read_error = "");
     const std::string& problem() const { return problem_; }
     const std::string& path() const { return path_; }
     const std::string& expected_sha256() const { return expected_; }
-    const std::string& actual_sha256() const { return actual_; }  ///< "" when the file is missing
+    const std::string& actual_sha256() const { return actual_; }  ///< "" when the file is missing or unreadable
     bool missing() const { return missing_; }
 
 private:

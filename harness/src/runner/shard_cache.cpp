@@ -231,8 +231,9 @@ std::vector<std::string> ShardCache::keys() const {
     std::error_code error;
     for (const auto& entry : fs::directory_iterator(root_, error)) {
         const std::string name = entry.path().filename().string();
+        std::error_code ignored;
         // Temporary directories of shards being built or discarded (by this or another process).
-        if (!entry.is_directory() || name.find(".tmp-") != std::string::npos || name.find(".discarded-") != std::string::npos)
+        if (!entry.is_directory(ignored) || name.find(".tmp-") != std::string::npos || name.find(".discarded-") != std::string::npos)
             continue;
         keys.push_back(name);
     }
