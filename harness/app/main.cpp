@@ -1,9 +1,10 @@
-// The ecgbench command line: plugins, plan, run, status, report, synth, wfdb.
+// The ecgbench command line: plugins, plan, run, status, report, verify, export, synth, wfdb.
 #include "config/experiment.hpp"
 #include "io/wfdb_text.hpp"
 #include "registry/registry.hpp"
 #include "report/report.hpp"
 #include "runner/export.hpp"
+#include "runner/artifacts.hpp"
 #include "runner/runner.hpp"
 #include "store/store.hpp"
 #include "synth/synth.hpp"
@@ -194,6 +195,35 @@ int cmd_report(const std::string& experiment, const std::string& store_path, std
     return 0;
 }
 
+// `ecgbench verify`: every artifact the store's results rest on and every cache shard, hashed in
+// full and compared with what was recorded when it was written. Exit 1 when anything is damaged.
+// Damaged shards are removed (a cache: the next run that needs one rebuilds it).
+int cmd_verify(const std::string& store_path) {
+    if (!std::filesystem::exists(store_path)) {
+        std::cerr << "error: no store at " << store_path << "\n";
+        return 2;
+    }
+    Store store(store_path);
+    const auto start = std::chrono::steady_clock::now();
+    int artifacts = 0, shards = 0, damaged_artifacts = 0, damaged_shards = 0;
+    std::int64_t bytes = 0;
+    verify_store(store, cache_dir(store), /*discard_damaged_shards=*/true, [&](const VerifiedItem& item) {
+        const bool shard = item.kind == "shard";
+        (shard ? shards : artifacts) += 1;
+        bytes += item.bytes;
+        if (item.problem.empty()) return;
+        (shard ? damaged_shards : damaged_artifacts) += 1;
+        std::cout << "DAMAGED  " << item.problem << "\n";
+    });
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::cout << "checked " << artifacts << " artifacts and " << shards << " cache shards (" << std::fixed
+              << std::setprecision(1) << static_cast<double>(bytes) / 1e6 << " MB) in " << seconds << " s: "
+              << (damaged_artifacts + damaged_shards == 0 ? "all intact" : std::to_string(damaged_artifacts + damaged_shards) + " damaged")
+              << "\n";
+    if (damaged_artifacts) std::cout << "checkpoints: " << kArtifactRecovery << "\n";
+    return damaged_artifacts + damaged_shards > 0 ? 1 : 0;
+}
+
 // `ecgbench wfdb info|read|ann`: WFDB records as wfdbdesc, rdsamp and rdann print them.
 struct WfdbArgs {
     std::string record, annotator, from, to;
@@ -342,6 +372,7 @@ int main(int argc, char** argv) {
     auto* export_cmd = app.add_subcommand("export", "write a pretrained encoder as TorchScript (torch.jit.load in Python)");
     export_cmd->add_option("cell", cell, "pretraining cell: at least 6 hex digits of its hash (see `ecgbench plan`)")->required();
     export_cmd->add_option("--out", export_out, "TorchScript file to write")->required();
+    app.add_subcommand("verify", "hash every checkpoint of the store and every cache shard; list what is damaged (exit 1) and remove damaged shards");
 
     SynthArgs synth_args;
     auto* synth_cmd = app.add_subcommand("synth", "write a synthetic cohort as WFDB records + metadata.csv");
@@ -374,6 +405,7 @@ int main(int argc, char** argv) {
         if (*wfdb_cmd) return cmd_wfdb(*wfdb_cmd->get_subcommands().front(), wfdb_args);
         if (*synth_cmd) return cmd_synth(synth_args, threads);
         if (*report) return cmd_report(experiment, store_path, out_dir, report_options);
+        if (app.got_subcommand("verify")) return cmd_verify(store_path);
         const auto registry = load_plugins(plugin_dirs);
         if (*plugins) return cmd_plugins(*registry, name);
         if (*export_cmd) {

@@ -1,6 +1,7 @@
 // End-to-end: the real `ecgbench` binary on a tiny experiment, checked through the SQLite store.
 #include "ecgbench/wfdb.hpp"
 #include "store/store.hpp"
+#include "util/sha256.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
@@ -9,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -19,6 +21,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace fs = std::filesystem;
 
@@ -91,6 +94,22 @@ datasets = ["heldout"]
     return toml;
 }
 
+/// Overwrites `count` bytes at `offset` with their complement, keeping the file's size.
+void flip_bytes(const fs::path& file, std::uintmax_t offset, std::size_t count) {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    std::string bytes(count, '\0');
+    f.seekg(static_cast<std::streamoff>(offset));
+    f.read(bytes.data(), static_cast<std::streamsize>(count));
+    for (auto& c : bytes) c = static_cast<char>(~c);
+    f.seekp(static_cast<std::streamoff>(offset));
+    f.write(bytes.data(), static_cast<std::streamsize>(count));
+}
+
+std::string file_bytes(const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
 class Cli : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -114,6 +133,10 @@ protected:
         SQLite::Database db(store_);
         db.setBusyTimeout(30000);  // a child process may be writing
         return db.execAndGet(sql).getInt64();
+    }
+    std::string text(const std::string& sql) {
+        SQLite::Database db(store_);
+        return db.execAndGet(sql).getString();
     }
 
     fs::path dir_;
@@ -497,9 +520,20 @@ datasets = ["heldout"]
                     "json_extract(r.extra, '$.preprocessing') LIKE '%ecgbench pipeline: standardise%'"), 1);
     EXPECT_EQ(count("SELECT COUNT(*) FROM results WHERE metric = 'macro_auroc' AND split = 'test'"), 1);
     // Processed splits were cached beside the store: train of "fast"; train, val, test of "heldout".
-    int shards = 0;
-    for (const auto& entry : fs::directory_iterator(dir_ / "cache")) shards += fs::exists(entry.path() / "meta.txt");
+    int shards = 0, windowed = 0;
+    for (const auto& entry : fs::directory_iterator(dir_ / "cache")) {
+        shards += fs::exists(entry.path() / "meta.txt");
+        // The windowed train split keeps which record each window came from, numbered across the
+        // whole split: 3 windows (2 s every 1 s of 4 s) per record.
+        std::ifstream in(entry.path() / "sources.i64", std::ios::binary);
+        std::vector<std::int64_t> sources(fs::file_size(entry.path() / "sources.i64") / sizeof(std::int64_t));
+        in.read(reinterpret_cast<char*>(sources.data()), static_cast<std::streamsize>(sources.size() * sizeof(std::int64_t)));
+        bool grouped = sources.size() > 3;
+        for (std::size_t i = 0; i < sources.size(); ++i) grouped = grouped && sources[i] == static_cast<std::int64_t>(i / 3);
+        windowed += grouped;
+    }
     EXPECT_EQ(shards, 4);
+    EXPECT_EQ(windowed, 1);
     // A second experiment on the same data reuses them (same results, no new shards).
     std::string again = R"(
 [experiment]
@@ -638,4 +672,109 @@ TEST_F(Cli, SynthWritesACohortOtherToolsRead) {
     const auto range = run_command(kBinary + " synth --out " + out + " --set sampling_rate=5");
     EXPECT_EQ(range.exit_code, 2);
     EXPECT_NE(range.output.find("sampling_rate"), std::string::npos) << range.output;
+}
+
+TEST_F(Cli, ADamagedCheckpointIsPretrainedAgainAndNeverRecordedUnderItsHash) {
+    // The issue's reproduction: bytes overwritten in the middle of a checkpoint, its size kept, then
+    // a second experiment re-using that pretraining with another label fraction.
+    const auto first = write("first.toml", tiny_experiment("first", 1, 64, false));
+    ASSERT_EQ(ecgbench("run --quiet " + first).exit_code, 0);
+    const std::string pretrain_of_random =
+        "(SELECT hash FROM cells WHERE kind = 'pretrain' AND ssl = 'random_init')";
+    const std::string path = text("SELECT a.path FROM artifacts a JOIN runs r ON r.id = a.run_id WHERE r.cell_hash = " +
+                                  pretrain_of_random);
+    const std::string recorded = text("SELECT a.sha256 FROM artifacts a JOIN runs r ON r.id = a.run_id WHERE r.cell_hash = " +
+                                      pretrain_of_random);
+    const auto size = fs::file_size(path);
+    flip_bytes(path, size / 2, 64);
+    ASSERT_EQ(fs::file_size(path), size);
+    const std::string damaged = ecgbench::sha256_file(path);
+    ASSERT_NE(damaged, recorded);
+    const std::string named = "checkpoint " + path + " is damaged: its sha256 is " + damaged + ", the store recorded " + recorded;
+
+    // `verify` lists it (exit 1) and says how it is recovered.
+    const auto verify = ecgbench("verify");
+    EXPECT_EQ(verify.exit_code, 1) << verify.output;
+    EXPECT_NE(verify.output.find("DAMAGED  " + named), std::string::npos) << verify.output;
+    EXPECT_NE(verify.output.find("1 damaged"), std::string::npos) << verify.output;
+    EXPECT_NE(verify.output.find("redoes the pretraining cell"), std::string::npos) << verify.output;
+
+    auto second_toml = tiny_experiment("second", 1, 64, false);
+    second_toml.replace(second_toml.find("task = \"linear_probe\""), 21, "task = \"linear_probe\"\nlabel_fractions = [0.5]");
+    const auto second = ecgbench("run " + write("second.toml", second_toml));
+    ASSERT_EQ(second.exit_code, 0) << second.output;
+    EXPECT_NE(second.output.find("warning: " + named), std::string::npos) << second.output;
+    // The damaged pretraining cell was redone (the intact one was not), before its evaluation.
+    EXPECT_EQ(count("SELECT COUNT(*) FROM runs WHERE status = 'finished' AND cell_hash = " + pretrain_of_random), 2);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM runs r JOIN cells c ON c.hash = r.cell_hash WHERE c.kind = 'pretrain' "
+                    "AND c.ssl = 'simclr'"), 1);
+    EXPECT_EQ(text("SELECT a.sha256 FROM artifacts a WHERE a.run_id = (SELECT MAX(id) FROM runs WHERE cell_hash = " +
+                   pretrain_of_random + ")"),
+              ecgbench::sha256_file(path));
+    // Nothing is recorded under a hash other than that of the bytes evaluated: every evaluation's
+    // provenance names its pretraining run's checkpoint, and the damaged bytes' hash appears nowhere.
+    EXPECT_EQ(count("SELECT COUNT(*) FROM provenance"), 4);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM provenance WHERE json_extract(extra, '$.checkpoint_sha256') IS NOT checkpoint_sha256"), 0);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM runs WHERE extra LIKE '%" + damaged + "%'"), 0);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM provenance p JOIN cells c ON c.hash = p.cell_hash WHERE c.label_fraction = 0.5 "
+                    "AND c.ssl = 'random_init' AND p.pretrain_run_id = (SELECT MAX(id) FROM runs WHERE cell_hash = " +
+                    pretrain_of_random + ")"), 1);
+    // Each evaluation timed reading, hashing and loading its checkpoint.
+    EXPECT_EQ(count("SELECT COUNT(*) FROM timings WHERE phase = 'load_checkpoint'"), 4);
+    const auto again = ecgbench("verify");
+    EXPECT_EQ(again.exit_code, 0) << again.output;
+    EXPECT_NE(again.output.find("all intact"), std::string::npos) << again.output;
+}
+
+TEST_F(Cli, DamagedShardsAreRebuiltNeverUsedAndVerifyListsThem) {
+    const auto file = write("tiny.toml", tiny_experiment("shards", 1, 64, false));
+    ASSERT_EQ(ecgbench("run --quiet " + file).exit_code, 0);
+    const auto intact = ecgbench("verify");
+    EXPECT_EQ(intact.exit_code, 0) << intact.output;
+    EXPECT_NE(intact.output.find("checked 2 artifacts and 4 cache shards"), std::string::npos) << intact.output;
+    EXPECT_NE(intact.output.find("all intact"), std::string::npos) << intact.output;
+
+    // The shards by the size of their signals, and their original signals.
+    std::vector<std::pair<std::uintmax_t, fs::path>> shards;
+    for (const auto& entry : fs::directory_iterator(dir_ / "cache"))
+        shards.emplace_back(fs::file_size(entry.path() / "signals.f32"), entry.path());
+    std::sort(shards.begin(), shards.end());
+    ASSERT_EQ(shards.size(), 4u);
+    const fs::path head_damaged = shards.front().second, middle_damaged = shards.back().second;
+    ASSERT_GT(shards.back().first, 3u * 65536);  // a middle beyond the edges the cheap check reads
+    const std::string head_original = file_bytes(head_damaged / "signals.f32");
+    const std::string middle_original = file_bytes(middle_damaged / "signals.f32");
+
+    // Damage the cheap check sees (the first bytes): the next run that needs the shard says so and
+    // rebuilds it rather than using it.
+    flip_bytes(head_damaged / "signals.f32", 0, 16);
+    const auto rerun = ecgbench("run --quiet --force " + file);
+    ASSERT_EQ(rerun.exit_code, 0) << rerun.output;
+    EXPECT_NE(rerun.output.find("warning: cache shard " + head_damaged.string() + " is damaged: signals.f32"), std::string::npos)
+        << rerun.output;
+    EXPECT_NE(rerun.output.find("rebuilding it"), std::string::npos) << rerun.output;
+    EXPECT_EQ(file_bytes(head_damaged / "signals.f32"), head_original);
+
+    // Damage inside the signals, which only a full hash sees: `verify` names the file and both
+    // hashes, exits 1 and removes the shard so that it cannot be used.
+    const auto size = shards.back().first;
+    flip_bytes(middle_damaged / "signals.f32", size / 2, 64);
+    const std::string actual = ecgbench::sha256_file((middle_damaged / "signals.f32").string());
+    const auto damaged = ecgbench("verify");
+    EXPECT_EQ(damaged.exit_code, 1) << damaged.output;
+    EXPECT_NE(damaged.output.find("DAMAGED  cache shard " + middle_damaged.string() + " is damaged: signals.f32 has SHA-256 " +
+                                  actual + ", its manifest records " + ecgbench::sha256_hex(middle_original)),
+              std::string::npos) << damaged.output;
+    EXPECT_NE(damaged.output.find("1 damaged"), std::string::npos) << damaged.output;
+    EXPECT_FALSE(fs::exists(middle_damaged));
+    const auto removed = ecgbench("verify");
+    EXPECT_EQ(removed.exit_code, 0) << removed.output;
+    EXPECT_NE(removed.output.find("3 cache shards"), std::string::npos) << removed.output;
+
+    // The next run that needs it rebuilds it, identical to the original.
+    ASSERT_EQ(ecgbench("run --quiet --force " + file).exit_code, 0);
+    EXPECT_EQ(file_bytes(middle_damaged / "signals.f32"), middle_original);
+    const auto rebuilt = ecgbench("verify");
+    EXPECT_EQ(rebuilt.exit_code, 0) << rebuilt.output;
+    EXPECT_NE(rebuilt.output.find("4 cache shards"), std::string::npos) << rebuilt.output;
 }

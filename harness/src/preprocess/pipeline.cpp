@@ -139,7 +139,12 @@ EcgSplit resample(const EcgSplit& in, double fs, double hz) {
 EcgSplit repeat_records(const EcgSplit& in, const std::vector<std::int64_t>& rows) {
     EcgSplit fields = in;
     fields.signals = at::Tensor();
-    return subset(fields, at::tensor(rows, at::kLong).reshape({static_cast<std::int64_t>(rows.size())}));
+    const at::Tensor index = at::tensor(rows, at::kLong).reshape({static_cast<std::int64_t>(rows.size())});
+    EcgSplit out = subset(fields, index);
+    // Which input record each output row was cut from (the runner adds the chunk's offset), so
+    // methods can group the windows of one record (CMSC); cut again, rows keep their first source.
+    if (!in.source_records.defined()) out.source_records = index;
+    return out;
 }
 
 /// Windows of `seconds` every `stride_s` (0: back to back), a record's windows adjacent; ids

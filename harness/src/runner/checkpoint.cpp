@@ -3,6 +3,8 @@
 #include <torch/serialize.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 namespace ecgbench {
 
@@ -22,29 +24,43 @@ void save_checkpoint(Encoder& encoder, SslMethod* method, const std::string& pat
     std::filesystem::rename(partial, path);
 }
 
-void load_encoder(Encoder& encoder, const std::string& path) {
+namespace {
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot read checkpoint " + path);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+}  // namespace
+
+void load_encoder_bytes(Encoder& encoder, const std::string& bytes, const std::string& what) {
     torch::serialize::InputArchive archive;
     try {
-        archive.load_from(path);
+        archive.load_from(bytes.data(), bytes.size());
         torch::serialize::InputArchive encoder_part;
         if (archive.try_read("encoder", encoder_part)) encoder.load(encoder_part);
         else encoder.load(archive);  // written before the method's state was kept
     } catch (const std::exception& e) {
-        throw std::runtime_error("cannot load checkpoint " + path + ": " + e.what());
+        throw std::runtime_error("cannot load checkpoint " + what + ": " + e.what());
     }
 }
 
-bool load_method(SslMethod& method, const std::string& path) {
+bool load_method_bytes(SslMethod& method, const std::string& bytes, const std::string& what) {
     torch::serialize::InputArchive archive;
     try {
-        archive.load_from(path);
+        archive.load_from(bytes.data(), bytes.size());
         torch::serialize::InputArchive method_part;
         if (!archive.try_read("method", method_part)) return false;
         method.load(method_part);
         return true;
     } catch (const std::exception& e) {
-        throw std::runtime_error("cannot load the method's state from checkpoint " + path + ": " + e.what());
+        throw std::runtime_error("cannot load the method's state from checkpoint " + what + ": " + e.what());
     }
 }
+
+void load_encoder(Encoder& encoder, const std::string& path) { load_encoder_bytes(encoder, read_file(path), path); }
+
+bool load_method(SslMethod& method, const std::string& path) { return load_method_bytes(method, read_file(path), path); }
 
 }  // namespace ecgbench

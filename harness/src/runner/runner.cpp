@@ -4,6 +4,7 @@
 #include "config/capabilities.hpp"
 #include "ecgbench/train.hpp"
 #include "runner/checkpoint.hpp"
+#include "runner/artifacts.hpp"
 #include "runner/progress.hpp"
 #include "runner/provenance.hpp"
 #include "runner/shard_cache.hpp"
@@ -15,6 +16,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <iostream>
 #include <map>
 #include <optional>
 #include <set>
@@ -87,14 +89,22 @@ public:
         const auto& info = prepared_.dataset_infos[dataset];
         const Pipeline& pipeline = prepared_.pipelines[dataset];
         const std::string shard = shard_key(info.fingerprint, info.version, leads, pipeline.empty() ? "" : pipeline.json(), split);
-        if (!shards_.contains(shard)) {
+        // Memory-mapped: the OS pages samples in and out instead of the process holding them. A
+        // shard that fails its check against its manifest is never used: it is rebuilt.
+        std::optional<EcgSplit> mapped;
+        try {
+            mapped = shards_.load(shard);
+        } catch (const ShardDamaged& e) {
+            std::cerr << "warning: " << e.what() << "; rebuilding it\n";
+            shards_.discard(shard);
+        }
+        if (!mapped) {
             ShardWriter writer(shards_, shard);
             read_processed(dataset, split, leads, what, [&](EcgSplit&& chunk) { writer.append(chunk); });
             if (writer.size() == 0) throw std::runtime_error(what + " has no records");
             writer.commit();
+            mapped = shards_.load(shard);
         }
-        // Memory-mapped: the OS pages samples in and out instead of the process holding them.
-        auto mapped = shards_.load(shard);
         if (!mapped) throw std::runtime_error("cache shard " + shard + " vanished after it was written");
         return cache_.emplace(key, std::move(*mapped)).first->second;
     }
@@ -112,11 +122,15 @@ private:
         try {
             prepared_.datasets[dataset]->stream(split, leads, chunk_records, [&](EcgSplit&& chunk) {
                 require_finite(chunk, what, offset);
+                const std::int64_t chunk_offset = offset;
                 offset += chunk.size();
                 if (pipeline.empty()) {
                     sink(std::move(chunk));
                 } else {
                     EcgSplit processed = pipeline.apply(chunk, rate);
+                    // A window/beats step numbers source records within the chunk: make them split-wide.
+                    if (!chunk.source_records.defined() && processed.source_records.defined())
+                        processed.source_records = processed.source_records + chunk_offset;
                     require_finite(processed, what + " after preprocessing (" + pipeline.describe() + ")", processed_offset);
                     processed_offset += processed.size();
                     sink(std::move(processed));
@@ -206,7 +220,7 @@ private:
         std::vector<std::size_t> todo;
         for (auto e : evals)
             if (!finished(prepared_.plan.evaluations[e].hash)) todo.push_back(e);
-        const bool pretrain_done = finished(cell.hash) && usable_checkpoint(cell.hash);
+        const bool pretrain_done = finished(cell.hash) && usable_checkpoint(cell.hash, !todo.empty(), what);
         if (pretrain_done && todo.empty()) {
             summary_.skipped += 1 + static_cast<int>(evals.size());
             counter_ += evals.size();
@@ -234,10 +248,22 @@ private:
         }
     }
 
-    bool usable_checkpoint(const std::string& hash) const {
+    // Whether the cell's checkpoint can be used as is. When evaluations will load it (`verify`), its
+    // whole content is checked against the recorded sha256: a damaged checkpoint makes the
+    // pretraining cell count as not finished, so it is redone before its evaluations.
+    bool usable_checkpoint(const std::string& hash, bool verify, const std::string& what) const {
         auto artifact = store_.finished_artifact(hash, "checkpoint");
-        return artifact && fs::exists(artifact->path) &&
-               static_cast<std::int64_t>(fs::file_size(artifact->path)) == artifact->bytes;
+        if (!artifact) return false;
+        if (!verify)
+            return fs::exists(artifact->path) && static_cast<std::int64_t>(fs::file_size(artifact->path)) == artifact->bytes;
+        try {
+            verify_artifact(*artifact);
+            return true;
+        } catch (const ArtifactDamaged& e) {
+            std::cerr << "warning: " << e.problem() << "; pretraining " << what << " (" << short_hash(hash)
+                      << ") is redone\n";
+            return false;
+        }
     }
 
     EncoderInput encoder_input(std::size_t dataset) const {
@@ -468,20 +494,28 @@ private:
             // leak state into each other, and may fine-tune it.
             start = Clock::now();
             const std::string device = resolve_device(exp.pretrain.device);
-            auto fresh_encoder = [&, path = checkpoint->path]() {
+            // The checkpoint's bytes are read and hashed once: a damaged file fails this cell naming
+            // both hashes, every copy below is loaded from exactly these bytes, and the provenance
+            // records their hash.
+            const auto load_start = Clock::now();
+            const VerifiedBytes verified = read_verified(*checkpoint);
+            ArtifactRecord loaded = *checkpoint;
+            loaded.sha256 = verified.sha256;
+            timings.push_back({"load_checkpoint", seconds_since(load_start)});
+            auto fresh_encoder = [&]() {
                 auto encoder = make_encoder(pcell.encoder, pcell.dataset, "cpu");
-                load_encoder(*encoder, path);
+                load_encoder_bytes(*encoder, verified.bytes, checkpoint->path);
                 encoder->eval();
                 encoder->to(torch::Device(device));
                 return encoder;
             };
-            auto pretrained_method = [&, path = checkpoint->path]() -> std::shared_ptr<SslMethod> {
+            auto pretrained_method = [&]() -> std::shared_ptr<SslMethod> {
                 const auto& ssl_ref = exp.ssl_methods[pcell.ssl].ref;
                 auto method = registry_.make_ssl(ssl_ref.plugin, ssl_ref.params);
                 auto encoder = fresh_encoder();
                 const auto& pre_data = splits_.get(pcell.dataset, Split::Train, leads);
                 method->setup(*encoder, pretrain_context(pcell.dataset, *encoder, pre_data, 0, pcell.encoder));
-                if (!load_method(*method, path))
+                if (!load_method_bytes(*method, verified.bytes, checkpoint->path))
                     throw std::runtime_error("the checkpoint of pretraining cell " + short_hash(pcell.hash) + " (" +
                                              ssl_ref.plugin + ") holds no method state");
                 method->to(torch::Device(device));
@@ -514,7 +548,7 @@ private:
             records.push_back({"records", "val", static_cast<double>(val.size())});
             records.push_back({"records", "test", static_cast<double>(test.size())});
             const std::vector<OutputRecord> outputs = output_records(result.outputs, evaluation.task.plugin);
-            store_.set_run_extra(claim.run_id, eval_extra(cell, *checkpoint, eval_info, leads));
+            store_.set_run_extra(claim.run_id, eval_extra(cell, loaded, eval_info, leads));
             store_.finish(claim.run_id, records, {}, timings, outputs);
             ++summary_.finished;
             for (const auto& m : metrics)

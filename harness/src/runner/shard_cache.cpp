@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -21,6 +22,85 @@ namespace {
 
 namespace fs = std::filesystem;
 constexpr const char* kMagic = "ecgbench-shard 1";
+constexpr const char* kManifest = "manifest.txt";
+constexpr const char* kManifestMagic = "ecgbench-shard-manifest 1";
+constexpr const char* kSignals = "signals.f32";
+/// Every file of a shard but the manifest, in the order the manifest lists them.
+constexpr const char* kFiles[] = {kSignals, "lead_present.u8", "labels.f32", "subjects.i64", "sources.i64", "covariates.f32", "meta.txt"};
+/// The cheap check hashes this much of each end of signals.f32.
+constexpr std::uintmax_t kEdge = std::uintmax_t{64} << 10;
+
+struct ManifestEntry {
+    std::string name;
+    std::uintmax_t bytes = 0;
+    std::string sha256, edges_sha256;
+};
+
+/// SHA-256 of bytes [0, min(size, 64 KiB)) followed by [max(64 KiB, size - 64 KiB), size): the
+/// whole file when it is at most 128 KiB.
+std::string edges_sha256(const fs::path& file, std::uintmax_t size) {
+    std::ifstream in(file, std::ios::binary);
+    Sha256 hasher;
+    std::vector<char> buffer(kEdge);
+    auto take = [&](std::uintmax_t from, std::uintmax_t count) {
+        in.seekg(static_cast<std::streamoff>(from));
+        in.read(buffer.data(), static_cast<std::streamsize>(count));
+        if (!in || static_cast<std::uintmax_t>(in.gcount()) != count) throw std::runtime_error("cannot read " + file.string());
+        hasher.update(buffer.data(), static_cast<std::size_t>(count));
+    };
+    take(0, std::min(size, kEdge));
+    if (size > kEdge) {
+        const std::uintmax_t from = std::max(kEdge, size - kEdge);
+        take(from, size - from);
+    }
+    return hasher.hex_digest();
+}
+
+/// Reads <dir>/manifest.txt into `entries`; returns "" or what is wrong with it.
+std::string read_manifest(const fs::path& dir, std::vector<ManifestEntry>& entries) {
+    const fs::path file = dir / kManifest;
+    std::ifstream in(file);
+    if (!in) return std::string(kManifest) + " is missing (a shard built before shards carried content hashes, or damaged)";
+    std::string line;
+    if (!std::getline(in, line) || line != kManifestMagic) return std::string(kManifest) + " is not an ecgbench shard manifest (version 1)";
+    ManifestEntry entry;
+    while (in >> entry.name >> entry.bytes >> entry.sha256 >> entry.edges_sha256) entries.push_back(entry);
+    if (!in.eof()) return std::string(kManifest) + " is malformed";
+    for (const char* name : kFiles)
+        if (std::count_if(entries.begin(), entries.end(), [&](const ManifestEntry& e) { return e.name == name; }) != 1)
+            return std::string(kManifest) + " does not list " + name + " exactly once";
+    if (entries.size() != std::size(kFiles)) return std::string(kManifest) + " lists files a shard does not have";
+    return "";
+}
+
+/// Checks the shard in `dir` against its manifest: every file's size, and either every file's
+/// SHA-256 (`full`) or that of every file but signals.f32 plus the signals' edges. "" when it
+/// passes, else what is wrong (naming the file, relative to the shard).
+std::string check_shard(const fs::path& dir, bool full) {
+    std::vector<ManifestEntry> entries;
+    if (auto problem = read_manifest(dir, entries); !problem.empty()) return problem;
+    for (const auto& e : entries) {
+        const fs::path file = dir / e.name;
+        std::error_code error;
+        const auto size = fs::file_size(file, error);
+        if (error) return e.name + " is missing";
+        if (size != e.bytes)
+            return e.name + " has " + std::to_string(size) + " bytes, its manifest records " + std::to_string(e.bytes);
+        try {
+            if (full || e.name != kSignals) {
+                const std::string actual = sha256_file(file.string());
+                if (actual != e.sha256) return e.name + " has SHA-256 " + actual + ", its manifest records " + e.sha256;
+            } else {
+                const std::string actual = edges_sha256(file, size);
+                if (actual != e.edges_sha256)
+                    return e.name + ": its first and last 64 KiB have SHA-256 " + actual + ", its manifest records " + e.edges_sha256;
+            }
+        } catch (const std::exception& ex) {
+            return ex.what();
+        }
+    }
+    return "";
+}
 
 std::string escape(const std::string& text) {
     std::string out;
@@ -51,11 +131,11 @@ at::Tensor read_tensor(const fs::path& file, at::IntArrayRef sizes, at::ScalarTy
     const auto bytes = static_cast<std::uintmax_t>(t.numel() * t.element_size());
     std::error_code error;
     if (fs::file_size(file, error) != bytes || error)
-        throw std::runtime_error("cache shard file " + file.string() + " has the wrong size (expected " + std::to_string(bytes) +
-                                 " bytes); delete the shard directory to rebuild it");
+        throw ShardDamaged("cache shard file " + file.string() + " has the wrong size (expected " + std::to_string(bytes) +
+                           " bytes); the shard is rebuilt on next use");
     std::ifstream in(file, std::ios::binary);
     in.read(static_cast<char*>(t.data_ptr()), static_cast<std::streamsize>(bytes));
-    if (!in) throw std::runtime_error("cannot read cache shard file " + file.string());
+    if (!in) throw ShardDamaged("cannot read cache shard file " + file.string());
     return t;
 }
 
@@ -63,11 +143,11 @@ at::Tensor read_tensor(const fs::path& file, at::IntArrayRef sizes, at::ScalarTy
 at::Tensor map_signals(const fs::path& file, std::int64_t n, std::int64_t leads, std::int64_t samples) {
     const auto bytes = static_cast<std::size_t>(n * leads * samples) * sizeof(float);
     const int fd = ::open(file.c_str(), O_RDONLY);
-    if (fd < 0) throw std::runtime_error("cannot open cache shard file " + file.string());
+    if (fd < 0) throw ShardDamaged("cannot open cache shard file " + file.string());
     struct stat st {};
     if (::fstat(fd, &st) != 0 || static_cast<std::size_t>(st.st_size) != bytes) {
         ::close(fd);
-        throw std::runtime_error("cache shard file " + file.string() + " has the wrong size; delete the shard directory to rebuild it");
+        throw ShardDamaged("cache shard file " + file.string() + " has the wrong size; the shard is rebuilt on next use");
     }
     // MAP_NORESERVE: a private writable mapping is otherwise charged in full against the
     // overcommit limit, and a shard larger than RAM could not be mapped at all. Pages are only
@@ -97,18 +177,22 @@ std::string shard_key(const std::string& dataset_fingerprint, const std::string&
 std::optional<EcgSplit> ShardCache::load(const std::string& key) const {
     const fs::path dir = root_ / key;
     const fs::path meta_file = dir / "meta.txt";
-    if (!fs::exists(meta_file)) return std::nullopt;
+    if (!fs::exists(dir)) return std::nullopt;
+    // Never use a shard that does not match what was committed (a directory without meta.txt
+    // included: it is no shard, but it blocks rebuilding one).
+    if (const std::string problem = quick_check(key); !problem.empty())
+        throw ShardDamaged("cache shard " + dir.string() + " is damaged: " + problem);
     std::ifstream meta(meta_file);
     std::string line;
     std::int64_t n = 0, leads = 0, samples = 0, classes = 0, covariates = 0, ids = 0, texts = 0;
     if (!std::getline(meta, line) || line != kMagic || !(meta >> n >> leads >> samples >> classes >> covariates >> ids >> texts))
-        throw std::runtime_error("cache shard " + meta_file.string() + " is not an ecgbench shard (version 1); delete it to rebuild");
+        throw ShardDamaged("cache shard " + meta_file.string() + " is not an ecgbench shard (version 1)");
     std::getline(meta, line);  // end of the sizes line
     std::vector<std::string> names(static_cast<std::size_t>(covariates));
     std::vector<std::string> record_ids(static_cast<std::size_t>(ids)), record_texts(static_cast<std::size_t>(texts));
     for (auto* list : {&names, &record_ids, &record_texts})
         for (auto& entry : *list) {
-            if (!std::getline(meta, line)) throw std::runtime_error("cache shard " + meta_file.string() + " is truncated");
+            if (!std::getline(meta, line)) throw ShardDamaged("cache shard " + meta_file.string() + " is truncated");
             entry = unescape(line);
         }
     EcgSplit split;
@@ -116,6 +200,7 @@ std::optional<EcgSplit> ShardCache::load(const std::string& key) const {
     split.lead_present = read_tensor(dir / "lead_present.u8", {n, leads}, at::kByte).to(at::kBool);
     split.labels = read_tensor(dir / "labels.f32", {n, classes}, at::kFloat);
     split.subjects = read_tensor(dir / "subjects.i64", {n}, at::kLong);
+    split.source_records = read_tensor(dir / "sources.i64", {n}, at::kLong);
     const at::Tensor values = read_tensor(dir / "covariates.f32", {covariates, n}, at::kFloat);
     for (std::int64_t k = 0; k < covariates; ++k) split.covariates[names[static_cast<std::size_t>(k)]] = values[k];
     split.record_ids = std::move(record_ids);
@@ -124,6 +209,38 @@ std::optional<EcgSplit> ShardCache::load(const std::string& key) const {
 }
 
 bool ShardCache::contains(const std::string& key) const { return fs::exists(root_ / key / "meta.txt"); }
+
+std::string ShardCache::quick_check(const std::string& key) const { return check_shard(root_ / key, false); }
+
+std::string ShardCache::verify(const std::string& key) const { return check_shard(root_ / key, true); }
+
+void ShardCache::discard(const std::string& key) const {
+    const fs::path dir = root_ / key;
+    std::random_device random;
+    const fs::path aside = root_ / (key + ".discarded-" + std::to_string(::getpid()) + "-" + std::to_string(random()));
+    std::error_code error;
+    fs::rename(dir, aside, error);
+    if (error) {
+        if (!fs::exists(dir)) return;  // another process discarded it first
+        throw std::runtime_error("cannot remove damaged cache shard " + dir.string() + ": " + error.message());
+    }
+    fs::remove_all(aside, error);
+}
+
+std::vector<std::string> ShardCache::keys() const {
+    std::vector<std::string> keys;
+    std::error_code error;
+    for (const auto& entry : fs::directory_iterator(root_, error)) {
+        const std::string name = entry.path().filename().string();
+        std::error_code ignored;
+        // Temporary directories of shards being built or discarded (by this or another process).
+        if (!entry.is_directory(ignored) || name.find(".tmp-") != std::string::npos || name.find(".discarded-") != std::string::npos)
+            continue;
+        keys.push_back(name);
+    }
+    std::sort(keys.begin(), keys.end());
+    return keys;
+}
 
 void ShardCache::store(const std::string& key, const EcgSplit& split) const {
     if (contains(key)) return;
@@ -168,6 +285,7 @@ void ShardWriter::append(const EcgSplit& chunk) {
         throw std::invalid_argument(where + "covariates or texts differ from the first chunk");
     const at::Tensor signals = chunk.signals.to(at::kFloat).contiguous();
     signals_.write(static_cast<const char*>(signals.data_ptr()), static_cast<std::streamsize>(signals.numel() * sizeof(float)));
+    signals_hash_.update(signals.data_ptr(), static_cast<std::size_t>(signals.numel()) * sizeof(float));
     if (!signals_) throw std::runtime_error("cannot write " + (tmp_ / "signals.f32").string() + " (disk full?)");
     auto append_values = [](auto& to, const at::Tensor& t) {
         using T = typename std::decay_t<decltype(to)>::value_type;
@@ -178,6 +296,8 @@ void ShardWriter::append(const EcgSplit& chunk) {
     append_values(present_, chunk.lead_present.to(at::kByte));
     if (classes_ > 0) append_values(labels_, chunk.labels.to(at::kFloat));
     append_values(subjects_, chunk.subjects.to(at::kLong));
+    // Rows without a window/beats step are their own source record.
+    append_values(sources_, chunk.source_records.defined() ? chunk.source_records.to(at::kLong) : at::arange(n_, n_ + m, at::kLong));
     for (std::size_t k = 0; k < covariate_names_.size(); ++k) {
         const auto it = chunk.covariates.find(covariate_names_[k]);
         if (it == chunk.covariates.end()) throw std::invalid_argument(where + "lacks covariate '" + covariate_names_[k] + "'");
@@ -200,6 +320,7 @@ void ShardWriter::commit() {
     write_raw("lead_present.u8", present_.data(), present_.size());
     write_raw("labels.f32", labels_.data(), labels_.size() * sizeof(float));
     write_raw("subjects.i64", subjects_.data(), subjects_.size() * sizeof(std::int64_t));
+    write_raw("sources.i64", sources_.data(), sources_.size() * sizeof(std::int64_t));
     {
         std::ofstream out(tmp_ / "covariates.f32", std::ios::binary);  // [K, N]: one covariate after another
         for (const auto& column : covariates_)
@@ -215,6 +336,21 @@ void ShardWriter::commit() {
     for (const auto& text : texts_) meta << escape(text) << "\n";
     if (!meta.flush()) throw std::runtime_error("cannot write " + (tmp_ / "meta.txt").string());
     meta.close();
+    // The content hashes every later use checks the shard against. signals.f32 was hashed as it
+    // was written; the small files are read back.
+    std::ostringstream manifest;
+    manifest << kManifestMagic << "\n";
+    for (const char* name : kFiles) {
+        const fs::path file = tmp_ / name;
+        const auto size = fs::file_size(file);
+        const std::string sha = name == std::string(kSignals) ? signals_hash_.hex_digest() : sha256_file(file.string());
+        manifest << name << " " << size << " " << sha << " " << edges_sha256(file, size) << "\n";
+    }
+    {
+        std::ofstream out(tmp_ / kManifest);
+        out << manifest.str();
+        if (!out.flush()) throw std::runtime_error("cannot write " + (tmp_ / kManifest).string());
+    }
     std::error_code error;
     fs::rename(tmp_, root_ / key_, error);  // fails harmlessly when another process got there first
     if (error) fs::remove_all(tmp_, error);

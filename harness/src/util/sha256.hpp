@@ -30,4 +30,10 @@ std::string sha256_hex(std::string_view text);
 /// Hex SHA-256 of a file's bytes, streamed. Throws std::runtime_error naming the file.
 std::string sha256_file(const std::string& path);
 
+/// Whether this process hashes with the CPU's SHA instructions (x86 SHA-NI) rather than portable C++.
+bool sha256_uses_cpu_instructions();
+/// Test hook: hash with the portable code even where the CPU has SHA instructions (process-wide;
+/// not thread-safe).
+void sha256_force_portable_for_testing(bool portable);
+
 }  // namespace ecgbench

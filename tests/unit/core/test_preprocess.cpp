@@ -207,6 +207,8 @@ TEST(Pipeline, WindowsMultiplyRecordsWithTheirMetadata) {
     EXPECT_EQ(out.subjects[5].item<std::int64_t>(), 8);
     EXPECT_FLOAT_EQ(out.covariates.at("age")[3].item<float>(), 60.0f);
     EXPECT_FLOAT_EQ(out.labels[2][0].item<float>(), 1.0f);
+    // Each window names the record it was cut from (row of the input chunk).
+    EXPECT_TRUE(at::equal(out.source_records, at::tensor(std::vector<std::int64_t>{0, 0, 0, 1, 1, 1}, at::kLong)));
     // The second window of record a starts 150 samples (3 s) into the resampled record.
     const EcgSplit resampled = Pipeline({step("resample", {{"hz", 50.0}})}).apply(in, 100);
     EXPECT_TRUE(at::equal(out.signals[1], resampled.signals[0].narrow(1, 150, 200)));

@@ -3,11 +3,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
+#include <random>
 #include <string>
+#include <vector>
 #include <unistd.h>
 
 namespace ecgbench {
@@ -76,6 +79,37 @@ TEST(Sha256, SplitUpdatesEqualOneShot) {
     const std::string chunk(1000, 'a');
     for (int i = 0; i < 1000; ++i) million.update(chunk);
     EXPECT_EQ(million.hex_digest(), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+TEST(Sha256, PortableCodeAndCpuInstructionsAgree) {
+    // Where the CPU has SHA instructions (x86 SHA-NI) the tests above ran on them; here the
+    // portable code is checked against the FIPS vectors and both against each other on random
+    // messages of every length up to several blocks, fed whole and in odd pieces.
+    std::printf("SHA-256 with CPU instructions: %s\n", sha256_uses_cpu_instructions() ? "yes" : "no");
+    std::mt19937 random(7);
+    std::string message(100000, '\0');
+    for (auto& c : message) c = static_cast<char>(random());
+    auto digests = [&]() {
+        std::vector<std::string> out{sha256_hex("abc"), sha256_hex(std::string(1000000, 'a'))};
+        for (std::size_t length = 0; length <= 300; ++length) out.push_back(sha256_hex(std::string_view(message).substr(0, length)));
+        Sha256 pieces;
+        for (std::size_t at = 0; at < message.size();) {
+            const std::size_t take = std::min<std::size_t>(message.size() - at, 1 + random() % 700);
+            pieces.update(message.data() + at, take);
+            at += take;
+        }
+        out.push_back(pieces.hex_digest());
+        return out;
+    };
+    sha256_force_portable_for_testing(true);
+    EXPECT_FALSE(sha256_uses_cpu_instructions());
+    const auto portable = digests();
+    sha256_force_portable_for_testing(false);
+    EXPECT_EQ(portable[0], "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    EXPECT_EQ(portable[1], "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+    random.seed(7);
+    for (auto& c : message) c = static_cast<char>(random());
+    EXPECT_EQ(digests(), portable);
 }
 
 class Sha256File : public ::testing::Test {

@@ -1,6 +1,8 @@
-// Processed-split shards: exact round trip, memory-mapped signals, keys, damaged shards, and
-// building a shard chunk by chunk with bounded memory.
+// Processed-split shards: exact round trip, memory-mapped signals, keys, damaged shards, content
+// hashes (manifest, cheap check on load, full verify, discard), and building a shard chunk by
+// chunk with bounded memory.
 #include "runner/shard_cache.hpp"
+#include "util/sha256.hpp"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -33,6 +35,28 @@ EcgSplit example() {
 
 bool same(const at::Tensor& a, const at::Tensor& b) {
     return a.sizes().equals(b.sizes()) && at::equal(at::isnan(a), at::isnan(b)) && at::equal(at::nan_to_num(a), at::nan_to_num(b));
+}
+
+/// A shard whose signals.f32 (120 × 12 × 100 float32, 576,000 bytes) has a middle beyond the
+/// 64 KiB edges the cheap check hashes.
+EcgSplit larger_example() {
+    EcgSplit s;
+    s.signals = at::randn({120, 12, 100});
+    s.lead_present = at::ones({120, 12}, at::kBool);
+    s.labels = at::randint(0, 2, {120, 5}).to(at::kFloat);
+    s.subjects = at::arange(120, at::kLong);
+    return s;
+}
+
+/// Overwrites `count` bytes at `offset` with their complement, keeping the file's size.
+void flip_bytes(const fs::path& file, std::uintmax_t offset, std::size_t count) {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    std::string bytes(count, '\0');
+    f.seekg(static_cast<std::streamoff>(offset));
+    f.read(bytes.data(), static_cast<std::streamsize>(count));
+    for (auto& c : bytes) c = static_cast<char>(~c);
+    f.seekp(static_cast<std::streamoff>(offset));
+    f.write(bytes.data(), static_cast<std::streamsize>(count));
 }
 
 struct TempDir {
@@ -89,7 +113,115 @@ TEST(ShardCache, DamagedShardIsAnErrorNamingTheFile) {
         EXPECT_NE(std::string(e.what()).find("signals.f32"), std::string::npos) << e.what();
     }
     std::ofstream(dir.path / "k" / "meta.txt") << "something else\n";
-    EXPECT_THROW(cache.load("k"), std::runtime_error);
+    EXPECT_THROW(cache.load("k"), ShardDamaged);
+}
+
+TEST(ShardCache, ManifestHashesEveryFileWhenCommitted) {
+    TempDir dir;
+    const ShardCache cache(dir.path);
+    cache.store("k", example());
+    std::ifstream manifest(dir.path / "k" / "manifest.txt");
+    std::string line;
+    ASSERT_TRUE(std::getline(manifest, line));
+    EXPECT_EQ(line, "ecgbench-shard-manifest 1");
+    int files = 0;
+    std::string name, sha, edges;
+    std::uintmax_t bytes = 0;
+    while (manifest >> name >> bytes >> sha >> edges) {
+        ++files;
+        const fs::path file = dir.path / "k" / name;
+        EXPECT_EQ(bytes, fs::file_size(file)) << name;
+        EXPECT_EQ(sha, sha256_file(file.string())) << name;
+        EXPECT_EQ(edges, sha) << name;  // every file of this shard is under 128 KiB: its edges are all of it
+    }
+    EXPECT_EQ(files, 6);
+    EXPECT_EQ(cache.quick_check("k"), "");
+    EXPECT_EQ(cache.verify("k"), "");
+    EXPECT_EQ(cache.keys(), std::vector<std::string>{"k"});
+}
+
+TEST(ShardCache, ChunkedSignalsHashEqualsTheFilesHash) {
+    // signals.f32's hash is computed as chunks are written, not by reading the file back.
+    TempDir dir;
+    const ShardCache cache(dir.path);
+    const EcgSplit in = larger_example();
+    {
+        ShardWriter writer(cache, "chunked");
+        for (auto [begin, end] : {std::pair<int, int>{0, 50}, {50, 51}, {51, 120}})
+            writer.append(subset(in, at::arange(begin, end, at::kLong)));
+        writer.commit();
+    }
+    EXPECT_EQ(cache.verify("chunked"), "");
+}
+
+TEST(ShardCache, DamageInsideTheSignalsIsFoundByVerifyNotByTheCheapCheck) {
+    TempDir dir;
+    const ShardCache cache(dir.path);
+    cache.store("k", larger_example());
+    const fs::path signals = dir.path / "k" / "signals.f32";
+    const std::string recorded = sha256_file(signals.string());
+    flip_bytes(signals, 288000, 64);  // the middle, outside both 64 KiB edges; same size
+    const std::string actual = sha256_file(signals.string());
+    // The cheap check on every load reads the edges only: by design it cannot see this.
+    EXPECT_EQ(cache.quick_check("k"), "");
+    const std::string problem = cache.verify("k");
+    EXPECT_NE(problem.find("signals.f32 has SHA-256 " + actual + ", its manifest records " + recorded), std::string::npos)
+        << problem;
+}
+
+TEST(ShardCache, DamageTheCheapCheckSeesFailsTheLoad) {
+    TempDir dir;
+    const ShardCache cache(dir.path);
+    cache.store("head", larger_example());
+    cache.store("labels", larger_example());
+    flip_bytes(dir.path / "head" / "signals.f32", 100, 8);  // inside the first 64 KiB
+    flip_bytes(dir.path / "labels" / "labels.f32", 40, 4);  // a small file, hashed whole on every load
+    for (const char* key : {"head", "labels"}) {
+        EXPECT_NE(cache.quick_check(key), "") << key;
+        EXPECT_NE(cache.verify(key), "") << key;
+        try {
+            cache.load(key);
+            FAIL() << "expected ShardDamaged for " << key;
+        } catch (const ShardDamaged& e) {
+            const std::string text = e.what();
+            EXPECT_NE(text.find((dir.path / key).string()), std::string::npos) << text;
+            EXPECT_NE(text.find(std::string(key) == "head" ? "signals.f32" : "labels.f32"), std::string::npos) << text;
+        }
+    }
+}
+
+TEST(ShardCache, AShardWithoutManifestIsNeverUsed) {
+    // Built before shards carried content hashes, or its manifest lost: it cannot be checked.
+    TempDir dir;
+    const ShardCache cache(dir.path);
+    cache.store("k", example());
+    fs::remove(dir.path / "k" / "manifest.txt");
+    EXPECT_NE(cache.quick_check("k").find("manifest.txt is missing"), std::string::npos) << cache.quick_check("k");
+    EXPECT_THROW(cache.load("k"), ShardDamaged);
+    // A directory with the key's name but no meta.txt is no shard, yet it would block a rebuild.
+    fs::remove(dir.path / "k" / "meta.txt");
+    EXPECT_FALSE(cache.contains("k"));
+    EXPECT_THROW(cache.load("k"), ShardDamaged);
+}
+
+TEST(ShardCache, DiscardRemovesTheShardSoItIsRebuilt) {
+    TempDir dir;
+    const ShardCache cache(dir.path);
+    const EcgSplit in = example();
+    cache.store("k", in);
+    cache.store("other", in);
+    fs::create_directories(dir.path / "k.tmp-1-2");  // a build in progress elsewhere: not a shard
+    flip_bytes(dir.path / "k" / "subjects.i64", 0, 8);
+    EXPECT_THROW(cache.load("k"), ShardDamaged);
+    cache.discard("k");
+    cache.discard("k");  // already gone (another process discarded it): nothing to do
+    EXPECT_FALSE(cache.load("k").has_value());
+    EXPECT_EQ(cache.keys(), std::vector<std::string>{"other"});
+    cache.store("k", in);
+    const auto out = cache.load("k");
+    ASSERT_TRUE(out.has_value());
+    EXPECT_TRUE(at::equal(out->subjects, in.subjects));
+    EXPECT_EQ(cache.keys(), (std::vector<std::string>{"k", "other"}));
 }
 
 TEST(ShardWriter, ChunkedBuildEqualsOneShot) {
@@ -104,7 +236,7 @@ TEST(ShardWriter, ChunkedBuildEqualsOneShot) {
         writer.commit();
     }
     cache.store("whole", in);
-    for (const char* name : {"signals.f32", "lead_present.u8", "labels.f32", "subjects.i64", "covariates.f32", "meta.txt"}) {
+    for (const char* name : {"signals.f32", "lead_present.u8", "labels.f32", "subjects.i64", "covariates.f32", "meta.txt", "manifest.txt"}) {
         std::ifstream a(dir.path / "chunked" / name, std::ios::binary), b(dir.path / "whole" / name, std::ios::binary);
         const std::string x((std::istreambuf_iterator<char>(a)), {}), y((std::istreambuf_iterator<char>(b)), {});
         EXPECT_EQ(x, y) << name;
