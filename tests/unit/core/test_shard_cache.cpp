@@ -134,8 +134,12 @@ TEST(ShardCache, ManifestHashesEveryFileWhenCommitted) {
         EXPECT_EQ(sha, sha256_file(file.string())) << name;
         EXPECT_EQ(edges, sha) << name;  // every file of this shard is under 128 KiB: its edges are all of it
     }
-    EXPECT_EQ(files, 6);
+    EXPECT_EQ(files, 7);
     EXPECT_EQ(cache.quick_check("k"), "");
+    // Without a window/beats step every row is its own source record.
+    const auto loaded = cache.load("k");
+    ASSERT_TRUE(loaded);
+    EXPECT_TRUE(at::equal(loaded->source_records, at::arange(loaded->size(), at::kLong)));
     EXPECT_EQ(cache.verify("k"), "");
     EXPECT_EQ(cache.keys(), std::vector<std::string>{"k"});
 }
