@@ -49,10 +49,12 @@ BENCHMARK(BM_MatmulFp32)->Arg(4096)->Unit(benchmark::kMillisecond)->UseRealTime(
 // One optimiser step of SimCLR: two augmented views, one encoder pass over both, NT-Xent,
 // backward, AdamW — through the shared training engine (train()) with the runner's hooks, so the
 // harness's own loop is what is measured.
-// Arguments: size (0 = S, 1 = XS), loader workers (0 = batches gathered on the training thread).
+// Arguments: size (0 = S, 1 = XS), loader workers (0 = batches gathered on the training thread),
+// hooks (1 = the runner's progress/step-end/epoch-order hooks with no-op bodies, 0 = none: their cost).
 void BM_SimclrStepResnet1d(benchmark::State& state) {
     const std::string size = state.range(0) == 0 ? "S" : "XS";
     const int workers = static_cast<int>(state.range(1));
+    const bool with_hooks = state.range(2) != 0;
     constexpr std::int64_t batch = 64, leads = 12, samples = 2500;
     torch::manual_seed(0);
     const EncoderInput input{leads, samples, 250.0, {"I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"}};
@@ -77,20 +79,30 @@ void BM_SimclrStepResnet1d(benchmark::State& state) {
     options.loader_workers = workers;
     // The runner's hooks (progress, step end, epoch order) with no-op bodies, so their cost is in the figure.
     TrainHooks hooks;
-    hooks.on_progress = [](const TrainProgress&) {};
-    hooks.on_step_end = [&](const StepState& s) { method->on_step_end(*encoder, s); };
-    hooks.epoch_order = [&](std::int64_t epoch) {
-        auto generator = at::detail::getDefaultCPUGenerator();
-        return method->epoch_order(data, epoch, generator);
-    };
+    if (with_hooks) {
+        hooks.on_progress = [](const TrainProgress&) {};
+        hooks.on_step_end = [&](const StepState& s) { method->on_step_end(*encoder, s); };
+        hooks.epoch_order = [&](std::int64_t epoch) {
+            auto generator = at::detail::getDefaultCPUGenerator();
+            return method->epoch_order(data, epoch, generator);
+        };
+    }
     auto loss = [&](const Batch& b) { return method->loss(*encoder, b); };
     train({encoder.get(), method.get()}, data, loss, options, hooks);  // warm-up: allocator, kernels
     for (auto _ : state) train({encoder.get(), method.get()}, data, loss, options, hooks);
     state.counters["samples/s"] = benchmark::Counter(static_cast<double>(batch * steps), benchmark::Counter::kIsIterationInvariantRate);
     state.SetLabel("resnet1d " + size + ", batch 64, 12x2500, AdamW fp32, " + std::to_string(at::get_num_threads()) +
-                   " threads, " + std::to_string(workers) + " loader workers");
+                   " threads, " + std::to_string(workers) + " loader workers" + (with_hooks ? ", hooks" : ", no hooks"));
 }
-BENCHMARK(BM_SimclrStepResnet1d)->Args({0, 1})->Args({1, 0})->Args({1, 1})->Unit(benchmark::kSecond)->UseRealTime()->MinTime(20.0);
+BENCHMARK(BM_SimclrStepResnet1d)
+    ->Args({0, 1, 1})
+    ->Args({0, 0, 1})
+    ->Args({1, 0, 1})
+    ->Args({1, 0, 0})
+    ->Args({1, 1, 1})
+    ->Unit(benchmark::kSecond)
+    ->UseRealTime()
+    ->MinTime(20.0);
 
 // Records/s of the synthetic generator through the plugin, all three splits (12 leads, 10 s,
 // 500 Hz: the realistic-size record; default noise mix and site).
