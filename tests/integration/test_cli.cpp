@@ -1,6 +1,7 @@
 // End-to-end: the real `ecgbench` binary on a tiny experiment, checked through the SQLite store.
 #include "ecgbench/wfdb.hpp"
 #include "store/store.hpp"
+#include "support/command.hpp"
 #include "util/sha256.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -31,19 +32,8 @@ const std::string kBinary = std::string(ECGBENCH_BINARY_DIR) + "/ecgbench";
 const std::string kThrowingPlugin = std::string(ECGBENCH_TEST_PLUGIN_DIR) + "/throwing_task";
 const std::string kMethodAndTaskPlugin = std::string(ECGBENCH_TEST_PLUGIN_DIR) + "/method_and_task";
 
-struct CommandResult {
-    int exit_code;
-    std::string output;
-};
-
-CommandResult run_command(const std::string& command) {
-    std::string output;
-    FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-    char buffer[4096];
-    while (pipe && fgets(buffer, sizeof buffer, pipe)) output += buffer;
-    const int status = pipe ? pclose(pipe) : -1;
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
+using test_support::CommandResult;
+using test_support::run_command;
 
 // A tiny experiment: small synthetic cohorts, the XS ResNet, SimCLR vs random init, one epoch,
 // a linear probe on a held-out site and a task that always throws.

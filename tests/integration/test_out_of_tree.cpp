@@ -3,11 +3,11 @@
 // build its five one-file plugins — an EMA-target method, a texts + covariate method, a token
 // encoder, a masked-token method and a fine-tuning task — and run them through the installed
 // `ecgbench run`, then inspect the store.
+#include "support/command.hpp"
+
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -17,19 +17,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct CommandResult {
-    int exit_code;
-    std::string output;
-};
-
-CommandResult run(const std::string& command) {
-    std::string output;
-    FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-    char buffer[4096];
-    while (pipe && fgets(buffer, sizeof buffer, pipe)) output += buffer;
-    const int status = pipe ? pclose(pipe) : -1;
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
+const auto run = test_support::run_command;
 
 const char* kExperiment = R"(
 [experiment]

@@ -236,23 +236,17 @@ std::int64_t planned_steps(std::int64_t records, const TrainOptions& options) {
 }
 
 Batch gather_batch(const EcgSplit& data, const at::Tensor& rows) {
+    EcgSplit picked = subset(data, rows);
     Batch out;
-    auto take = [&](const at::Tensor& t) { return t.defined() ? t.index_select(0, rows) : t; };
-    out.signals = take(data.signals);
-    out.lead_present = take(data.lead_present);
-    out.labels = take(data.labels);
-    out.subjects = take(data.subjects);
+    out.signals = std::move(picked.signals);
+    out.lead_present = std::move(picked.lead_present);
+    out.labels = std::move(picked.labels);
+    out.subjects = std::move(picked.subjects);
     out.rows = rows;
-    out.source_records = data.source_records.defined() ? take(data.source_records) : rows;
-    const std::int64_t* r = rows.data_ptr<std::int64_t>();
-    auto take_strings = [&](const std::vector<std::string>& from, std::vector<std::string>& to) {
-        if (from.empty()) return;
-        to.reserve(static_cast<std::size_t>(rows.numel()));
-        for (std::int64_t i = 0; i < rows.numel(); ++i) to.push_back(from.at(static_cast<std::size_t>(r[i])));
-    };
-    take_strings(data.record_ids, out.record_ids);
-    take_strings(data.texts, out.texts);
-    for (const auto& [name, values] : data.covariates) out.covariates[name] = take(values);
+    out.source_records = picked.source_records.defined() ? std::move(picked.source_records) : rows;
+    out.record_ids = std::move(picked.record_ids);
+    out.texts = std::move(picked.texts);
+    out.covariates = std::move(picked.covariates);
     return out;
 }
 
