@@ -2,6 +2,7 @@
 #include "ecgbench/wfdb.hpp"
 #include "store/store.hpp"
 #include "support/command.hpp"
+#include "support/flip_bytes.hpp"
 #include "util/sha256.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -84,16 +85,7 @@ datasets = ["heldout"]
     return toml;
 }
 
-/// Overwrites `count` bytes at `offset` with their complement, keeping the file's size.
-void flip_bytes(const fs::path& file, std::uintmax_t offset, std::size_t count) {
-    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
-    std::string bytes(count, '\0');
-    f.seekg(static_cast<std::streamoff>(offset));
-    f.read(bytes.data(), static_cast<std::streamsize>(count));
-    for (auto& c : bytes) c = static_cast<char>(~c);
-    f.seekp(static_cast<std::streamoff>(offset));
-    f.write(bytes.data(), static_cast<std::streamsize>(count));
-}
+using test_support::flip_bytes;
 
 std::string file_bytes(const fs::path& file) {
     std::ifstream in(file, std::ios::binary);

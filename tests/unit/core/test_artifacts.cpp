@@ -2,6 +2,7 @@
 // from the very bytes that were hashed; nothing loaded from a damaged one.
 #include "runner/artifacts.hpp"
 #include "runner/checkpoint.hpp"
+#include "support/flip_bytes.hpp"
 #include "util/sha256.hpp"
 
 #include <torch/nn/modules/linear.h>
@@ -34,16 +35,7 @@ ArtifactRecord record_of(const std::string& path) {
     return {"checkpoint", path, sha256_file(path), static_cast<std::int64_t>(fs::file_size(path))};
 }
 
-void flip_middle(const std::string& path, std::size_t count) {
-    const auto size = fs::file_size(path);
-    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-    std::string bytes(count, '\0');
-    f.seekg(static_cast<std::streamoff>(size / 2));
-    f.read(bytes.data(), static_cast<std::streamsize>(count));
-    for (auto& c : bytes) c = static_cast<char>(~c);
-    f.seekp(static_cast<std::streamoff>(size / 2));
-    f.write(bytes.data(), static_cast<std::streamsize>(count));
-}
+void flip_middle(const std::string& path, std::size_t count) { test_support::flip_bytes(path, fs::file_size(path) / 2, count); }
 
 }  // namespace
 

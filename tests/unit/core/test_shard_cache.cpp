@@ -2,6 +2,7 @@
 // hashes (manifest, cheap check on load, full verify, discard), and building a shard chunk by
 // chunk with bounded memory.
 #include "runner/shard_cache.hpp"
+#include "support/flip_bytes.hpp"
 #include "util/sha256.hpp"
 
 #include <ATen/ATen.h>
@@ -48,16 +49,7 @@ EcgSplit larger_example() {
     return s;
 }
 
-/// Overwrites `count` bytes at `offset` with their complement, keeping the file's size.
-void flip_bytes(const fs::path& file, std::uintmax_t offset, std::size_t count) {
-    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
-    std::string bytes(count, '\0');
-    f.seekg(static_cast<std::streamoff>(offset));
-    f.read(bytes.data(), static_cast<std::streamsize>(count));
-    for (auto& c : bytes) c = static_cast<char>(~c);
-    f.seekp(static_cast<std::streamoff>(offset));
-    f.write(bytes.data(), static_cast<std::streamsize>(count));
-}
+using test_support::flip_bytes;
 
 struct TempDir {
     fs::path path = fs::temp_directory_path() / ("ecgbench-shards-" + std::to_string(std::random_device{}()));
