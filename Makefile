@@ -24,8 +24,11 @@ run: build
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
+# The C++ benchmarks, then the Python PyTorch peers of the training steps (same machine, same run).
 bench: build
+	@tools/install-deps.sh --bench
 	$(BUILD_DIR)/ecgbench_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+	for method in simclr byol clef; do /usr/bin/python3 bench/method_step.py --method $$method; done
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -2,7 +2,7 @@
 // probe, and the training-step: the SimCLR step on resnet1d S (batch 64, 12 leads, 2500 samples,
 // AdamW, fp32) through the real plugins and the host's training loop, plus the machine's fp32
 // matmul rate as the yardstick (tells at once whether OpenBLAS or the reference BLAS is in use).
-// bench/simclr_step.py times the identical step in Python PyTorch; README lists both.
+// bench/method_step.py times the identical step in Python PyTorch; README lists both.
 #include "registry/registry.hpp"
 #include "ecgbench/train.hpp"
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages ecgbench needs, only those missing (idempotent, quiet when all
 # are present). Uses sudo when not root. Exits non-zero with a clear message when it cannot.
+# `--bench` adds the Python peers' packages (Debian's python3-torch: the same LibTorch 1.13).
 set -euo pipefail
 
 packages=(
@@ -11,6 +12,7 @@ packages=(
   zlib1g-dev
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
 )
+[[ "${1:-}" == "--bench" ]] && packages+=(python3-torch)
 
 missing=()
 for pkg in "${packages[@]}"; do
