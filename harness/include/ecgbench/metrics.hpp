@@ -1,5 +1,9 @@
-// Evaluation metrics, equal to scikit-learn's definitions (tests check parity on hand-made cases).
-// Plain vectors so the store/report side can use them without LibTorch.
+// Evaluation metrics, equal to scikit-learn's definitions (tests check parity on hand-made cases
+// and on fixtures computed with Debian's python3-sklearn: tools/sklearn_fixtures.py). Plain vectors
+// so the store/report side can use them without LibTorch. Tables are row-major [n, classes].
+//
+// Degenerate inputs are undefined, never a made-up value: AUROC and average precision of a class
+// with one label value in the data are NaN (not 0.5), averages skip them and report how many.
 #pragma once
 
 #include <cstdint>
@@ -22,5 +26,59 @@ double nanmean(const std::vector<double>& values);
 /// seeded. Returns {low, high}; draws where no class is evaluable are skipped.
 std::pair<double, double> bootstrap_macro_auroc_ci(const std::vector<double>& scores, const std::vector<int>& labels,
                                                     std::int64_t classes, int resamples, std::uint64_t seed);
+
+/// Average precision of binary `labels` given `scores` (sklearn.metrics.average_precision_score:
+/// Σ_k (R_k − R_{k−1}) P_k over the distinct score thresholds, high to low). NaN without a positive.
+double average_precision(const std::vector<double>& scores, const std::vector<int>& labels);
+
+/// A metric computed per class of a multi-label table and averaged three ways, as sklearn's
+/// `average=` options: macro (unweighted mean over the classes where it is defined), weighted (by
+/// each defined class's number of positives), micro (the table flattened into one binary problem).
+struct AveragedMetric {
+    double macro = 0;
+    double weighted = 0;
+    double micro = 0;
+    std::vector<double> per_class;      ///< NaN where undefined
+    std::int64_t undefined_classes = 0; ///< classes left out of macro/weighted (one label value only)
+};
+
+/// AUROC of a [n, classes] table, macro/weighted/micro (sklearn roc_auc_score, multi-label).
+AveragedMetric averaged_auroc(const std::vector<double>& scores, const std::vector<int>& labels, std::int64_t classes);
+/// Average precision of a [n, classes] table, macro/weighted/micro (sklearn average_precision_score).
+AveragedMetric averaged_average_precision(const std::vector<double>& scores, const std::vector<int>& labels,
+                                          std::int64_t classes);
+
+/// Confusion counts of binary decisions `score >= threshold` against 0/1 labels, and the rates
+/// computed from them (NaN when a denominator is 0, where sklearn warns and returns 0).
+struct BinaryCounts {
+    std::int64_t true_positives = 0, false_positives = 0, true_negatives = 0, false_negatives = 0;
+    double sensitivity() const;        ///< recall, TP / (TP + FN)
+    double specificity() const;        ///< TN / (TN + FP)
+    double precision() const;          ///< PPV, TP / (TP + FP)
+    double f1() const;                 ///< 2TP / (2TP + FP + FN)
+    double accuracy() const;
+    double balanced_accuracy() const;  ///< (sensitivity + specificity) / 2
+};
+BinaryCounts counts_at_threshold(const std::vector<double>& scores, const std::vector<int>& labels, double threshold);
+
+/// The threshold (one of the scores) maximising F1 on these data, the smallest on ties: choose it on
+/// validation and apply it to test. NaN without a positive.
+double best_f1_threshold(const std::vector<double>& scores, const std::vector<int>& labels);
+
+/// Expected calibration error of probabilities in [0, 1] against 0/1 outcomes: `bins` equal-width
+/// bins (the last closed), Σ_b |B_b|/n · |mean outcome − mean probability|.
+double expected_calibration_error(const std::vector<double>& probabilities, const std::vector<int>& labels, int bins = 10);
+
+/// Multi-class balanced accuracy of predicted vs true class indices in [0, classes): the mean recall
+/// over the classes present in `truth` (sklearn balanced_accuracy_score).
+double balanced_accuracy(const std::vector<int>& predicted, const std::vector<int>& truth, int classes);
+
+/// Regression metrics of predictions against targets (sklearn mean_absolute_error,
+/// root of mean_squared_error, r2_score; Pearson's r as scipy.stats.pearsonr). R² and r are NaN for a
+/// constant target (sklearn's force_finite would say 0 or 1), r also for constant predictions.
+struct RegressionMetrics {
+    double mae = 0, rmse = 0, r2 = 0, pearson_r = 0;
+};
+RegressionMetrics regression_metrics(const std::vector<double>& predictions, const std::vector<double>& targets);
 
 }  // namespace ecgbench

@@ -1,7 +1,9 @@
 // `linear_probe`: the standard frozen-encoder evaluation. Embeds train/val/test once, standardises
 // with train statistics, fits one L2-regularised logistic regression per class (a multi-label
 // sigmoid layer trained with BCE, full batch, L-BFGS) for each penalty on a log grid, picks the
-// penalty with the best validation macro AUROC and reports that model on the test split.
+// penalty with the best validation macro AUROC and reports that model on the test split: macro
+// AUROC (with a bootstrap CI), per-class, micro and weighted AUROC, macro AUPRC, macro F1 at per-class
+// thresholds chosen on validation, and how many classes were undefined on test (one label value).
 //
 // Objective per penalty λ: mean over records of the summed per-class BCE + λ/2 ‖W‖² (bias not
 // penalised). For comparison with scikit-learn's LogisticRegression (per class) this is C = 1/(λ n).
@@ -16,6 +18,7 @@
 #include <torch/types.h>
 #include <torch/utils.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -192,6 +195,18 @@ public:
         for (std::size_t c = 0; c < classes.size(); ++c) {
             if (!std::isnan(per_class[c])) metrics.push_back({"auroc/" + classes[c], "test", per_class[c]});
         }
+        // The other summaries the literature reports, from the same test scores.
+        const auto averaged = ecgbench::averaged_auroc(test_scores, test_labels, class_count);
+        metrics.push_back({"micro_auroc", "test", averaged.micro});
+        metrics.push_back({"weighted_auroc", "test", averaged.weighted});
+        metrics.push_back({"macro_auprc", "test", ecgbench::averaged_average_precision(test_scores, test_labels, class_count).macro});
+        metrics.push_back({"undefined_classes", "test", static_cast<double>(averaged.undefined_classes), {}, {},
+                           ecgbench::Direction::LowerIsBetter});
+        if (val_x.defined()) {
+            const double f1 = macro_f1_at_val_thresholds(to_doubles(scores_of(best, val_x)), val_labels, test_scores, test_labels,
+                                                         static_cast<std::size_t>(class_count));
+            if (!std::isnan(f1)) metrics.push_back({"macro_f1", "test", f1});
+        }
         if (!std::isnan(best_val)) metrics.push_back({"macro_auroc", "val", best_val});
         metrics.push_back({"l2", "val", best_l2});
         log("test macro AUROC " + format(macro) +
@@ -206,6 +221,26 @@ public:
     }
 
 private:
+    // Macro F1 on test with each class's threshold chosen on validation (the one maximising that
+    // class's validation F1), over the classes with a positive in both splits.
+    static double macro_f1_at_val_thresholds(const std::vector<double>& val_scores, const std::vector<int>& val_labels,
+                                             const std::vector<double>& test_scores, const std::vector<int>& test_labels,
+                                             std::size_t classes) {
+        auto column = [classes](const auto& table, std::size_t c) {
+            std::vector<typename std::decay_t<decltype(table)>::value_type> out;
+            for (std::size_t i = c; i < table.size(); i += classes) out.push_back(table[i]);
+            return out;
+        };
+        std::vector<double> f1;
+        for (std::size_t c = 0; c < classes; ++c) {
+            const auto test_truth = column(test_labels, c);
+            const double threshold = ecgbench::best_f1_threshold(column(val_scores, c), column(val_labels, c));
+            if (std::isnan(threshold) || std::count(test_truth.begin(), test_truth.end(), 1) == 0) continue;
+            f1.push_back(ecgbench::counts_at_threshold(column(test_scores, c), test_truth, threshold).f1());
+        }
+        return ecgbench::nanmean(f1);
+    }
+
     at::Tensor embed(const EvalContext& ctx, const ecgbench::EcgSplit& split) const {
         at::Tensor z = ecgbench::embed(*ctx.encoder, split.signals, s_.batch_size, split.lead_present).to(at::kDouble);
         if (z.dim() != 2 || z.size(0) != split.size()) {

@@ -149,3 +149,87 @@ TEST(BootstrapCi, DegenerateInputsGiveNaN) {
 }
 
 }  // namespace
+
+// ---- average precision, threshold metrics, calibration, regression: hand-computed values ----
+
+namespace {
+
+TEST(AveragePrecision, SklearnDocumentationExample) {
+    // Descending: 0.8 (+), 0.4 (−), 0.35 (+), 0.1 (−). At 0.8: P = 1, R = ½ → ½·1; at 0.4: R unchanged;
+    // at 0.35: P = ⅔, R = 1 → ½·⅔; at 0.1: R unchanged. AP = ½ + ⅓ = 0.8333…
+    EXPECT_DOUBLE_EQ(ecgbench::average_precision({0.1, 0.4, 0.35, 0.8}, {0, 0, 1, 1}), 0.5 + 1.0 / 3.0);
+}
+
+TEST(AveragePrecision, TiedScoresFormOneThreshold) {
+    // 0.5 (+, −) together: P = ½, R = ½ → ¼; 0.2 (+): P = ⅔, R = 1 → ½·⅔. AP = ¼ + ⅓.
+    EXPECT_DOUBLE_EQ(ecgbench::average_precision({0.5, 0.5, 0.2}, {1, 0, 1}), 0.25 + 1.0 / 3.0);
+    EXPECT_TRUE(std::isnan(ecgbench::average_precision({0.5, 0.2}, {0, 0})));
+}
+
+TEST(AveragedMetric, OneClassColumnsAreUndefinedAndCountedNeverHalf) {
+    // Class 0: AUROC 1; class 1 has only negatives: undefined, left out of macro and weighted.
+    const std::vector<double> scores{0.9, 0.1, 0.2, 0.3, 0.8, 0.4};
+    const std::vector<int> labels{1, 0, 0, 0, 1, 0};
+    const auto m = ecgbench::averaged_auroc(scores, labels, 2);
+    EXPECT_EQ(m.undefined_classes, 1);
+    EXPECT_DOUBLE_EQ(m.macro, 1.0);
+    EXPECT_DOUBLE_EQ(m.weighted, 1.0);
+    EXPECT_TRUE(std::isnan(m.per_class[1]));
+    // Micro: the six entries as one problem: positives {0.9, 0.8}, negatives {0.1, 0.2, 0.3, 0.4}: 1.
+    EXPECT_DOUBLE_EQ(m.micro, 1.0);
+}
+
+TEST(ThresholdMetrics, CountsAndRatesByHand) {
+    // Scores ≥ 0.5 predicted positive: {1, 1, 1, 0, 0} against {1, 0, 1, 1, 0}: TP 2, FP 1, TN 1, FN 1.
+    const auto c = ecgbench::counts_at_threshold({0.9, 0.8, 0.7, 0.3, 0.2}, {1, 0, 1, 1, 0}, 0.5);
+    EXPECT_EQ(c.true_positives, 2);
+    EXPECT_EQ(c.false_positives, 1);
+    EXPECT_EQ(c.true_negatives, 1);
+    EXPECT_EQ(c.false_negatives, 1);
+    EXPECT_DOUBLE_EQ(c.sensitivity(), 2.0 / 3.0);
+    EXPECT_DOUBLE_EQ(c.specificity(), 0.5);
+    EXPECT_DOUBLE_EQ(c.precision(), 2.0 / 3.0);
+    EXPECT_DOUBLE_EQ(c.f1(), 4.0 / 6.0);
+    EXPECT_DOUBLE_EQ(c.accuracy(), 0.6);
+    EXPECT_DOUBLE_EQ(c.balanced_accuracy(), 7.0 / 12.0);
+    // No predicted positive: precision undefined (sklearn warns and says 0).
+    EXPECT_TRUE(std::isnan(ecgbench::counts_at_threshold({0.1, 0.2}, {1, 0}, 0.5).precision()));
+}
+
+TEST(ThresholdMetrics, BestF1ThresholdByHand) {
+    // 3 positives. F1 = 2TP / (predicted + 3) at each threshold from the top:
+    //   0.9: 2/4 = .5; 0.8: 2/5 = .4; 0.7: 4/6 = .667; 0.3: 6/7 = .857; 0.2: 6/8 = .75 → 0.3.
+    EXPECT_DOUBLE_EQ(ecgbench::best_f1_threshold({0.9, 0.8, 0.7, 0.3, 0.2}, {1, 0, 1, 1, 0}), 0.3);
+    EXPECT_TRUE(std::isnan(ecgbench::best_f1_threshold({0.9, 0.8}, {0, 0})));
+}
+
+TEST(Calibration, ExpectedCalibrationErrorByHand) {
+    // 10 bins. Bin 1: {0.12, 0.15}, outcomes {0, 1}: |1 − 0.27| = 0.73. Bin 8: {0.82}, outcome 1:
+    // |1 − 0.82| = 0.18. Bin 9: {0.95, 1.0 (last bin is closed)}, outcomes {1, 0}: |1 − 1.95| = 0.95.
+    // ECE = (0.73 + 0.18 + 0.95) / 5 = 0.372.
+    EXPECT_NEAR(ecgbench::expected_calibration_error({0.12, 0.15, 0.82, 0.95, 1.0}, {0, 1, 1, 1, 0}, 10), 0.372, 1e-12);
+    EXPECT_NEAR(ecgbench::expected_calibration_error({0.0, 1.0}, {0, 1}, 10), 0.0, 1e-12);
+    EXPECT_THROW(ecgbench::expected_calibration_error({1.5}, {1}, 10), std::invalid_argument);
+}
+
+TEST(BalancedAccuracy, MeanRecallOverClassesPresent) {
+    // Recalls: class 0 ½, class 1 ⅔, class 2 1; class 3 absent from the truth (left out).
+    EXPECT_DOUBLE_EQ(ecgbench::balanced_accuracy({0, 1, 1, 1, 0, 2}, {0, 0, 1, 1, 1, 2}, 4), (0.5 + 2.0 / 3.0 + 1.0) / 3.0);
+    EXPECT_THROW(ecgbench::balanced_accuracy({0, 5}, {0, 1}, 4), std::invalid_argument);
+}
+
+TEST(RegressionMetrics, ByHand) {
+    // Errors 0, 0, −1: MAE ⅓, RMSE √⅓. Target mean 7/3, SS_tot = (16 + 1 + 25)/9 = 42/9, SS_res = 1:
+    // R² = 1 − 9/42. Pearson: prediction deviations −1, 0, 1, cross 3, r = 3 / √(2 · 42/9).
+    const auto m = ecgbench::regression_metrics({1, 2, 3}, {1, 2, 4});
+    EXPECT_DOUBLE_EQ(m.mae, 1.0 / 3.0);
+    EXPECT_DOUBLE_EQ(m.rmse, std::sqrt(1.0 / 3.0));
+    EXPECT_DOUBLE_EQ(m.r2, 1.0 - 9.0 / 42.0);
+    EXPECT_DOUBLE_EQ(m.pearson_r, 3.0 / std::sqrt(2.0 * 42.0 / 9.0));
+    const auto constant = ecgbench::regression_metrics({1, 2}, {3, 3});
+    EXPECT_TRUE(std::isnan(constant.r2));
+    EXPECT_TRUE(std::isnan(constant.pearson_r));
+    EXPECT_THROW(ecgbench::regression_metrics({1, std::nan("")}, {1, 2}), std::invalid_argument);
+}
+
+}  // namespace

@@ -173,6 +173,15 @@ TEST(LinearProbe, SeparableClassesScoreHigh) {
     EXPECT_NEAR(macro->value,
                 (find(metrics, "auroc/A", "test")->value + find(metrics, "auroc/B", "test")->value) / 2, 1e-12);
 
+    // The other summaries: C (only negatives in test) is counted as undefined, never scored 0.5.
+    ASSERT_NE(find(metrics, "undefined_classes", "test"), nullptr);
+    EXPECT_EQ(find(metrics, "undefined_classes", "test")->value, 1.0);
+    EXPECT_EQ(find(metrics, "undefined_classes", "test")->direction, ecgbench::Direction::LowerIsBetter);
+    for (const char* name : {"micro_auroc", "weighted_auroc", "macro_auprc", "macro_f1"}) {
+        ASSERT_NE(find(metrics, name, "test"), nullptr) << name;
+        EXPECT_GT(find(metrics, name, "test")->value, 0.9) << name;
+    }
+
     ASSERT_NE(find(metrics, "macro_auroc", "val"), nullptr);
     const Metric* l2 = find(metrics, "l2", "val");
     ASSERT_NE(l2, nullptr);

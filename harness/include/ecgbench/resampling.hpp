@@ -1,0 +1,88 @@
+// Resampling statistics over per-record outputs: bootstrap confidence intervals (row, patient and
+// stratified resampling; the PTB-XL benchmark's variant that rejects draws without a positive),
+// paired comparisons of two methods on one test set (paired bootstrap of the difference, permutation
+// test). Draws come from mt19937_64 with a multiply-shift index map, both fully specified, so a
+// (seed, n, options) triple regenerates the same resamples on any machine: two methods compared
+// with the same seed are compared on the same resamples. Plain vectors: no LibTorch.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+namespace ecgbench {
+
+struct ResampleOptions {
+    ResampleOptions(int resamples_ = 1000, std::uint64_t seed_ = 0) : resamples(resamples_), seed(seed_) {}  // NOLINT: implicit {n, seed}
+    int resamples;
+    std::uint64_t seed;
+    /// Patient (or any cluster) of each row; when set, whole patients are drawn with replacement
+    /// and contribute all their rows (records of one patient are not independent).
+    std::vector<std::int64_t> groups;
+    /// Row-major [n, classes] 0/1 labels; when set, a draw in which a class that has a positive in
+    /// the data has none is rejected and redrawn (the PTB-XL benchmark's bootstrap; after 100 ×
+    /// `resamples` draws, std::runtime_error).
+    std::vector<int> require_positive_labels;
+    std::int64_t classes = 0;
+    /// One binary label per row; when set, positives are drawn from the positives and negatives
+    /// from the negatives, so each resample keeps the class balance (per-label bootstrap).
+    std::vector<int> stratify_by;
+};
+
+/// A reproducible set of bootstrap resamples of n rows. Resamples are regenerated on each visit
+/// rather than stored (1000 × n indices would not fit for beat-level test sets); a visit sees the
+/// same rows in the same order every time.
+class Resamples {
+public:
+    Resamples(std::size_t n, ResampleOptions options);
+    std::size_t rows() const { return n_; }
+    int count() const { return options_.resamples; }
+    /// Calls `visit` with the rows of each accepted resample, in order; returns the rejected draws.
+    std::int64_t for_each(const std::function<void(const std::vector<std::size_t>& rows)>& visit) const;
+
+private:
+    std::size_t n_;
+    ResampleOptions options_;
+};
+
+/// A statistic of a subset of rows (e.g. macro AUROC of those rows); NaN = undefined on that subset.
+using Statistic = std::function<double(const std::vector<std::size_t>& rows)>;
+
+/// A metric of a row-major [n, classes] score/label table (e.g. macro_auroc below).
+using TableMetric = std::function<double(const std::vector<double>& scores, const std::vector<int>& labels, std::int64_t classes)>;
+
+/// Macro AUROC (mean of the defined per-class AUROCs), as a TableMetric.
+double macro_auroc(const std::vector<double>& scores, const std::vector<int>& labels, std::int64_t classes);
+
+/// `metric` of the rows a resample lists, gathered from the full table.
+Statistic table_statistic(const std::vector<double>& scores, const std::vector<int>& labels, std::int64_t classes,
+                          TableMetric metric);
+
+/// A point estimate with a percentile interval; `used` = resamples on which the statistic was defined.
+struct Interval {
+    double estimate = 0, low = 0, high = 0;
+    std::int64_t used = 0;
+};
+
+/// Percentile bootstrap interval at `level` (0.95: the 2.5th and 97.5th percentiles, numpy's linear
+/// interpolation); `estimate` is the statistic on all n rows.
+Interval percentile_interval(const Statistic& statistic, const Resamples& resamples, double level = 0.95);
+
+/// Two methods on one test set: the difference a − b on all rows, its paired-bootstrap interval
+/// (both evaluated on each resample), the two-sided bootstrap p-value 2·min(P(Δ* ≤ 0), P(Δ* ≥ 0)),
+/// and `used` resamples where both were defined.
+struct PairedComparison {
+    Interval difference;
+    double p_bootstrap = 0;
+};
+PairedComparison paired_bootstrap(const Statistic& a, const Statistic& b, const Resamples& resamples, double level = 0.95);
+
+/// Paired permutation test of metric(a) − metric(b): under the null the two methods' outputs for a
+/// record are exchangeable, so each permutation swaps each row's scores between a and b with
+/// probability ½ (whole patients when `groups` is given). p = (1 + #{|Δ*| ≥ |Δ|}) / (1 + permutations).
+double permutation_p_value(const std::vector<double>& scores_a, const std::vector<double>& scores_b,
+                           const std::vector<int>& labels, std::int64_t classes, const TableMetric& metric,
+                           int permutations, std::uint64_t seed, const std::vector<std::int64_t>& groups = {});
+
+}  // namespace ecgbench

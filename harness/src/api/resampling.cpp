@@ -1,0 +1,227 @@
+// Bootstrap and permutation statistics (see resampling.hpp).
+#include "ecgbench/resampling.hpp"
+
+#include "ecgbench/metrics.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <numeric>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace ecgbench {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+/// An index in [0, n) from 64 random bits by multiply-shift (negligible bias for any realistic n).
+/// Unlike std::uniform_int_distribution it is the same on every standard library.
+std::size_t index_below(std::mt19937_64& engine, std::size_t n) {
+    return static_cast<std::size_t>((static_cast<unsigned __int128>(engine()) * n) >> 64);
+}
+
+/// numpy.percentile's default ("linear") interpolation on sorted values.
+double percentile_sorted(const std::vector<double>& sorted, double q) {
+    const double position = q / 100.0 * static_cast<double>(sorted.size() - 1);
+    const auto below = static_cast<std::size_t>(std::floor(position));
+    const std::size_t above = std::min(below + 1, sorted.size() - 1);
+    const double fraction = position - static_cast<double>(below);
+    return sorted[below] + fraction * (sorted[above] - sorted[below]);
+}
+
+void check_level(double level) {
+    if (!(level > 0 && level < 1)) throw std::invalid_argument("resampling: level must lie in (0, 1), got " + std::to_string(level));
+}
+
+/// Rows of each group, groups in order of first appearance.
+std::vector<std::vector<std::size_t>> rows_by_group(const std::vector<std::int64_t>& groups) {
+    std::map<std::int64_t, std::size_t> slot;
+    std::vector<std::vector<std::size_t>> rows;
+    for (std::size_t i = 0; i < groups.size(); ++i) {
+        const auto [it, added] = slot.try_emplace(groups[i], rows.size());
+        if (added) rows.emplace_back();
+        rows[it->second].push_back(i);
+    }
+    return rows;
+}
+
+}  // namespace
+
+Resamples::Resamples(std::size_t n, ResampleOptions options) : n_(n), options_(std::move(options)) {
+    if (options_.resamples < 0) throw std::invalid_argument("Resamples: resamples must be >= 0");
+    if (!options_.groups.empty() && options_.groups.size() != n_) {
+        throw std::invalid_argument("Resamples: groups has " + std::to_string(options_.groups.size()) + " entries for " +
+                                    std::to_string(n_) + " rows");
+    }
+    if (!options_.stratify_by.empty() && options_.stratify_by.size() != n_) {
+        throw std::invalid_argument("Resamples: stratify_by has " + std::to_string(options_.stratify_by.size()) +
+                                    " entries for " + std::to_string(n_) + " rows");
+    }
+    if (!options_.groups.empty() && !options_.stratify_by.empty()) {
+        throw std::invalid_argument("Resamples: groups and stratify_by cannot be combined");
+    }
+    if (!options_.require_positive_labels.empty() &&
+        (options_.classes < 1 || options_.require_positive_labels.size() != n_ * static_cast<std::size_t>(options_.classes))) {
+        throw std::invalid_argument("Resamples: require_positive_labels must be [rows, classes] with classes >= 1");
+    }
+}
+
+std::int64_t Resamples::for_each(const std::function<void(const std::vector<std::size_t>& rows)>& visit) const {
+    std::mt19937_64 engine(options_.seed);
+    const auto classes = static_cast<std::size_t>(std::max<std::int64_t>(options_.classes, 0));
+
+    // The draw units: single rows, whole groups, or rows within each stratum.
+    const std::vector<std::vector<std::size_t>> groups = rows_by_group(options_.groups);
+    std::vector<std::vector<std::size_t>> strata(2);
+    for (std::size_t i = 0; i < options_.stratify_by.size(); ++i) strata[options_.stratify_by[i] != 0 ? 1 : 0].push_back(i);
+
+    // Classes that must keep a positive (those with one in the data).
+    std::vector<std::size_t> must_have;
+    const auto& labels = options_.require_positive_labels;
+    for (std::size_t c = 0; c < classes && !labels.empty(); ++c) {
+        for (std::size_t i = 0; i < n_; ++i) {
+            if (labels[i * classes + c] != 0) {
+                must_have.push_back(c);
+                break;
+            }
+        }
+    }
+    auto acceptable = [&](const std::vector<std::size_t>& rows) {
+        for (std::size_t c : must_have) {
+            if (std::none_of(rows.begin(), rows.end(), [&](std::size_t r) { return labels[r * classes + c] != 0; })) return false;
+        }
+        return true;
+    };
+
+    std::vector<std::size_t> rows;
+    std::int64_t rejected = 0;
+    const std::int64_t max_draws = 100 * static_cast<std::int64_t>(std::max(options_.resamples, 1));
+    for (int r = 0; r < options_.resamples;) {
+        rows.clear();
+        if (!options_.groups.empty()) {
+            for (std::size_t g = 0; g < groups.size(); ++g) {
+                const auto& members = groups[index_below(engine, groups.size())];
+                rows.insert(rows.end(), members.begin(), members.end());
+            }
+        } else if (!options_.stratify_by.empty()) {
+            for (const auto& stratum : strata) {
+                for (std::size_t k = 0; k < stratum.size(); ++k) rows.push_back(stratum[index_below(engine, stratum.size())]);
+            }
+        } else {
+            for (std::size_t i = 0; i < n_; ++i) rows.push_back(index_below(engine, n_));
+        }
+        if (!acceptable(rows)) {
+            if (++rejected + r >= max_draws) {
+                throw std::runtime_error("Resamples: " + std::to_string(rejected) +
+                                         " draws lacked a positive of some class; too few positives to bootstrap");
+            }
+            continue;
+        }
+        visit(rows);
+        ++r;
+    }
+    return rejected;
+}
+
+double macro_auroc(const std::vector<double>& scores, const std::vector<int>& labels, std::int64_t classes) {
+    return nanmean(per_class_auroc(scores, labels, classes));
+}
+
+Statistic table_statistic(const std::vector<double>& scores, const std::vector<int>& labels, std::int64_t classes,
+                          TableMetric metric) {
+    if (classes < 1 || scores.size() != labels.size() || scores.size() % static_cast<std::size_t>(classes) != 0) {
+        throw std::invalid_argument("table_statistic: scores and labels must both be [n, classes]");
+    }
+    return [&scores, &labels, classes, metric = std::move(metric)](const std::vector<std::size_t>& rows) {
+        const auto c = static_cast<std::size_t>(classes);
+        std::vector<double> s(rows.size() * c);
+        std::vector<int> l(rows.size() * c);
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+            std::copy_n(scores.begin() + static_cast<std::ptrdiff_t>(rows[i] * c), c, s.begin() + static_cast<std::ptrdiff_t>(i * c));
+            std::copy_n(labels.begin() + static_cast<std::ptrdiff_t>(rows[i] * c), c, l.begin() + static_cast<std::ptrdiff_t>(i * c));
+        }
+        return metric(s, l, classes);
+    };
+}
+
+Interval percentile_interval(const Statistic& statistic, const Resamples& resamples, double level) {
+    check_level(level);
+    std::vector<std::size_t> all(resamples.rows());
+    std::iota(all.begin(), all.end(), std::size_t{0});
+    Interval interval{statistic(all), kNaN, kNaN, 0};
+    std::vector<double> values;
+    resamples.for_each([&](const std::vector<std::size_t>& rows) {
+        const double v = statistic(rows);
+        if (!std::isnan(v)) values.push_back(v);
+    });
+    interval.used = static_cast<std::int64_t>(values.size());
+    if (values.empty()) return interval;
+    std::sort(values.begin(), values.end());
+    const double percent = 100 * level;  // 95 exactly for 0.95, so the tails are exactly 2.5 and 97.5
+    interval.low = percentile_sorted(values, (100 - percent) / 2);
+    interval.high = percentile_sorted(values, (100 + percent) / 2);
+    return interval;
+}
+
+PairedComparison paired_bootstrap(const Statistic& a, const Statistic& b, const Resamples& resamples, double level) {
+    const Statistic difference = [&](const std::vector<std::size_t>& rows) { return a(rows) - b(rows); };
+    PairedComparison result{percentile_interval(difference, resamples, level), kNaN};
+    std::int64_t at_most_zero = 0, at_least_zero = 0;
+    resamples.for_each([&](const std::vector<std::size_t>& rows) {
+        const double d = difference(rows);
+        if (std::isnan(d)) return;
+        at_most_zero += d <= 0 ? 1 : 0;
+        at_least_zero += d >= 0 ? 1 : 0;
+    });
+    if (result.difference.used > 0) {
+        const double used = static_cast<double>(result.difference.used);
+        result.p_bootstrap = std::min(1.0, 2 * std::min(at_most_zero / used, at_least_zero / used));
+    }
+    return result;
+}
+
+double permutation_p_value(const std::vector<double>& scores_a, const std::vector<double>& scores_b,
+                           const std::vector<int>& labels, std::int64_t classes, const TableMetric& metric,
+                           int permutations, std::uint64_t seed, const std::vector<std::int64_t>& groups) {
+    if (scores_a.size() != scores_b.size() || scores_a.size() != labels.size() || classes < 1 ||
+        scores_a.size() % static_cast<std::size_t>(classes) != 0) {
+        throw std::invalid_argument("permutation_p_value: scores_a, scores_b and labels must all be [n, classes]");
+    }
+    if (permutations < 1) throw std::invalid_argument("permutation_p_value: permutations must be >= 1");
+    const auto c = static_cast<std::size_t>(classes);
+    const std::size_t n = scores_a.size() / c;
+    if (!groups.empty() && groups.size() != n) throw std::invalid_argument("permutation_p_value: groups must have one entry per row");
+    std::vector<std::int64_t> units(groups);
+    if (units.empty()) {
+        units.resize(n);
+        std::iota(units.begin(), units.end(), std::int64_t{0});
+    }
+    const auto unit_rows = rows_by_group(units);
+
+    const double observed = std::abs(metric(scores_a, labels, classes) - metric(scores_b, labels, classes));
+    if (std::isnan(observed)) return kNaN;
+    std::mt19937_64 engine(seed);
+    std::vector<double> a(scores_a.size()), b(scores_b.size());
+    int extreme = 0;
+    for (int p = 0; p < permutations; ++p) {
+        a = scores_a;
+        b = scores_b;
+        for (const auto& rows : unit_rows) {
+            if ((engine() >> 63) == 0) continue;  // one fair coin per unit
+            for (std::size_t r : rows) {
+                std::swap_ranges(a.begin() + static_cast<std::ptrdiff_t>(r * c), a.begin() + static_cast<std::ptrdiff_t>((r + 1) * c),
+                                 b.begin() + static_cast<std::ptrdiff_t>(r * c));
+            }
+        }
+        // A relative tolerance so that the identity permutation always counts as extreme.
+        const double d = std::abs(metric(a, labels, classes) - metric(b, labels, classes));
+        extreme += d >= observed * (1 - 1e-12) ? 1 : 0;
+    }
+    return (1.0 + extreme) / (1.0 + permutations);
+}
+
+}  // namespace ecgbench

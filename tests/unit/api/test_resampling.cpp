@@ -1,0 +1,158 @@
+// Bootstrap resamples (rows, patients, strata, the PTB-XL rejection rule), percentile intervals,
+// paired comparisons and the permutation test.
+#include "ecgbench/metrics.hpp"
+#include "ecgbench/resampling.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <stdexcept>
+#include <vector>
+
+namespace {
+
+using ecgbench::ResampleOptions;
+using ecgbench::Resamples;
+
+std::vector<std::vector<std::size_t>> collect(const Resamples& resamples) {
+    std::vector<std::vector<std::size_t>> all;
+    resamples.for_each([&](const std::vector<std::size_t>& rows) { all.push_back(rows); });
+    return all;
+}
+
+TEST(Resamples, SameSeedSameRowsOnEveryVisitOtherSeedOtherRows) {
+    const Resamples a(30, {50, 7});
+    const auto first = collect(a);
+    ASSERT_EQ(first.size(), 50u);
+    EXPECT_EQ(first, collect(a));
+    EXPECT_EQ(first, collect(Resamples(30, {50, 7})));
+    EXPECT_NE(first, collect(Resamples(30, {50, 8})));
+    for (const auto& rows : first) {
+        EXPECT_EQ(rows.size(), 30u);
+        EXPECT_TRUE(std::all_of(rows.begin(), rows.end(), [](std::size_t r) { return r < 30; }));
+    }
+}
+
+TEST(Resamples, PatientsAreDrawnWhole) {
+    // Rows 0-1 are patient 5, rows 2-4 patient 9, row 5 patient 1: a resample holds each patient's
+    // rows equally often.
+    ResampleOptions options{200, 3};
+    options.groups = {5, 5, 9, 9, 9, 1};
+    for (const auto& rows : collect(Resamples(6, options))) {
+        auto count = [&](std::size_t r) { return std::count(rows.begin(), rows.end(), r); };
+        EXPECT_EQ(count(0), count(1));
+        EXPECT_EQ(count(2), count(3));
+        EXPECT_EQ(count(3), count(4));
+        EXPECT_EQ(rows.size(), 2 * count(0) + 3 * count(2) + count(5));
+    }
+}
+
+TEST(Resamples, StratifiedKeepsTheClassBalance) {
+    ResampleOptions options{100, 1};
+    options.stratify_by = {1, 0, 0, 0, 1, 0, 0, 0, 0, 0};
+    for (const auto& rows : collect(Resamples(10, options))) {
+        const auto positives = std::count_if(rows.begin(), rows.end(), [](std::size_t r) { return r == 0 || r == 4; });
+        EXPECT_EQ(positives, 2);
+        EXPECT_EQ(rows.size(), 10u);
+    }
+}
+
+TEST(Resamples, PtbxlRuleRejectsDrawsWithoutAPositive) {
+    // Class 0 has one positive among 20 rows: a plain draw misses it with probability (19/20)^20 ≈ 0.36.
+    ResampleOptions options{200, 11};
+    options.classes = 2;
+    options.require_positive_labels.assign(40, 0);
+    options.require_positive_labels[0] = 1;                 // row 0, class 0
+    for (int r = 0; r < 20; r += 2) options.require_positive_labels[r * 2 + 1] = 1;  // class 1: every other row
+    const Resamples resamples(20, options);
+    std::int64_t accepted = 0;
+    const std::int64_t rejected = resamples.for_each([&](const std::vector<std::size_t>& rows) {
+        ++accepted;
+        EXPECT_NE(std::find(rows.begin(), rows.end(), 0u), rows.end());
+    });
+    EXPECT_EQ(accepted, 200);
+    EXPECT_GT(rejected, 50);  // expected ≈ 200 · 0.36 / 0.64 ≈ 112
+    EXPECT_LT(rejected, 200);
+}
+
+TEST(PercentileInterval, ConstantStatisticAndCoverage) {
+    const Resamples resamples(50, {400, 2});
+    const auto constant = ecgbench::percentile_interval([](const std::vector<std::size_t>&) { return 0.7; }, resamples);
+    EXPECT_DOUBLE_EQ(constant.estimate, 0.7);
+    EXPECT_DOUBLE_EQ(constant.low, 0.7);
+    EXPECT_DOUBLE_EQ(constant.high, 0.7);
+    EXPECT_EQ(constant.used, 400);
+    // Mean of 0..49: estimate 24.5; the 95 % interval brackets it and is narrower than the data.
+    const auto mean = ecgbench::percentile_interval(
+        [](const std::vector<std::size_t>& rows) {
+            return std::accumulate(rows.begin(), rows.end(), 0.0) / static_cast<double>(rows.size());
+        },
+        resamples);
+    EXPECT_DOUBLE_EQ(mean.estimate, 24.5);
+    EXPECT_LT(mean.low, 24.5);
+    EXPECT_GT(mean.high, 24.5);
+    // Standard error of the mean ≈ 14.4 / √50 ≈ 2.04: the interval is about ±4.
+    EXPECT_GT(mean.high - mean.low, 5.0);
+    EXPECT_LT(mean.high - mean.low, 11.0);
+    EXPECT_THROW(ecgbench::percentile_interval([](const auto&) { return 0.0; }, resamples, 1.5), std::invalid_argument);
+}
+
+TEST(PercentileInterval, MacroAurocMatchesTheLinearProbesBootstrap) {
+    std::vector<double> scores;
+    std::vector<int> labels;
+    for (int i = 0; i < 40; ++i) {
+        labels.push_back(i % 3 == 0);
+        scores.push_back(std::sin(i * 1.7) + 0.8 * (i % 3 == 0));
+    }
+    const auto [low, high] = ecgbench::bootstrap_macro_auroc_ci(scores, labels, 1, 300, 5);
+    const auto interval = ecgbench::percentile_interval(ecgbench::table_statistic(scores, labels, 1, ecgbench::macro_auroc),
+                                                        Resamples(40, {300, 5}));
+    EXPECT_DOUBLE_EQ(interval.low, low);
+    EXPECT_DOUBLE_EQ(interval.high, high);
+    EXPECT_DOUBLE_EQ(interval.estimate, ecgbench::auroc(scores, labels));
+}
+
+struct TwoMethods {
+    std::vector<int> labels;
+    std::vector<double> good, noisy;
+    TwoMethods() {
+        for (int i = 0; i < 60; ++i) {
+            const int y = (i * 7) % 5 < 2;
+            labels.push_back(y);
+            good.push_back(y + 0.3 * std::sin(i * 2.3));            // separates the classes
+            noisy.push_back(0.2 * y + std::sin(i * 1.1 + 0.4));      // barely informative
+        }
+    }
+};
+
+TEST(PairedComparison, IdenticalMethodsDifferByExactlyNothing) {
+    const TwoMethods m;
+    const auto a = ecgbench::table_statistic(m.good, m.labels, 1, ecgbench::macro_auroc);
+    const auto result = ecgbench::paired_bootstrap(a, a, Resamples(60, {200, 1}));
+    EXPECT_DOUBLE_EQ(result.difference.estimate, 0.0);
+    EXPECT_DOUBLE_EQ(result.difference.low, 0.0);
+    EXPECT_DOUBLE_EQ(result.difference.high, 0.0);
+    EXPECT_DOUBLE_EQ(result.p_bootstrap, 1.0);
+    EXPECT_DOUBLE_EQ(ecgbench::permutation_p_value(m.good, m.good, m.labels, 1, ecgbench::macro_auroc, 99, 1), 1.0);
+}
+
+TEST(PairedComparison, ABetterMethodIsSignificantlyBetter) {
+    const TwoMethods m;
+    const auto good = ecgbench::table_statistic(m.good, m.labels, 1, ecgbench::macro_auroc);
+    const auto noisy = ecgbench::table_statistic(m.noisy, m.labels, 1, ecgbench::macro_auroc);
+    const auto result = ecgbench::paired_bootstrap(good, noisy, Resamples(60, {500, 2}));
+    EXPECT_GT(result.difference.estimate, 0.2);
+    EXPECT_GT(result.difference.low, 0.0);
+    EXPECT_LT(result.p_bootstrap, 0.01);
+    // Swapped order: the same difference negated.
+    const auto swapped = ecgbench::paired_bootstrap(noisy, good, Resamples(60, {500, 2}));
+    EXPECT_DOUBLE_EQ(swapped.difference.estimate, -result.difference.estimate);
+    EXPECT_DOUBLE_EQ(swapped.difference.high, -result.difference.low);
+    const double p = ecgbench::permutation_p_value(m.good, m.noisy, m.labels, 1, ecgbench::macro_auroc, 999, 3);
+    EXPECT_LT(p, 0.01);
+    EXPECT_GE(p, 1.0 / 1000.0);  // the identity permutation always counts
+}
+
+}  // namespace
