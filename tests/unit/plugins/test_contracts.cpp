@@ -152,6 +152,7 @@ ecgbench::EcgSplit tiny_split(std::int64_t n, std::int64_t leads, std::int64_t s
         s.texts.push_back(i % 2 ? "sinus rhythm" : "atrial fibrillation");
     }
     s.covariates["age"] = at::full({n}, 60.0f);
+    s.covariates["cycles_per_s"] = f.view({n});  // a continuous target that the signal determines
     return s;
 }
 
@@ -217,6 +218,12 @@ private:
     at::Tensor projection_;
 };
 
+/// Parameters a task plugin needs on the toy split (all others run with their defaults).
+std::map<std::string, ParamValue> task_params(const std::string& name) {
+    if (name == "regression_probe") return {{"targets", std::vector<std::string>{"cycles_per_s"}}};
+    return {};
+}
+
 TEST(TaskContract, EveryTaskPluginReturnsOutputsForEveryTestRecord) {
     const auto train = tiny_split(60, 3, 250, 2), val = tiny_split(30, 3, 250, 2), test = tiny_split(40, 3, 250, 2);
     ecgbench::DatasetInfo info;
@@ -230,7 +237,7 @@ TEST(TaskContract, EveryTaskPluginReturnsOutputsForEveryTestRecord) {
         torch::manual_seed(0);
         auto make = [] { return std::static_pointer_cast<ecgbench::Encoder>(std::make_shared<FixedEncoder>()); };
         ecgbench::EvalContext context{make(), make, {}, torch::kCPU, info, train, val, test, 1, {}};
-        const auto result = registry().make_task(name, params_for(name, PluginKind::Task))->evaluate(context);
+        const auto result = registry().make_task(name, params_for(name, PluginKind::Task, task_params(name)))->evaluate(context);
         EXPECT_FALSE(result.metrics.empty());
         bool covered = false;
         for (const auto& out : result.outputs) {

@@ -1,0 +1,88 @@
+// Evaluation protocols end to end: the real `ecgbench` binary runs the regression probe and the
+// linear probe on a held-out synthetic site, and the store holds their metrics and outputs.
+#include "support/command.hpp"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kBinary = std::string(ECGBENCH_BINARY_DIR) + "/ecgbench";
+
+class Protocols : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::random_device rd;
+        dir_ = fs::temp_directory_path() / ("ecgbench-protocols-" + std::to_string(rd()));
+        fs::create_directories(dir_);
+        store_ = (dir_ / "store.db").string();
+    }
+    void TearDown() override { fs::remove_all(dir_); }
+
+    test_support::CommandResult run(const std::string& toml) {
+        const auto path = (dir_ / "experiment.toml").string();
+        std::ofstream(path) << toml;
+        return test_support::run_command(kBinary + " run " + path + " --store " + store_);
+    }
+    double value(const std::string& metric) {
+        SQLite::Database db(store_);
+        SQLite::Statement q(db, "SELECT value FROM results WHERE metric = ? AND split = 'test'");
+        q.bind(1, metric);
+        if (!q.executeStep()) {
+            ADD_FAILURE() << "no stored metric " << metric;
+            return std::nan("");
+        }
+        return q.getColumn(0).getDouble();
+    }
+
+    fs::path dir_;
+    std::string store_;
+};
+
+}  // namespace
+
+// Heart rate is what a 2.5-s ECG shows most plainly: even random-init ResNet features predict it
+// better than its mean (R² > 0.2; 0.57 measured, Pearson r 0.77), in beats per minute; the intervals come out
+// in ms. Metric directions are stored, and so are per-record predictions and targets.
+TEST_F(Protocols, RegressionProbePredictsHeartRateAndStoresItsOutputs) {
+    const auto result = run(R"(
+[experiment]
+name = "regression"
+
+[[dataset]]
+name = "heldout"
+plugin = "synthetic"
+params = { seed = 5, records = 400, records_per_subject = 2, site = 1, duration_s = 2.5 }
+
+[[encoder]]
+plugin = "resnet1d"
+params = { size = "XS" }
+
+[[ssl]]
+plugin = "random_init"
+
+[pretrain]
+datasets = ["heldout"]
+
+[[evaluation]]
+name = "intervals"
+task = "regression_probe"
+datasets = ["heldout"]
+params = { targets = ["hr_bpm", "qt_ms"] }
+)");
+    ASSERT_EQ(result.exit_code, 0) << result.output;
+    EXPECT_GT(value("r2/hr_bpm"), 0.2);
+    EXPECT_LT(value("mae/hr_bpm"), 20.0);
+    EXPECT_GT(value("n/hr_bpm"), 40);
+    EXPECT_TRUE(std::isfinite(value("rmse/qt_ms")));
+    SQLite::Database db(store_);
+    EXPECT_EQ(db.execAndGet("SELECT COUNT(*) FROM results WHERE metric LIKE 'mae/%' AND higher_is_better = 0").getInt64(), 2);
+    EXPECT_EQ(db.execAndGet("SELECT COUNT(*) FROM record_outputs WHERE kind IN ('predictions', 'targets')").getInt64(), 2);
+}
