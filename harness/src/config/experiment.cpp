@@ -331,6 +331,7 @@ private:
     std::vector<ModelDecl> parse_models(const toml::table& root, const std::string& key) const;
     void parse_pretrain(const toml::table& root, Experiment& experiment) const;
     void parse_evaluations(const toml::table& root, Experiment& experiment) const;
+    std::vector<ShiftDecl> shift_conditions(const toml::node& node, const std::string& evaluation) const;
 
     std::string file_;
 };
@@ -536,7 +537,7 @@ void Parser::parse_evaluations(const toml::table& root, Experiment& experiment) 
     std::map<std::string, SourceLocation> names;
     for (const toml::node& node : *evaluations) {
         const toml::table& table = *node.as_table();
-        check_keys(table, {"name", "task", "datasets", "label_fractions", "params"}, section);
+        check_keys(table, {"name", "task", "datasets", "label_fractions", "params", "shifts"}, section);
         EvaluationDecl decl;
         decl.where = at(table);
         decl.task = plugin_ref(table, "task", section);
@@ -562,8 +563,74 @@ void Parser::parse_evaluations(const toml::table& root, Experiment& experiment) 
                 decl.label_fractions.push_back(fraction);
             }
         }
+        if (const toml::node* shifts = table.get("shifts")) decl.shifts = shift_conditions(*shifts, decl.name);
         experiment.evaluations.push_back(std::move(decl));
     }
+}
+
+std::vector<ShiftDecl> Parser::shift_conditions(const toml::node& node, const std::string& evaluation) const {
+    const std::string section = "'shifts' of evaluation " + quote(evaluation);
+    const toml::array* array = node.as_array();
+    if (!array || array->empty() || !array->is_array_of_tables())
+        wrong_type(node, "shifts", "[[evaluation]]",
+                   "non-empty array of tables ([{ name = \"clean\" }, { name = \"ma-6dB\", noise = \"muscle\", snr_db = 6 }, ...])");
+    std::vector<ShiftDecl> shifts;
+    std::map<std::string, SourceLocation> names, identities;
+    for (const toml::node& element : *array) {
+        const toml::table& table = *element.as_table();
+        check_keys(table, {"name", "noise", "noise_record", "snr_db", "leads", "random_leads"}, section);
+        ShiftDecl shift;
+        shift.name = required_string(table, "name", section);
+        claim_name(names, shift.name, at(*table.get("name")), "shift", "");
+        if (const toml::node* noise = table.get("noise")) {
+            shift.noise = string_value(*noise, "noise", section);
+            const auto& types = shift_noise_types();
+            if (std::find(types.begin(), types.end(), shift.noise) == types.end())
+                fail(at(*noise), "unknown noise " + quote(shift.noise) + " in " + section + did_you_mean(shift.noise, types) +
+                                     " (one of: " + join(types, ", ") + ")");
+        }
+        if (const toml::node* record = table.get("noise_record")) {
+            if (!shift.noise.empty()) fail(at(*record), "give 'noise' or 'noise_record', not both, in " + section);
+            shift.noise_record = string_value(*record, "noise_record", section);
+            if (shift.noise_record.empty()) fail(at(*record), "'noise_record' in " + section + " must not be empty");
+        }
+        const toml::node* snr = table.get("snr_db");
+        if ((!shift.noise.empty() || !shift.noise_record.empty()) && !snr)
+            fail(at(table), "shift " + quote(shift.name) + " adds noise but gives no 'snr_db' in " + section);
+        if (snr) {
+            if (shift.noise.empty() && shift.noise_record.empty())
+                fail(at(*snr), "'snr_db' without 'noise' or 'noise_record' in " + section);
+            shift.snr_db = number_value(*snr, "snr_db", section);
+        }
+        if (const toml::node* leads = table.get("leads")) {
+            if (const auto* preset = leads->as_string()) {
+                try {
+                    shift.leads = lead_preset(preset->get());
+                } catch (const std::invalid_argument& e) {
+                    fail(at(*leads), std::string(e.what()) + " in " + section);
+                }
+            } else {
+                for (const auto& [lead, where] : string_list(*leads, "leads", section)) {
+                    const auto canonical = canonical_lead_name(lead);
+                    if (!canonical) fail(where, "unknown lead " + quote(lead) + " in " + section);
+                    shift.leads.push_back(*canonical);
+                }
+            }
+        }
+        if (const toml::node* random = table.get("random_leads")) {
+            shift.random_leads = integer_value(*random, "random_leads", section);
+            if (shift.random_leads < 1 || shift.random_leads > 12)
+                fail(at(*random), "'random_leads' in " + section + " must be in [1, 12]");
+        }
+        // Two entries that change the data identically would be one cell under two names.
+        const std::string identity = shift.identity_json();
+        if (const auto it = identities.find(identity); it != identities.end())
+            fail(at(table), "shift " + quote(shift.name) + " in " + section + " is the same condition as the one at " +
+                                it->second.str());
+        identities[identity] = at(table);
+        shifts.push_back(std::move(shift));
+    }
+    return shifts;
 }
 
 Experiment Parser::parse(const std::string& text) {

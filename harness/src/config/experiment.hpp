@@ -5,6 +5,7 @@
 
 #include "ecgbench/params.hpp"
 #include "preprocess/step.hpp"
+#include "shift/shift_decl.hpp"
 #include "ecgbench/plugin.hpp"
 
 #include <cstdint>
@@ -86,6 +87,8 @@ struct EvaluationDecl {
     PluginRef task;
     std::vector<std::string> datasets;          ///< names of [[dataset]] entries
     std::vector<double> label_fractions{1.0};   ///< fraction of the training split's labels used
+    /// Test-time shift conditions, one cell each; the default is one entry without a shift.
+    std::vector<ShiftDecl> shifts{ShiftDecl{}};
     SourceLocation where;
 };
 

@@ -112,21 +112,28 @@ Plan expand(const Experiment& experiment, const std::map<std::string, DatasetIde
             for (const std::string& dataset_name : decl.datasets) {
                 const std::size_t dataset = dataset_index(experiment, dataset_name);
                 for (double fraction : decl.label_fractions) {
-                    EvalCell cell;
-                    cell.pretrain_hash = source.hash;
-                    cell.pretrain = pretrained;
-                    cell.evaluation = evaluation;
-                    cell.dataset = dataset;
-                    cell.label_fraction = fraction;
-                    cell.seed = source.seed;
-                    cell.config = json_object({{"kind", json_string("eval")},
-                                               {"pretrain", json_string(source.hash)},
-                                               {"task", task},
-                                               {"dataset", dataset_config(dataset)},
-                                               {"label_fraction", json_number(fraction)},
-                                               {"seed", json_number(cell.seed)}});
-                    cell.hash = sha256_hex(cell.config);
-                    plan.evaluations.push_back(std::move(cell));
+                    for (std::size_t shift = 0; shift < decl.shifts.size(); ++shift) {
+                        EvalCell cell;
+                        cell.pretrain_hash = source.hash;
+                        cell.pretrain = pretrained;
+                        cell.evaluation = evaluation;
+                        cell.dataset = dataset;
+                        cell.label_fraction = fraction;
+                        cell.shift = shift;
+                        cell.seed = source.seed;
+                        JsonObject config{{"kind", json_string("eval")},
+                                          {"pretrain", json_string(source.hash)},
+                                          {"task", task},
+                                          {"dataset", dataset_config(dataset)},
+                                          {"label_fraction", json_number(fraction)},
+                                          {"seed", json_number(cell.seed)}};
+                        // Only a shift that changes the data enters the identity: cells without one
+                        // keep the hashes (and results) they had before shifts existed.
+                        if (decl.shifts[shift].changes_data()) config["shift"] = decl.shifts[shift].identity_json();
+                        cell.config = json_object(config);
+                        cell.hash = sha256_hex(cell.config);
+                        plan.evaluations.push_back(std::move(cell));
+                    }
                 }
             }
         }

@@ -32,6 +32,7 @@ struct EvalCell {
     std::size_t evaluation = 0;  ///< index into Experiment::evaluations
     std::size_t dataset = 0;     ///< index into Experiment::datasets
     double label_fraction = 1.0;
+    std::size_t shift = 0;       ///< index into EvaluationDecl::shifts
     std::int64_t seed = 0;
 };
 

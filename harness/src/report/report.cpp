@@ -43,13 +43,15 @@ std::string fraction_label(double fraction) {
 }
 
 using MethodKey = std::tuple<std::string, std::string, std::string>;  // dataset, encoder, ssl
-using ColumnKey = std::tuple<std::string, std::string, double>;        // task, eval dataset, fraction
+// task, eval dataset, fraction, (shift declaration order, shift name)
+using ColumnKey = std::tuple<std::string, std::string, double, std::int64_t, std::string>;
 
-// Columns grouped by task and dataset, full labels first, then decreasing label fraction.
+// Columns grouped by task and dataset, full labels first, then decreasing label fraction, then
+// shift conditions in the order they were declared.
 struct ColumnOrder {
     bool operator()(const ColumnKey& a, const ColumnKey& b) const {
-        return std::make_tuple(std::get<0>(a), std::get<1>(a), -std::get<2>(a)) <
-               std::make_tuple(std::get<0>(b), std::get<1>(b), -std::get<2>(b));
+        return std::make_tuple(std::get<0>(a), std::get<1>(a), -std::get<2>(a), std::get<3>(a), std::get<4>(a)) <
+               std::make_tuple(std::get<0>(b), std::get<1>(b), -std::get<2>(b), std::get<3>(b), std::get<4>(b));
     }
 };
 
@@ -68,7 +70,7 @@ std::string markdown_table(const std::vector<FlatResult>& rows, const ReportOpti
     bool higher_is_better = true;
     for (const auto& r : rows) {
         if (r.metric != options.metric || r.split != options.split) continue;
-        ColumnKey column{r.task, r.eval_dataset, r.label_fraction};
+        ColumnKey column{r.task, r.eval_dataset, r.label_fraction, r.shift.empty() ? 0 : r.shift_order, r.shift};
         columns.insert(column);
         values[{r.dataset, r.encoder, r.ssl}][column].push_back(r.value);
         if (r.pretrain_uses_labels) labelled.insert({r.dataset, r.encoder, r.ssl});
@@ -86,8 +88,9 @@ std::string markdown_table(const std::vector<FlatResult>& rows, const ReportOpti
 
     std::ostringstream out;
     out << "| pretrained on | encoder | SSL |";
-    for (const auto& [task, dataset, fraction] : columns)
-        out << " " << task << " → " << dataset << (fraction < 1.0 ? " (" + fraction_label(fraction) + " labels)" : "") << " |";
+    for (const auto& [task, dataset, fraction, order, shift] : columns)
+        out << " " << task << " → " << dataset << (fraction < 1.0 ? " (" + fraction_label(fraction) + " labels)" : "")
+            << (shift.empty() ? "" : " [" + shift + "]") << " |";
     out << "\n|---|---|---|";
     for (std::size_t i = 0; i < columns.size(); ++i) out << "---|";
     out << "\n";
@@ -125,10 +128,12 @@ std::string results_csv(const std::vector<FlatResult>& rows) {
         return o.str();
     };
     std::ostringstream out;
-    out << "experiment,dataset,encoder,ssl,task,eval_dataset,protocol,label_fraction,seed,metric,split,value,ci_low,ci_high,cell_hash\n";
+    out << "experiment,dataset,encoder,ssl,task,eval_dataset,protocol,shift,label_fraction,seed,metric,split,value,ci_low,ci_high,"
+           "cell_hash\n";
     for (const auto& r : rows) {
         out << quote(r.experiment) << ',' << quote(r.dataset) << ',' << quote(r.encoder) << ',' << quote(r.ssl) << ','
-            << quote(r.task) << ',' << quote(r.eval_dataset) << ',' << quote(r.protocol) << ',' << number(r.label_fraction)
+            << quote(r.task) << ',' << quote(r.eval_dataset) << ',' << quote(r.protocol) << ',' << quote(r.shift) << ','
+            << number(r.label_fraction)
             << ',' << r.seed << ',' << quote(r.metric) << ',' << quote(r.split) << ',' << number(r.value) << ','
             << (r.ci_low ? number(*r.ci_low) : "") << ',' << (r.ci_high ? number(*r.ci_high) : "") << ',' << r.cell_hash
             << '\n';

@@ -1,5 +1,7 @@
 #include "runner/runner.hpp"
 
+#include "shift/shift.hpp"
+
 #include "ecgbench/leads.hpp"
 #include "config/capabilities.hpp"
 #include "ecgbench/train.hpp"
@@ -452,8 +454,9 @@ private:
         const auto& pcell = prepared_.plan.pretrain[cell.pretrain];
         const auto& evaluation = exp.evaluations[cell.evaluation];
         std::ostringstream what;
+        const ShiftDecl& shift = evaluation.shifts[cell.shift];
         what << evaluation.name << " on " << exp.datasets[cell.dataset].name << " (labels " << cell.label_fraction * 100
-             << "%)";
+             << "%" << (shift.name.empty() ? "" : ", shift " + shift.name) << ")";
         if (!checkpoint && upstream_error.find("another process") != std::string::npos) {
             ++summary_.busy;
             progress_.line(cell_label(counter_, total) + " " + what.str() + ": waiting for pretraining elsewhere, skipped");
@@ -486,7 +489,9 @@ private:
             }
             const auto& train = splits_.get(cell.dataset, Split::Train, leads);
             const auto& val = splits_.get(cell.dataset, Split::Val, leads);
-            const auto& test = splits_.get(cell.dataset, Split::Test, leads);
+            // The head is fitted on clean train/val data and tested on shifted data.
+            const auto test = apply_shift(splits_.get(cell.dataset, Split::Test, leads), shift, leads, eval_info.sampling_rate_hz,
+                                          static_cast<std::uint64_t>(cell.seed));
             const auto train_subset = label_fraction_subset(train, cell.label_fraction, cell.seed);
             timings.push_back({"load_data", seconds_since(start)});
 
@@ -686,6 +691,7 @@ std::int64_t register_experiment(const PreparedExperiment& prepared, Store& stor
         record.task = evaluation.name;
         record.eval_dataset = exp.datasets[cell.dataset].name;
         record.protocol = evaluation.task.plugin;
+        record.shift = evaluation.shifts[cell.shift].name;
         record.label_fraction = cell.label_fraction;
         record.seed = cell.seed;
         store.upsert_cell(id, record);

@@ -272,6 +272,46 @@ JOIN experiment_cells ec ON ec.cell_hash = c.hash
 JOIN experiments x       ON x.id = ec.experiment_id
 WHERE c.kind = 'eval';
 )sql"},
+    {5, "evaluation-time distribution shift of a cell", R"sql(
+ALTER TABLE cells ADD COLUMN shift TEXT NOT NULL DEFAULT '';
+
+-- shift_order: the order in which shift conditions were first declared (reports keep it: clean,
+-- 24 dB, 12 dB, ... rather than alphabetical).
+DROP VIEW results;
+CREATE VIEW results AS
+WITH latest AS (
+    SELECT cell_hash, MAX(id) AS run_id FROM runs WHERE status = 'finished' GROUP BY cell_hash
+)
+SELECT x.name           AS experiment,
+       c.dataset        AS dataset,
+       c.encoder        AS encoder,
+       c.ssl            AS ssl,
+       c.task           AS task,
+       c.eval_dataset   AS eval_dataset,
+       c.protocol       AS protocol,
+       c.label_fraction AS label_fraction,
+       c.seed           AS seed,
+       m.name           AS metric,
+       m.split          AS split,
+       m.value          AS value,
+       m.ci_low         AS ci_low,
+       m.ci_high        AS ci_high,
+       c.hash           AS cell_hash,
+       l.run_id         AS run_id,
+       c.parent_hash    AS pretrain_hash,
+       m.higher_is_better AS higher_is_better,
+       COALESCE(json_extract(pr.extra, '$.uses_labels'), 0) AS pretrain_uses_labels,
+       c.shift          AS shift,
+       (SELECT MIN(s.rowid) FROM cells s WHERE s.shift = c.shift) AS shift_order
+FROM cells c
+JOIN latest l            ON l.cell_hash = c.hash
+JOIN runs r              ON r.id = l.run_id
+LEFT JOIN runs pr        ON pr.id = r.pretrain_run_id
+JOIN metrics m           ON m.run_id = l.run_id
+JOIN experiment_cells ec ON ec.cell_hash = c.hash
+JOIN experiments x       ON x.id = ec.experiment_id
+WHERE c.kind = 'eval';
+)sql"},
 };
 
 constexpr int kCurrentSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -566,8 +606,8 @@ void Store::upsert_cell(std::int64_t experiment_id, const CellRecord& cell) {
             }
             SQLite::Statement insert(*db_,
                                      "INSERT INTO cells(hash, kind, config, parent_hash, dataset, encoder, ssl, "
-                                     "task, eval_dataset, protocol, label_fraction, seed, created_at) "
-                                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " ECGBENCH_SQL_NOW ")");
+                                     "task, eval_dataset, protocol, label_fraction, seed, shift, created_at) "
+                                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " ECGBENCH_SQL_NOW ")");
             insert.bind(1, cell.hash);
             insert.bind(2, cell.kind);
             insert.bind(3, cell.config);
@@ -580,6 +620,7 @@ void Store::upsert_cell(std::int64_t experiment_id, const CellRecord& cell) {
             insert.bind(10, cell.protocol);
             insert.bind(11, cell.label_fraction);
             insert.bind(12, static_cast<int64_t>(cell.seed));
+            insert.bind(13, cell.shift);
             insert.exec();
         }
         SQLite::Statement link(*db_, "INSERT OR IGNORE INTO experiment_cells(experiment_id, cell_hash) VALUES (?, ?)");
@@ -880,9 +921,9 @@ std::vector<FlatResult> Store::results(const std::string& experiment) const {
         SQLite::Statement q(*db_,
                             "SELECT experiment, dataset, encoder, ssl, task, eval_dataset, protocol, "
                             "label_fraction, seed, metric, split, value, ci_low, ci_high, cell_hash, higher_is_better, "
-                            "pretrain_uses_labels FROM results WHERE experiment = ? "
+                            "pretrain_uses_labels, shift, shift_order FROM results WHERE experiment = ? "
                             "ORDER BY dataset, encoder, ssl, task, eval_dataset, protocol, label_fraction, "
-                            "seed, metric, split, cell_hash");
+                            "shift_order, seed, metric, split, cell_hash");
         q.bind(1, experiment);
         std::vector<FlatResult> rows;
         while (q.executeStep()) {
@@ -904,6 +945,8 @@ std::vector<FlatResult> Store::results(const std::string& experiment) const {
             r.cell_hash = text(q.getColumn(14));
             r.higher_is_better = q.getColumn(15).getInt() != 0;
             r.pretrain_uses_labels = q.getColumn(16).getInt() != 0;
+            r.shift = text(q.getColumn(17));
+            r.shift_order = q.getColumn(18).getInt64();
             rows.push_back(std::move(r));
         }
         return rows;

@@ -34,6 +34,7 @@ struct CellRecord {
     std::string task;            ///< eval only
     std::string eval_dataset;    ///< eval only
     std::string protocol;        ///< eval only, e.g. "linear_probe"
+    std::string shift;           ///< eval only: the test-time shift condition's name ("" = none declared)
     double label_fraction = 1.0; ///< eval only
     std::int64_t seed = 0;
 };
@@ -100,6 +101,8 @@ struct FlatResult {
     std::string cell_hash;
     bool higher_is_better = true;
     bool pretrain_uses_labels = false;  ///< the pretraining read labels (not self-supervised)
+    std::string shift;                  ///< test-time shift condition ("" = none)
+    std::int64_t shift_order = 0;       ///< declaration order of shift conditions (for column order)
 };
 
 /// A record a dataset left out (see Dataset::dropped_records), as stored.

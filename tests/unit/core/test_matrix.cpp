@@ -459,3 +459,54 @@ TEST(Hashes, TrainingEngineSettingsEnterTheIdentityOnlyWhenNotDefault) {
 
 }  // namespace
 }  // namespace ecgbench
+
+namespace ecgbench {
+namespace {
+
+std::string with_shifts(const std::string& shifts) {
+    return kSmall + "shifts = " + shifts + "\n";
+}
+
+TEST(Shifts, OneCellPerConditionAndOnlyDataChangingShiftsEnterTheIdentity) {
+    const Plan plain = plan_of(kSmall);
+    const Plan shifted = plan_of(with_shifts(R"([{ name = "clean" }, { name = "ma-6", noise = "muscle", snr_db = 6 },
+  { name = "lead-I", leads = ["i"] }, { name = "limb-ma", noise = "muscle", snr_db = 6, leads = "limb" }])"));
+    ASSERT_EQ(plain.evaluations.size(), 1u);
+    ASSERT_EQ(shifted.evaluations.size(), 4u);
+    // "clean" changes nothing: the same cell (and stored result) as the evaluation without shifts.
+    EXPECT_EQ(shifted.evaluations[0].hash, plain.evaluations[0].hash);
+    std::set<std::string> hashes;
+    for (const auto& cell : shifted.evaluations) hashes.insert(cell.hash);
+    EXPECT_EQ(hashes.size(), 4u);
+    EXPECT_NE(shifted.evaluations[1].config.find(R"("shift":{"noise":"muscle","snr_db":6})"), std::string::npos)
+        << shifted.evaluations[1].config;
+    EXPECT_NE(shifted.evaluations[2].config.find(R"("shift":{"leads":["I"]})"), std::string::npos) << shifted.evaluations[2].config;
+    // The name is a label: renaming a condition keeps its cell.
+    const Plan renamed = plan_of(with_shifts(R"([{ name = "muscle at 6 dB", noise = "muscle", snr_db = 6 }])"));
+    EXPECT_EQ(renamed.evaluations[0].hash, shifted.evaluations[1].hash);
+}
+
+TEST(Shifts, BadConditionsNameTheirLocation) {
+    auto error_of = [](const std::string& shifts) {
+        try {
+            plan_of(with_shifts(shifts));
+        } catch (const ConfigError& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    EXPECT_NE(error_of(R"([{ name = "x", noise = "musle", snr_db = 6 }])").find("unknown noise 'musle'"), std::string::npos);
+    EXPECT_NE(error_of(R"([{ name = "x", noise = "muscle" }])").find("gives no 'snr_db'"), std::string::npos);
+    EXPECT_NE(error_of(R"([{ name = "x", snr_db = 6 }])").find("'snr_db' without 'noise'"), std::string::npos);
+    EXPECT_NE(error_of(R"([{ name = "x", leads = ["I", "Q"] }])").find("unknown lead 'Q'"), std::string::npos);
+    EXPECT_NE(error_of(R"([{ name = "x", leads = "chest" }])").find("unknown lead set 'chest'"), std::string::npos);
+    EXPECT_NE(error_of(R"([{ name = "x", random_leads = 13 }])").find("'random_leads'"), std::string::npos);
+    EXPECT_NE(error_of(R"([{ name = "a", leads = "cinc6" }, { name = "b", leads = "limb" }])").find("same condition"), std::string::npos);
+    EXPECT_NE(error_of(R"([{ name = "a" }, { name = "a", leads = "limb" }])").find("'a'"), std::string::npos);
+    const std::string located = error_of(R"([{ name = "x", wobble = 1 }])");
+    EXPECT_NE(located.find("exp.toml:"), std::string::npos) << located;
+    EXPECT_NE(located.find("unknown key 'wobble'"), std::string::npos) << located;
+}
+
+}  // namespace
+}  // namespace ecgbench

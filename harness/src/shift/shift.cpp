@@ -1,0 +1,177 @@
+#include "shift/shift.hpp"
+
+#include "dsp/dsp.hpp"
+#include "ecgbench/wfdb.hpp"
+#include "synth/model.hpp"
+#include "synth/synth.hpp"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+#include <numeric>
+#include <random>
+#include <stdexcept>
+
+namespace ecgbench {
+namespace {
+
+/// A long unit-RMS noise recording per source channel, at the data's rate.
+using Bank = std::vector<std::vector<float>>;
+
+void normalise_rms(std::vector<float>& x) {
+    double mean = 0, power = 0;
+    for (float v : x) mean += v;
+    mean /= static_cast<double>(x.size());
+    for (float& v : x) {
+        v = static_cast<float>(v - mean);
+        power += static_cast<double>(v) * v;
+    }
+    const double rms = std::sqrt(power / static_cast<double>(x.size()));
+    if (rms > 0)
+        for (float& v : x) v = static_cast<float>(v / rms);
+}
+
+Bank synthetic_bank(const std::string& type, double fs, std::int64_t samples, std::uint64_t seed) {
+    const std::int64_t n = std::max<std::int64_t>(1 << 16, 8 * samples);
+    std::vector<float> out(static_cast<std::size_t>(n));
+    if (type == "gaussian") {
+        std::mt19937_64 engine(seed);
+        std::normal_distribution<float> normal;
+        for (float& v : out) v = normal(engine);
+        return {out};
+    }
+    auto powerline = [&]() {
+        // 50 Hz with a third harmonic at a third of its amplitude, where the rate can carry them.
+        std::vector<float> mains(static_cast<std::size_t>(n), 0.0f);
+        for (double harmonic : {1.0, 3.0}) {
+            const double hz = 50 * harmonic;
+            if (hz >= 0.5 * fs) continue;
+            for (std::int64_t k = 0; k < n; ++k)
+                mains[static_cast<std::size_t>(k)] += static_cast<float>(std::sin(2 * std::numbers::pi * hz * static_cast<double>(k) / fs) / harmonic);
+        }
+        return mains;
+    };
+    synth::SiteConfig site;
+    site.sampling_rate = fs;
+    const synth::NoiseBanks banks = synth::make_noise_banks(site, seed, samples);
+    if (type == "baseline") out = banks.baseline;
+    else if (type == "muscle") out = banks.muscle;
+    else if (type == "motion") out = banks.motion;
+    else if (type == "powerline") out = powerline();
+    else {  // mixed: the four at equal power
+        const std::vector<float> mains = powerline();
+        const bool has_mains = std::any_of(mains.begin(), mains.end(), [](float v) { return v != 0; });
+        const double mains_rms = std::sqrt(0.5 * (1 + 1.0 / 9));
+        for (std::size_t k = 0; k < out.size(); ++k)
+            out[k] = banks.baseline[k] + banks.muscle[k] + banks.motion[k] + (has_mains ? static_cast<float>(mains[k] / mains_rms) : 0.0f);
+    }
+    if (std::all_of(out.begin(), out.end(), [](float v) { return v == 0; }))
+        throw std::invalid_argument("shift: " + type + " noise does not exist at " + std::to_string(fs) + " Hz (above Nyquist)");
+    normalise_rms(out);
+    return {out};
+}
+
+Bank record_bank(const std::string& record, double fs) {
+    const wfdb::SignalData data = wfdb::read_signals(record);
+    Bank bank;
+    for (std::size_t s = 0; s < data.signals.size(); ++s) {
+        std::vector<float> x(static_cast<std::size_t>(data.rows));
+        for (std::int64_t r = 0; r < data.rows; ++r) {
+            const double v = data.physical(s, r);
+            x[static_cast<std::size_t>(r)] = std::isfinite(v) ? static_cast<float>(v) : 0.0f;
+        }
+        if (std::abs(data.fs - fs) > 1e-6) {
+            const dsp::Ratio ratio = dsp::resampling_ratio(data.fs, fs);
+            std::vector<float> resampled(static_cast<std::size_t>(dsp::resampled_length(data.rows, ratio)));
+            dsp::resample_poly(x.data(), data.rows, ratio, dsp::resampling_filter(ratio), resampled.data());
+            x = std::move(resampled);
+        }
+        normalise_rms(x);
+        bank.push_back(std::move(x));
+    }
+    if (bank.empty()) throw std::invalid_argument("shift: noise record " + record + " has no signals");
+    return bank;
+}
+
+}  // namespace
+
+EcgSplit apply_shift(const EcgSplit& split, const ShiftDecl& shift, const std::vector<std::string>& lead_names,
+                     double sampling_rate_hz, std::uint64_t seed) {
+    EcgSplit out = split;
+    if (!shift.changes_data() || split.size() == 0) return out;
+    out.signals = split.signals.to(at::kFloat).contiguous().clone();
+    out.lead_present = split.lead_present.defined() ? split.lead_present.clone()
+                                                    : at::ones({split.size(), static_cast<std::int64_t>(lead_names.size())}, at::kBool);
+    const std::int64_t n = out.signals.size(0), leads = out.signals.size(1), samples = out.signals.size(2);
+    std::mt19937_64 engine(seed);
+
+    if (!shift.noise.empty() || !shift.noise_record.empty()) {
+        const Bank bank = shift.noise_record.empty() ? synthetic_bank(shift.noise, sampling_rate_hz, samples, seed)
+                                                     : record_bank(shift.noise_record, sampling_rate_hz);
+        const double noise_to_signal = std::pow(10.0, -shift.snr_db / 20.0);  // amplitude ratio
+        float* x = out.signals.data_ptr<float>();
+        const bool* present = out.lead_present.data_ptr<bool>();
+        for (std::int64_t r = 0; r < n; ++r) {
+            for (std::int64_t l = 0; l < leads; ++l) {
+                if (!present[r * leads + l]) continue;
+                const auto& source = bank[static_cast<std::size_t>(l) % bank.size()];
+                if (static_cast<std::int64_t>(source.size()) < samples)
+                    throw std::invalid_argument("shift: noise record " + shift.noise_record + " is shorter than one record");
+                float* lead = x + (r * leads + l) * samples;
+                double mean = 0, power = 0;
+                for (std::int64_t k = 0; k < samples; ++k) mean += lead[k];
+                mean /= static_cast<double>(samples);
+                for (std::int64_t k = 0; k < samples; ++k) power += (lead[k] - mean) * (lead[k] - mean);
+                const double scale = std::sqrt(power / static_cast<double>(samples)) * noise_to_signal;
+                // A random stretch of the bank per record and lead, re-centred so only its shape is added.
+                const auto offset = static_cast<std::int64_t>(engine() % static_cast<std::uint64_t>(source.size() - static_cast<std::size_t>(samples) + 1));
+                double noise_mean = 0, noise_power = 0;
+                for (std::int64_t k = 0; k < samples; ++k) noise_mean += source[static_cast<std::size_t>(offset + k)];
+                noise_mean /= static_cast<double>(samples);
+                for (std::int64_t k = 0; k < samples; ++k) {
+                    const double v = source[static_cast<std::size_t>(offset + k)] - noise_mean;
+                    noise_power += v * v;
+                }
+                // Scaled so that this record's noise has exactly the target SNR on this lead.
+                const double noise_rms = std::sqrt(noise_power / static_cast<double>(samples));
+                if (noise_rms == 0) continue;
+                for (std::int64_t k = 0; k < samples; ++k)
+                    lead[k] += static_cast<float>((source[static_cast<std::size_t>(offset + k)] - noise_mean) / noise_rms * scale);
+            }
+        }
+    }
+
+    at::Tensor keep = at::ones({n, leads}, at::kBool);
+    if (!shift.leads.empty()) {
+        at::Tensor named = at::zeros({leads}, at::kBool);
+        for (const auto& lead : shift.leads) {
+            const auto it = std::find(lead_names.begin(), lead_names.end(), lead);
+            if (it == lead_names.end()) throw std::invalid_argument("shift '" + shift.name + "': the data has no lead '" + lead + "'");
+            named[it - lead_names.begin()] = true;
+        }
+        keep = keep.logical_and(named.unsqueeze(0));
+    }
+    if (shift.random_leads > 0) {
+        if (shift.random_leads > leads)
+            throw std::invalid_argument("shift '" + shift.name + "': random_leads " + std::to_string(shift.random_leads) + " > " +
+                                        std::to_string(leads) + " leads");
+        at::Tensor drawn = at::zeros({n, leads}, at::kBool);
+        std::vector<std::int64_t> order(static_cast<std::size_t>(leads));
+        for (std::int64_t r = 0; r < n; ++r) {
+            std::iota(order.begin(), order.end(), std::int64_t{0});
+            for (std::int64_t k = 0; k < shift.random_leads; ++k) {  // partial Fisher–Yates, library-independent
+                const auto j = k + static_cast<std::int64_t>(engine() % static_cast<std::uint64_t>(leads - k));
+                std::swap(order[static_cast<std::size_t>(k)], order[static_cast<std::size_t>(j)]);
+                drawn[r][order[static_cast<std::size_t>(k)]] = true;
+            }
+        }
+        keep = keep.logical_and(drawn);
+    }
+    out.lead_present = out.lead_present.logical_and(keep);
+    out.signals.mul_(out.lead_present.unsqueeze(-1).to(at::kFloat));
+    return out;
+}
+
+}  // namespace ecgbench

@@ -1,0 +1,18 @@
+// Applies a ShiftDecl (shift_decl.hpp) to a split.
+#pragma once
+
+#include "ecgbench/dataset.hpp"
+#include "shift/shift_decl.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ecgbench {
+
+/// A shifted copy of `split` (leads named `lead_names`, at `sampling_rate_hz`). Deterministic in
+/// `seed`; the input is not modified. Throws std::invalid_argument naming a lead the data lacks.
+EcgSplit apply_shift(const EcgSplit& split, const ShiftDecl& shift, const std::vector<std::string>& lead_names,
+                     double sampling_rate_hz, std::uint64_t seed);
+
+}  // namespace ecgbench

@@ -1,0 +1,41 @@
+// Distribution shift at evaluation time: noise at a given SNR and missing leads, applied to the
+// test split of an evaluation cell (the head is fitted on the clean train/val splits, then tested
+// on shifted data, as in robustness studies). Conditions combine freely in one declaration (noise
+// and a lead subset together) and enter the cell's identity. This header is the declaration only
+// (no LibTorch), for the experiment parser; shift.hpp applies it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ecgbench {
+
+/// One shift condition (one `shifts` entry of an [[evaluation]]).
+struct ShiftDecl {
+    std::string name;                 ///< label in the store and reports ("" = no shift declared)
+    /// Noise type: "" (none), "baseline" (wander), "muscle", "motion" (electrode motion),
+    /// "powerline", "mixed" (the four at equal power), "gaussian" (white); the first four are the
+    /// synthetic cohort's noise model (synth::make_noise_banks), at the data's sampling rate.
+    std::string noise;
+    /// Real noise instead: a WFDB record (path without extension, e.g. NSTDB's `ma`), resampled to
+    /// the data's rate; lead k takes the record's signal k mod its signal count.
+    std::string noise_record;
+    double snr_db = 0;                ///< per lead and record: 10·log10(signal variance / noise variance)
+    std::vector<std::string> leads;   ///< leads kept (the others are absent: zero, lead_present false); empty = all
+    std::int64_t random_leads = 0;    ///< keep this many leads drawn at random per record (0 = off)
+
+    bool changes_data() const { return !noise.empty() || !noise_record.empty() || !leads.empty() || random_leads > 0; }
+    /// Canonical JSON of what changes the data (not the label): part of the cell identity.
+    std::string identity_json() const;
+};
+
+/// Noise types `ShiftDecl::noise` accepts.
+const std::vector<std::string>& shift_noise_types();
+
+/// Named lead sets: "limb" (I, II, III, aVR, aVL, aVF), "precordial" (V1–V6), and the PhysioNet/CinC
+/// 2021 reduced sets "cinc6" (= limb), "cinc4" (I, II, III, V2), "cinc3" (I, II, V2), "cinc2" (I, II).
+/// Throws std::invalid_argument for another name.
+std::vector<std::string> lead_preset(const std::string& name);
+
+}  // namespace ecgbench
