@@ -4,6 +4,8 @@
 // penalty with the best validation macro AUROC and reports that model on the test split: macro
 // AUROC (with a bootstrap CI), per-class, micro and weighted AUROC, macro AUPRC, macro F1 at per-class
 // thresholds chosen on validation, and how many classes were undefined on test (one label value).
+// With `covariates`, the declared covariates join the embedding (the covariate-adjusted predictor of
+// distribution-shift studies: ECG only vs ECG + age/sex); with use_ecg = false they are used alone.
 //
 // Objective per penalty λ: mean over records of the summed per-class BCE + λ/2 ‖W‖² (bias not
 // penalised). For comparison with scikit-learn's LogisticRegression (per class) this is C = 1/(λ n).
@@ -42,6 +44,8 @@ struct Settings {
     std::int64_t max_iter = 100;
     std::int64_t bootstrap_resamples = 200;
     std::int64_t batch_size = 256;
+    std::vector<std::string> covariates;  // appended to the features: the covariate-adjusted predictor
+    bool use_ecg = true;                  // false: covariates only (what the covariates alone predict)
 };
 
 struct Model {
@@ -105,7 +109,11 @@ public:
         s_.max_iter = p.get_int("max_iter");
         s_.bootstrap_resamples = p.get_int("bootstrap_resamples");
         s_.batch_size = p.get_int("batch_size");
+        s_.covariates = p.get_strings("covariates");
+        s_.use_ecg = p.get_bool("use_ecg");
         if (s_.l2_min > s_.l2_max) throw std::invalid_argument("linear_probe: l2_min is larger than l2_max");
+        if (!s_.use_ecg && s_.covariates.empty())
+            throw std::invalid_argument("linear_probe: use_ecg = false needs at least one entry in `covariates`");
     }
 
     ecgbench::TaskResult evaluate(const EvalContext& ctx) override {
@@ -128,9 +136,9 @@ public:
 
         log("embedding " + std::to_string(ctx.train.size()) + "/" + std::to_string(ctx.val.size()) + "/" +
             std::to_string(ctx.test.size()) + " records (train/val/test)");
-        at::Tensor train_x = embed(ctx, ctx.train);
-        at::Tensor val_x = ctx.val.size() > 0 ? embed(ctx, ctx.val) : at::Tensor();
-        at::Tensor test_x = embed(ctx, ctx.test);
+        at::Tensor train_x = features(ctx, ctx.train);
+        at::Tensor val_x = ctx.val.size() > 0 ? features(ctx, ctx.val) : at::Tensor();
+        at::Tensor test_x = features(ctx, ctx.test);
 
         // Standardise with train statistics; constant features become 0 instead of NaN.
         const at::Tensor mean = train_x.mean(0, true);
@@ -241,6 +249,26 @@ private:
         return ecgbench::nanmean(f1);
     }
 
+    // The embedding, the declared covariates (each with a missing-value indicator; a missing value
+    // becomes the train mean, which standardisation then maps to 0), or both side by side.
+    at::Tensor features(const EvalContext& ctx, const ecgbench::EcgSplit& split) const {
+        std::vector<at::Tensor> columns;
+        if (s_.use_ecg) columns.push_back(embed(ctx, split));
+        for (const auto& name : s_.covariates) {
+            const auto train_it = ctx.train.covariates.find(name), it = split.covariates.find(name);
+            if (it == split.covariates.end() || train_it == ctx.train.covariates.end())
+                throw std::invalid_argument("linear_probe: dataset '" + ctx.dataset.name + "' has no covariate '" + name + "'");
+            const at::Tensor train_values = train_it->second.to(at::kDouble);
+            const at::Tensor known = train_values.masked_select(at::isfinite(train_values));
+            const double mean = known.numel() > 0 ? known.mean().item<double>() : 0.0;
+            const at::Tensor values = it->second.to(at::kDouble);
+            const at::Tensor missing = at::isfinite(values).logical_not();
+            columns.push_back(at::where(missing, at::full_like(values, mean), values).unsqueeze(1));
+            columns.push_back(missing.to(at::kDouble).unsqueeze(1));
+        }
+        return at::cat(columns, 1);
+    }
+
     at::Tensor embed(const EvalContext& ctx, const ecgbench::EcgSplit& split) const {
         at::Tensor z = ecgbench::embed(*ctx.encoder, split.signals, s_.batch_size, split.lead_present).to(at::kDouble);
         if (z.dim() != 2 || z.size(0) != split.size()) {
@@ -267,6 +295,10 @@ ecgbench::PluginDescriptor describe() {
                       {"bootstrap_resamples", ParamType::Int, std::int64_t{200},
                        "bootstrap draws for the test macro AUROC 95% CI (0 = no CI)", 0.0, 100000.0, {}},
                       {"batch_size", ParamType::Int, std::int64_t{256}, "records per embedding batch", 1.0, 65536.0, {}},
+                      ecgbench::param::strings("covariates", {},
+                                               "covariates appended to the embedding (e.g. age, sex): the covariate-adjusted "
+                                               "predictor; missing values get the train mean and an indicator column"),
+                      ecgbench::param::flag("use_ecg", true, "false: fit on the covariates alone (needs `covariates`)"),
                   },
                   /*needs=*/{"labels"}};
     d.make_task = [](const Params& p) { return std::make_unique<LinearProbe>(p); };
