@@ -25,6 +25,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <limits>
+#include <functional>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -215,6 +217,7 @@ public:
                                                          static_cast<std::size_t>(class_count));
             if (!std::isnan(f1)) metrics.push_back({"macro_f1", "test", f1});
         }
+        if (ctx.test.source_records.defined()) add_per_record_metrics(ctx.test, test_scores, test_labels, class_count, metrics, log);
         if (!std::isnan(best_val)) metrics.push_back({"macro_auroc", "val", best_val});
         metrics.push_back({"l2", "val", best_l2});
         log("test macro AUROC " + format(macro) +
@@ -229,6 +232,39 @@ public:
     }
 
 private:
+    // Crop-to-record aggregation: when the test rows are windows cut from longer records, the
+    // probabilities of a record's windows are averaged and the record (labels of its first window;
+    // all windows of a record share them) is scored once. Reported beside the per-window metrics as
+    // "record_macro_auroc" and "record_count".
+    static void add_per_record_metrics(const ecgbench::EcgSplit& test, const std::vector<double>& scores, const std::vector<int>& labels,
+                                       std::int64_t classes, std::vector<Metric>& metrics, const std::function<void(const std::string&)>& log) {
+        const at::Tensor sources = test.source_records.to(at::kLong).contiguous();
+        const std::int64_t* source = sources.data_ptr<std::int64_t>();
+        std::map<std::int64_t, std::size_t> slot;
+        std::vector<double> sums;
+        std::vector<int> record_labels;
+        std::vector<double> counts;
+        const auto c = static_cast<std::size_t>(classes);
+        for (std::int64_t row = 0; row < sources.size(0); ++row) {
+            const auto [it, added] = slot.try_emplace(source[row], counts.size());
+            if (added) {
+                counts.push_back(0);
+                sums.resize(sums.size() + c, 0.0);
+                record_labels.insert(record_labels.end(), labels.begin() + row * classes, labels.begin() + (row + 1) * classes);
+            }
+            counts[it->second] += 1;
+            for (std::size_t k = 0; k < c; ++k)
+                sums[it->second * c + k] += 1 / (1 + std::exp(-scores[static_cast<std::size_t>(row) * c + k]));
+        }
+        if (counts.size() == static_cast<std::size_t>(sources.size(0))) return;  // one window per record: nothing to aggregate
+        for (std::size_t r = 0; r < counts.size(); ++r)
+            for (std::size_t k = 0; k < c; ++k) sums[r * c + k] /= counts[r];
+        const double macro = ecgbench::nanmean(ecgbench::per_class_auroc(sums, record_labels, classes));
+        if (!std::isnan(macro)) metrics.push_back({"record_macro_auroc", "test", macro});
+        metrics.push_back({"record_count", "test", static_cast<double>(counts.size())});
+        log("test macro AUROC per record (" + std::to_string(counts.size()) + " records) " + format(macro));
+    }
+
     // Macro F1 on test with each class's threshold chosen on validation (the one maximising that
     // class's validation F1), over the classes with a positive in both splits.
     static double macro_f1_at_val_thresholds(const std::vector<double>& val_scores, const std::vector<int>& val_labels,

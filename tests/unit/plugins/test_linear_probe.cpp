@@ -283,3 +283,26 @@ TEST(LinearProbe, CovariatesJoinOrReplaceTheEmbedding) {
 }
 
 }  // namespace
+
+namespace {
+
+// Windows cut from longer records: per-window metrics as before, plus the record-level AUROC of the
+// averaged window probabilities, over the source records.
+TEST(LinearProbe, WindowsAreAggregatedPerSourceRecord) {
+    FlattenEncoder encoder(8);
+    const auto info = toy_info();
+    const auto train = toy_split(400, 1), val = toy_split(200, 2);
+    auto test = toy_split(300, 3);
+    test.source_records = at::arange(300, at::kLong).div(3, "floor");  // 3 consecutive windows per record
+    // Each record's windows share its first window's labels (as a window step gives them).
+    test.labels = test.labels.index_select(0, test.source_records * 3);
+    const auto metrics = run_probe(encoder, info, train, val, test);
+    ASSERT_NE(find(metrics, "record_count", "test"), nullptr);
+    EXPECT_EQ(find(metrics, "record_count", "test")->value, 100);
+    ASSERT_NE(find(metrics, "record_macro_auroc", "test"), nullptr);
+    EXPECT_GT(find(metrics, "record_macro_auroc", "test")->value, 0.5);
+    // Without windows there is nothing to aggregate, and nothing is reported.
+    EXPECT_EQ(find(run_probe(encoder, info, train, val, toy_split(300, 3)), "record_count", "test"), nullptr);
+}
+
+}  // namespace
