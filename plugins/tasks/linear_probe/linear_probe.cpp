@@ -4,6 +4,8 @@
 // penalty with the best validation macro AUROC and reports that model on the test split: macro
 // AUROC (with a bootstrap CI), per-class, micro and weighted AUROC, macro AUPRC, macro F1 at per-class
 // thresholds chosen on validation, and how many classes were undefined on test (one label value).
+// With mutually exclusive classes (one positive per test record) it also scores the argmax class:
+// accuracy, balanced accuracy, macro F1, per-class sensitivity and PPV.
 // With `covariates`, the declared covariates join the embedding (the covariate-adjusted predictor of
 // distribution-shift studies: ECG only vs ECG + age/sex); with use_ecg = false they are used alone.
 //
@@ -48,6 +50,7 @@ struct Settings {
     std::int64_t batch_size = 256;
     std::vector<std::string> covariates;  // appended to the features: the covariate-adjusted predictor
     bool use_ecg = true;                  // false: covariates only (what the covariates alone predict)
+    std::string select_by = "macro_auroc"; // validation criterion for λ
 };
 
 struct Model {
@@ -113,6 +116,7 @@ public:
         s_.batch_size = p.get_int("batch_size");
         s_.covariates = p.get_strings("covariates");
         s_.use_ecg = p.get_bool("use_ecg");
+        s_.select_by = p.get_string("select_by");
         if (s_.l2_min > s_.l2_max) throw std::invalid_argument("linear_probe: l2_min is larger than l2_max");
         if (!s_.use_ecg && s_.covariates.empty())
             throw std::invalid_argument("linear_probe: use_ecg = false needs at least one entry in `covariates`");
@@ -158,19 +162,22 @@ public:
             grid.push_back(std::exp(std::log(s_.l2_min) + f * (std::log(s_.l2_max) - std::log(s_.l2_min))));
         }
         const std::vector<int> val_labels = val_x.defined() ? to_binary(ctx.val.labels) : std::vector<int>{};
-        double best_val = -1;
+        // Selection criterion on validation, as "higher is better".
+        const bool by_log_loss = s_.select_by == "log_loss";
+        auto criterion = [&](const Model& model) {
+            const at::Tensor logits = scores_of(model, val_x);
+            if (by_log_loss) return -at::binary_cross_entropy_with_logits(logits, ctx.val.labels.to(at::kDouble)).item<double>();
+            return ecgbench::nanmean(ecgbench::per_class_auroc(to_doubles(logits), val_labels, class_count));
+        };
+        double best_val = -std::numeric_limits<double>::infinity();
         double best_l2 = grid[grid.size() / 2];
         Model best;
         for (double l2 : grid) {
             Model model = fit(train_x, train_y, l2, s_.max_iter);
-            double val_auroc = std::numeric_limits<double>::quiet_NaN();
-            if (val_x.defined()) {
-                val_auroc = ecgbench::nanmean(
-                    ecgbench::per_class_auroc(to_doubles(scores_of(model, val_x)), val_labels, class_count));
-            }
-            log("l2 " + format(l2) + ": val macro AUROC " + format(val_auroc));
-            if (!std::isnan(val_auroc) && val_auroc > best_val) {
-                best_val = val_auroc;
+            const double value = val_x.defined() ? criterion(model) : std::numeric_limits<double>::quiet_NaN();
+            log("l2 " + format(l2) + ": val " + (by_log_loss ? "log loss " + format(-value) : "macro AUROC " + format(value)));
+            if (!std::isnan(value) && value > best_val) {
+                best_val = value;
                 best_l2 = l2;
                 best = model;
             }
@@ -217,8 +224,15 @@ public:
                                                          static_cast<std::size_t>(class_count));
             if (!std::isnan(f1)) metrics.push_back({"macro_f1", "test", f1});
         }
+        add_single_label_metrics(test_scores, test_labels, classes, metrics);
         if (ctx.test.source_records.defined()) add_per_record_metrics(ctx.test, test_scores, test_labels, class_count, metrics, log);
-        if (!std::isnan(best_val)) metrics.push_back({"macro_auroc", "val", best_val});
+        if (!std::isnan(best_val)) {
+            if (by_log_loss) {
+                metrics.push_back({"log_loss", "val", -best_val, {}, {}, ecgbench::Direction::LowerIsBetter});
+            } else {
+                metrics.push_back({"macro_auroc", "val", best_val});
+            }
+        }
         metrics.push_back({"l2", "val", best_l2});
         log("test macro AUROC " + format(macro) +
             (headline.ci_low ? " [" + format(*headline.ci_low) + ", " + format(*headline.ci_high) + "]" : "") +
@@ -232,6 +246,41 @@ public:
     }
 
 private:
+    // Mutually exclusive classes (every test row has exactly one positive: AAMI beat classes, CinC
+    // 2017 rhythms): the argmax class as the prediction, scored as that literature reports it —
+    // accuracy, balanced accuracy, macro F1, per-class sensitivity and positive predictive value.
+    static void add_single_label_metrics(const std::vector<double>& scores, const std::vector<int>& labels,
+                                         const std::vector<std::string>& classes, std::vector<Metric>& metrics) {
+        const std::size_t c = classes.size(), n = labels.size() / std::max<std::size_t>(c, 1);
+        std::vector<int> truth(n), predicted(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            const auto row = labels.begin() + static_cast<std::ptrdiff_t>(i * c);
+            if (std::count(row, row + static_cast<std::ptrdiff_t>(c), 1) != 1) return;  // multi-label data
+            truth[i] = static_cast<int>(std::find(row, row + static_cast<std::ptrdiff_t>(c), 1) - row);
+            const auto scored = scores.begin() + static_cast<std::ptrdiff_t>(i * c);
+            predicted[i] = static_cast<int>(std::max_element(scored, scored + static_cast<std::ptrdiff_t>(c)) - scored);
+        }
+        std::vector<double> f1;
+        std::int64_t correct = 0;
+        for (std::size_t i = 0; i < n; ++i) correct += predicted[i] == truth[i];
+        for (std::size_t k = 0; k < c; ++k) {
+            std::vector<double> is_predicted(n);
+            std::vector<int> is_true(n);
+            for (std::size_t i = 0; i < n; ++i) {
+                is_predicted[i] = predicted[i] == static_cast<int>(k);
+                is_true[i] = truth[i] == static_cast<int>(k);
+            }
+            const auto counts = ecgbench::counts_at_threshold(is_predicted, is_true, 0.5);
+            if (counts.true_positives + counts.false_negatives == 0) continue;  // class absent from test
+            f1.push_back(counts.f1());
+            metrics.push_back({"sensitivity/" + classes[k], "test", counts.sensitivity()});
+            if (!std::isnan(counts.precision())) metrics.push_back({"ppv/" + classes[k], "test", counts.precision()});
+        }
+        metrics.push_back({"accuracy", "test", static_cast<double>(correct) / static_cast<double>(n)});
+        metrics.push_back({"balanced_accuracy", "test", ecgbench::balanced_accuracy(predicted, truth, static_cast<int>(c))});
+        metrics.push_back({"macro_f1_argmax", "test", ecgbench::nanmean(f1)});
+    }
+
     // Crop-to-record aggregation: when the test rows are windows cut from longer records, the
     // probabilities of a record's windows are averaged and the record (labels of its first window;
     // all windows of a record share them) is scored once. Reported beside the per-window metrics as
@@ -335,6 +384,9 @@ ecgbench::PluginDescriptor describe() {
                                                "covariates appended to the embedding (e.g. age, sex): the covariate-adjusted "
                                                "predictor; missing values get the train mean and an indicator column"),
                       ecgbench::param::flag("use_ecg", true, "false: fit on the covariates alone (needs `covariates`)"),
+                      ecgbench::param::choice("select_by", "macro_auroc", {"macro_auroc", "log_loss"},
+                                              "validation criterion for λ: macro AUROC (ranking), or BCE log loss (calibrated "
+                                              "scores: use it when thresholded or argmax metrics matter)"),
                   },
                   /*needs=*/{"labels"}};
     d.make_task = [](const Params& p) { return std::make_unique<LinearProbe>(p); };

@@ -306,3 +306,34 @@ TEST(LinearProbe, WindowsAreAggregatedPerSourceRecord) {
 }
 
 }  // namespace
+
+namespace {
+
+// One positive per record (beat classes): argmax metrics, checked against the stored logits.
+TEST(LinearProbe, MutuallyExclusiveClassesGetArgmaxMetrics) {
+    FlattenEncoder encoder(8);
+    auto info = toy_info();
+    info.classes = {"A", "notA"};
+    auto exclusive = [](ecgbench::EcgSplit s) {
+        const at::Tensor a = s.labels.select(1, 0);
+        s.labels = at::stack({a, 1 - a}, 1);
+        return s;
+    };
+    const auto train = exclusive(toy_split(400, 1)), val = exclusive(toy_split(200, 2)), test = exclusive(toy_split(300, 3));
+    // Log-loss selection: ranking ties at AUROC 1 for every λ here, and the largest λ would leave
+    // the argmax at the majority class.
+    const auto result = run_probe_full(encoder, info, train, val, test, nullptr, {{"select_by", std::string("log_loss")}});
+    const auto& m = result.metrics;
+    for (const char* name : {"accuracy", "balanced_accuracy", "macro_f1_argmax", "sensitivity/A", "ppv/A", "sensitivity/notA"})
+        ASSERT_NE(find(m, name, "test"), nullptr) << name;
+    ASSERT_NE(find(m, "log_loss", "val"), nullptr);
+    // Recompute accuracy from the logits the probe returned.
+    const at::Tensor predicted = result.outputs[0].values.argmax(1);
+    const double accuracy = predicted.eq(test.labels.argmax(1)).to(at::kDouble).mean().item<double>();
+    EXPECT_NEAR(find(m, "accuracy", "test")->value, accuracy, 1e-12);
+    EXPECT_GT(accuracy, 0.95);
+    // Multi-label data gets none of them.
+    EXPECT_EQ(find(run_probe(encoder, toy_info(), toy_split(400, 1), toy_split(200, 2), toy_split(300, 3)), "accuracy", "test"), nullptr);
+}
+
+}  // namespace
