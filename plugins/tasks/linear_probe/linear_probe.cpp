@@ -242,7 +242,10 @@ public:
                                         scores_of(best, test_x).to(at::kFloat)};
         if (outputs.record_ids.empty())
             for (std::int64_t i = 0; i < ctx.test.size(); ++i) outputs.record_ids.push_back("#" + std::to_string(i));
-        return {metrics, {outputs}};
+        // The labels beside the logits: CIs, paired comparisons and subgroup metrics can then be
+        // recomputed from the store alone.
+        ecgbench::RecordOutputs truth{"test", "labels", classes, outputs.record_ids, ctx.test.labels.to(at::kFloat)};
+        return {metrics, {outputs, truth}};
     }
 
 private:

@@ -135,7 +135,10 @@ TEST(LinearProbe, ReturnsLogitsForEveryTestRecord) {
     FlattenEncoder encoder(8);
     const auto train = toy_split(300, 1), val = toy_split(100, 2), test = toy_split(100, 3);
     const auto result = run_probe_full(encoder, toy_info(), train, val, test);
-    ASSERT_EQ(result.outputs.size(), 1u);
+    ASSERT_EQ(result.outputs.size(), 2u);
+    EXPECT_EQ(result.outputs[1].kind, "labels");
+    EXPECT_TRUE(at::equal(result.outputs[1].values, test.labels.to(at::kFloat)));
+    EXPECT_EQ(result.outputs[1].record_ids, test.record_ids);
     const auto& out = result.outputs.front();
     EXPECT_EQ(out.split, "test");
     EXPECT_EQ(out.kind, "logits");
