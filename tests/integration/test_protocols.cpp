@@ -1,5 +1,7 @@
 // Evaluation protocols end to end: the real `ecgbench` binary runs the regression probe and the
 // linear probe on a held-out synthetic site, and the store holds their metrics and outputs.
+#include "report/compare.hpp"
+#include "store/store.hpp"
 #include "support/command.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -91,7 +93,8 @@ params = { targets = ["hr_bpm", "qt_ms"] }
 // Test-time shifts: one cell per condition, the head fitted on clean data. A supervised encoder's
 // AUROC falls under muscle noise at 0 dB and with lead I alone (measured on this cohort: clean
 // 0.852, muscle 0 dB 0.691, lead I 0.456; asserted margins 0.05 and 0.15). The shift is in the cell
-// identity and in the store's `shift` column, and the report has a column per condition.
+// identity and in the store's `shift` column, and the report has a column per condition; the
+// stored logits and labels give a paired comparison with random_init per condition.
 TEST_F(Protocols, ShiftedTestSetsLowerAurocAndAreStoredPerCondition) {
     const auto result = run(R"(
 [experiment]
@@ -114,6 +117,9 @@ params = { size = "XS" }
 [[ssl]]
 plugin = "supervised"
 
+[[ssl]]
+plugin = "random_init"
+
 [pretrain]
 datasets = ["pre"]
 epochs = 5
@@ -129,7 +135,8 @@ shifts = [{ name = "clean" }, { name = "muscle 0 dB", noise = "muscle", snr_db =
     ASSERT_EQ(result.exit_code, 0) << result.output;
     SQLite::Database db(store_);
     auto auroc = [&](const std::string& shift) {
-        SQLite::Statement q(db, "SELECT value FROM results WHERE metric = 'macro_auroc' AND split = 'test' AND shift = ?");
+        SQLite::Statement q(db, "SELECT value FROM results WHERE metric = 'macro_auroc' AND split = 'test' AND shift = ? "
+                                "AND ssl = 'supervised'");
         q.bind(1, shift);
         EXPECT_TRUE(q.executeStep()) << shift;
         return q.getColumn(0).getDouble();
@@ -147,6 +154,23 @@ shifts = [{ name = "clean" }, { name = "muscle 0 dB", noise = "muscle", snr_db =
     ASSERT_NE(lead, std::string::npos) << markdown;
     EXPECT_LT(clean_column, noisy);  // declared order, not alphabetical
     EXPECT_LT(noisy, lead);
+
+    // The paired comparison from the stored logits and labels: one row per shared cell, each
+    // method's AUROC as stored, the difference inside its own interval.
+    const ecgbench::Store store(store_);
+    const auto compared = ecgbench::compare_methods(store, "shift", "supervised", "random_init", {200, 200, 0.95, 1});
+    ASSERT_EQ(compared.size(), 3u);
+    for (const auto& cell : compared) {
+        EXPECT_NEAR(cell.auroc_a, auroc(cell.shift), 1e-6) << cell.shift;
+        EXPECT_NEAR(cell.difference, cell.auroc_a - cell.auroc_b, 1e-12);
+        EXPECT_LE(cell.low, cell.difference);
+        EXPECT_GE(cell.high, cell.difference);
+        EXPECT_GT(cell.p_permutation, 0.0);
+        EXPECT_LE(cell.p_permutation, 1.0);
+    }
+    const std::string table = ecgbench::comparison_markdown(compared, "supervised", "random_init", {200, 200, 0.95, 1});
+    EXPECT_NE(table.find("| muscle 0 dB |"), std::string::npos) << table;
+    EXPECT_THROW(ecgbench::compare_methods(store, "shift", "supervised", "simclr"), std::invalid_argument);
 }
 
 // Real records (../shared/data, absent for users: the test then says so and passes): PTB-XL's

@@ -921,7 +921,7 @@ std::vector<FlatResult> Store::results(const std::string& experiment) const {
         SQLite::Statement q(*db_,
                             "SELECT experiment, dataset, encoder, ssl, task, eval_dataset, protocol, "
                             "label_fraction, seed, metric, split, value, ci_low, ci_high, cell_hash, higher_is_better, "
-                            "pretrain_uses_labels, shift, shift_order FROM results WHERE experiment = ? "
+                            "pretrain_uses_labels, shift, shift_order, run_id FROM results WHERE experiment = ? "
                             "ORDER BY dataset, encoder, ssl, task, eval_dataset, protocol, label_fraction, "
                             "shift_order, seed, metric, split, cell_hash");
         q.bind(1, experiment);
@@ -947,6 +947,7 @@ std::vector<FlatResult> Store::results(const std::string& experiment) const {
             r.pretrain_uses_labels = q.getColumn(16).getInt() != 0;
             r.shift = text(q.getColumn(17));
             r.shift_order = q.getColumn(18).getInt64();
+            r.run_id = q.getColumn(19).getInt64();
             rows.push_back(std::move(r));
         }
         return rows;

@@ -103,6 +103,7 @@ struct FlatResult {
     bool pretrain_uses_labels = false;  ///< the pretraining read labels (not self-supervised)
     std::string shift;                  ///< test-time shift condition ("" = none)
     std::int64_t shift_order = 0;       ///< declaration order of shift conditions (for column order)
+    std::int64_t run_id = 0;            ///< the finished run the value comes from (its outputs: Store::outputs)
 };
 
 /// A record a dataset left out (see Dataset::dropped_records), as stored.
