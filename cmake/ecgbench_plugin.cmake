@@ -37,3 +37,25 @@ function(ecgbench_add_plugin name)
     install(TARGETS ${target} LIBRARY DESTINATION ${ECGBENCH_PLUGIN_INSTALL_DIR})
   endif()
 endfunction()
+
+# ecgbench_add_experiment_test(<test name> <experiment.toml>)
+#
+# A CTest test that runs the experiment through the ecgbench host — the tree's own, or the
+# installed one the package found — with the plugins this directory builds (--plugin-dir), in a
+# store of its own (--force: every cell runs each time). It passes when every cell finishes.
+# `ecgbench new-plugin` skeletons use it for their tiny experiment.
+function(ecgbench_add_experiment_test name experiment)
+  if(ECGBENCH_IN_TREE AND NOT ECGBENCH_BUILD_TESTS)
+    return()
+  endif()
+  if(TARGET ecgbench)
+    set(host $<TARGET_FILE:ecgbench>)
+  elseif(ECGBENCH_EXECUTABLE)
+    set(host ${ECGBENCH_EXECUTABLE})
+  else()
+    message(FATAL_ERROR "ecgbench_add_experiment_test(${name}): no ecgbench host (find_package(ecgbench) first)")
+  endif()
+  add_test(NAME ${name}
+    COMMAND ${host} --store ${CMAKE_CURRENT_BINARY_DIR}/${name}/store.db --plugin-dir ${CMAKE_CURRENT_BINARY_DIR}
+            run --quiet --force ${experiment})
+endfunction()

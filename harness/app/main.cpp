@@ -1,5 +1,11 @@
-// The ecgbench command line: plugins, plan, run, status, report, verify, export, synth, wfdb.
+// The ecgbench command line: plugins, plan, run, status, report, verify, export, synth, wfdb,
+// new-plugin, completion. Reference: docs/cli.md; JSON output schemas: docs/json.md.
+#include "cli/completion.hpp"
+#include "cli/json_output.hpp"
+#include "cli/new_plugin.hpp"
+#include "cli/version.hpp"
 #include "config/experiment.hpp"
+#include "config/selection.hpp"
 #include "io/wfdb_text.hpp"
 #include "registry/registry.hpp"
 #include "report/report.hpp"
@@ -59,7 +65,17 @@ std::unique_ptr<PluginRegistry> load_plugins(const std::vector<std::string>& ext
     return registry;
 }
 
-int cmd_plugins(const PluginRegistry& registry, const std::string& name) {
+int cmd_plugins(const PluginRegistry& registry, const std::string& name, bool json) {
+    if (json) {
+        std::vector<const LoadedPlugin*> listed;
+        for (auto kind : {PluginKind::Dataset, PluginKind::Encoder, PluginKind::Ssl, PluginKind::Task})
+            for (const auto& p : registry.plugins())
+                if (p.manifest().kind == kind && (name.empty() || p.manifest().name == name)) listed.push_back(&p);
+        if (name.empty() || !listed.empty()) {
+            std::cout << plugins_json(listed, registry.failures()) << "\n";
+            return 0;
+        }
+    }
     if (name.empty()) {
         std::cout << std::left << std::setw(9) << "KIND" << std::setw(16) << "NAME" << std::setw(10) << "VERSION"
                   << "SUMMARY\n";
@@ -115,27 +131,71 @@ std::string status_of(const Store* store, const std::string& hash) {
     return run ? to_string(run->status) : "todo";
 }
 
-int cmd_plan(const PluginRegistry& registry, const std::string& file, const std::string& store_path) {
-    auto prepared = prepare_experiment(file, registry);
-    std::unique_ptr<Store> store;
-    if (std::filesystem::exists(store_path)) store = std::make_unique<Store>(store_path);
+/// What plan, status and run act on: the experiment file, its --set overrides, --filter, --only.
+struct CellArgs {
+    std::string file;
+    std::vector<std::string> overrides;
+    std::string filter;
+    bool filtered = false;  ///< --filter given (an empty regex matches everything)
+    std::string only;
+    bool json = false;
+};
+
+/// A bad command-line value (exit code 2, like a bad experiment file).
+struct UsageError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+Selection selection_for(const PreparedExperiment& prepared, const CellArgs& args) {
+    try {
+        return select_cells(prepared.experiment, prepared.plan,
+                            args.filtered ? std::optional<std::string>(args.filter) : std::nullopt,
+                            parse_cell_kinds(args.only));
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(e.what());
+    }
+}
+
+std::unique_ptr<Store> existing_store(const std::string& store_path) {
+    if (!std::filesystem::exists(store_path)) return nullptr;
+    return std::make_unique<Store>(store_path);
+}
+
+int cmd_plan(const PluginRegistry& registry, const CellArgs& args, const std::string& store_path) {
+    auto prepared = prepare_experiment(args.file, registry, args.overrides);
+    const auto selection = selection_for(prepared, args);
+    const auto store = existing_store(store_path);
+    if (args.json) {
+        std::cout << plan_json(prepared, selection, store.get(), store_path) << "\n";
+        return 0;
+    }
     const auto& exp = prepared.experiment;
+    const auto& plan = prepared.plan;
     std::map<std::string, int> counts;
-    std::cout << "experiment " << exp.name << ": " << prepared.plan.pretrain.size() << " pretraining cells, "
-              << prepared.plan.evaluations.size() << " evaluation cells\n";
-    for (std::size_t p = 0; p < prepared.plan.pretrain.size(); ++p) {
-        const auto& c = prepared.plan.pretrain[p];
+    std::cout << "experiment " << exp.name << ": " << plan.pretrain.size() << " pretraining cells, "
+              << plan.evaluations.size() << " evaluation cells";
+    if (selection.count() != plan.pretrain.size() + plan.evaluations.size()) {
+        std::size_t pre = 0;
+        for (bool b : selection.pretrain) pre += b;
+        std::cout << "; selected " << pre << " pretraining, " << selection.count() - pre << " evaluation";
+    }
+    std::cout << "\n";
+    for (std::size_t p = 0; p < plan.pretrain.size(); ++p) {
+        if (!selection.involved(plan, p)) continue;
+        const auto& c = plan.pretrain[p];
         const auto status = status_of(store.get(), c.hash);
-        ++counts[status];
-        std::cout << std::left << std::setw(9) << status << c.hash.substr(0, 10) << "  pretrain "
-                  << exp.datasets[c.dataset].name << " × " << exp.encoders[c.encoder].name << " × "
-                  << exp.ssl_methods[c.ssl].name << " × seed " << c.seed << "\n";
-        for (const auto& e : prepared.plan.evaluations) {
-            if (e.pretrain != p) continue;
-            const auto s = status_of(store.get(), e.hash);
+        // An unselected pretraining cell is shown, in parentheses, for its selected evaluations.
+        if (selection.pretrain[p]) ++counts[status];
+        std::cout << std::left << std::setw(11) << (selection.pretrain[p] ? status : "(" + status + ")")
+                  << c.hash.substr(0, 10) << "  " << pretrain_label(exp, c) << "\n";
+        for (std::size_t e = 0; e < plan.evaluations.size(); ++e) {
+            if (plan.evaluations[e].pretrain != p || !selection.evaluations[e]) continue;
+            const auto& cell = plan.evaluations[e];
+            const auto s = status_of(store.get(), cell.hash);
             ++counts[s];
-            std::cout << std::setw(9) << s << e.hash.substr(0, 10) << "    └ " << exp.evaluations[e.evaluation].name
-                      << " on " << exp.datasets[e.dataset].name << " (labels " << e.label_fraction * 100 << "%)\n";
+            const std::string label = eval_label(exp, plan, cell);
+            std::cout << std::setw(11) << s << cell.hash.substr(0, 10) << "    └ "
+                      << label.substr(label.find(" → ") + std::string(" → ").size()) << "\n";
         }
     }
     std::cout << "\n";
@@ -144,33 +204,43 @@ int cmd_plan(const PluginRegistry& registry, const std::string& file, const std:
     return 0;
 }
 
-int cmd_status(const PluginRegistry& registry, const std::string& file, const std::string& store_path) {
-    auto prepared = prepare_experiment(file, registry);
-    if (!std::filesystem::exists(store_path)) {
+int cmd_status(const PluginRegistry& registry, const CellArgs& args, const std::string& store_path) {
+    auto prepared = prepare_experiment(args.file, registry, args.overrides);
+    const auto selection = selection_for(prepared, args);
+    const auto store = existing_store(store_path);
+    if (args.json) {
+        std::cout << status_json(prepared, selection, store.get(), store_path) << "\n";
+        return 0;
+    }
+    if (!store) {
         std::cout << "no store at " << store_path << ": nothing has run yet\n";
         return 0;
     }
-    Store store(store_path);
     std::map<std::string, int> counts;
     std::vector<std::pair<std::string, std::string>> errors;
     auto visit = [&](const std::string& hash) {
-        auto run = store.latest_run(hash);
+        auto run = store->latest_run(hash);
         ++counts[run ? to_string(run->status) : "todo"];
         if (run && (run->status == RunStatus::Failed || run->status == RunStatus::Killed))
             errors.emplace_back(hash, run->error);
     };
-    for (const auto& c : prepared.plan.pretrain) visit(c.hash);
-    for (const auto& c : prepared.plan.evaluations) visit(c.hash);
+    const auto& plan = prepared.plan;
+    for (std::size_t p = 0; p < plan.pretrain.size(); ++p)
+        if (selection.pretrain[p]) visit(plan.pretrain[p].hash);
+    for (std::size_t e = 0; e < plan.evaluations.size(); ++e)
+        if (selection.evaluations[e]) visit(plan.evaluations[e].hash);
     std::cout << prepared.experiment.name << " (" << store_path << "):";
     for (const auto& [status, n] : counts) std::cout << "  " << status << " " << n;
+    if (selection.count() != plan.pretrain.size() + plan.evaluations.size())
+        std::cout << "  (" << selection.count() << " of " << plan.pretrain.size() + plan.evaluations.size() << " cells selected)";
     std::cout << "\n";
     for (const auto& [hash, error] : errors) std::cout << "  " << hash.substr(0, 10) << ": " << error << "\n";
     return 0;
 }
 
-int cmd_run(const PluginRegistry& registry, const std::string& file, const std::string& store_path,
-            RunOptions options) {
-    auto prepared = prepare_experiment(file, registry);
+int cmd_run(const PluginRegistry& registry, const CellArgs& args, const std::string& store_path, RunOptions options) {
+    auto prepared = prepare_experiment(args.file, registry, args.overrides);
+    if (args.filtered || !args.only.empty()) options.selection = selection_for(prepared, args);
     Store store(store_path);
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
@@ -184,14 +254,64 @@ int cmd_run(const PluginRegistry& registry, const std::string& file, const std::
 }
 
 int cmd_report(const std::string& experiment, const std::string& store_path, std::string out_dir,
-               const ReportOptions& options) {
+               const ReportOptions& options, bool json) {
     if (!std::filesystem::exists(store_path)) {
         std::cerr << "error: no store at " << store_path << "\n";
         return 2;
     }
     Store store(store_path);
     if (out_dir.empty()) out_dir = "reports/" + experiment;
-    for (const auto& path : write_report(store, experiment, out_dir, options)) std::cout << "wrote " << path << "\n";
+    const auto files = write_report(store, experiment, out_dir, options);
+    if (json) {
+        const auto rows = store.results(experiment);
+        std::cout << report_json(experiment, store_path, report_table(rows, options), rows, files) << "\n";
+        return 0;
+    }
+    for (const auto& path : files) std::cout << "wrote " << path << "\n";
+    return 0;
+}
+
+// `ecgbench new-plugin KIND NAME [--out DIR]`: see cli/new_plugin.hpp.
+int cmd_new_plugin(const std::string& kind, const std::string& name, const std::string& out,
+                   const std::vector<std::string>& plugin_dirs) {
+    namespace fs = std::filesystem;
+    std::vector<SkeletonFile> files;
+    try {
+        files = plugin_skeleton(kind, name, out.empty());
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(e.what());
+    }
+    std::string dir = out;
+    if (dir.empty()) {
+        if (!is_ecgbench_checkout(fs::current_path().string()))
+            throw UsageError("new-plugin: " + fs::current_path().string() +
+                             " is not an ecgbench checkout's root; run it there, or pass --out DIR for a project "
+                             "built against the installed package");
+        dir = in_tree_plugin_dir(".", kind, name);
+    }
+    // A second plugin of one name would be refused at load time; say so now.
+    auto registry = PluginRegistry::load_default();
+    for (const auto& extra : plugin_dirs) registry->load_directory(extra);
+    if (const auto* taken = registry->find(name))
+        throw UsageError("new-plugin: a plugin named '" + name + "' already exists (" + taken->path + ")");
+    std::vector<std::string> written;
+    try {
+        written = write_plugin_skeleton(files, dir);
+    } catch (const std::runtime_error& e) {
+        throw UsageError(e.what());
+    }
+    for (const auto& path : written) std::cout << "wrote " << path << "\n";
+    if (out.empty()) {
+        std::cout << "next: cmake --build build -j 2 && (cd build && ctest -R plugin." << name << ")\n";
+    } else {
+        std::error_code ec;
+        const fs::path prefix = fs::canonical("/proc/self/exe", ec).parent_path().parent_path();
+        const bool installed = !ec && fs::exists(prefix / "lib" / "cmake" / "ecgbench");
+        std::cout << "next: cmake -S " << dir << " -B " << (fs::path(dir) / "build").string() << " -DCMAKE_PREFIX_PATH="
+                  << (installed ? prefix.string() : "<ecgbench install prefix>") << " && cmake --build "
+                  << (fs::path(dir) / "build").string() << " && ctest --test-dir " << (fs::path(dir) / "build").string()
+                  << "\n";
+    }
     return 0;
 }
 
@@ -260,11 +380,6 @@ int cmd_wfdb(const CLI::App& sub, const WfdbArgs& a) {
 
 // `ecgbench synth`: a synthetic cohort written as WFDB records plus metadata.csv. `--set key=value`
 // takes any parameter of the `synthetic` dataset plugin, typed and checked like a TOML params table.
-/// A bad command-line value (exit code 2, like a bad experiment file).
-struct UsageError : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
-
 struct SynthArgs {
     std::string out;
     std::int64_t records = 100, seed = 0;
@@ -327,12 +442,27 @@ int cmd_synth(const SynthArgs& a, int threads) {
     return 0;
 }
 
+/// --set, --filter and --only (and --json where `json`) on a subcommand that reads an experiment.
+void add_cell_options(CLI::App* sub, CellArgs& args, bool json) {
+    sub->add_option("file", args.file, "experiment TOML")->required();
+    sub->add_option("--set", args.overrides,
+                    "KEY=VALUE: change one experiment key as an edit of the file would (repeatable; TOML value syntax, "
+                    "e.g. pretrain.epochs=3, dataset.NAME.params.records=500, 'encoder[0].params.size=\"S\"')")
+        ->allow_extra_args(false);
+    sub->add_option("--filter", args.filter, "REGEX: only the cells whose label (as `plan` prints it) matches");
+    sub->add_option("--only", args.only, "only pretraining or only evaluation cells")
+        ->check(CLI::IsMember({"pretrain", "eval"}));
+    if (json) sub->add_flag("--json", args.json, "print one JSON document (schema: docs/json.md) instead of text");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"ecgbench: fair comparisons of self-supervised ECG representation learning"};
     app.require_subcommand(1);
     app.fallthrough();  // global options may follow the subcommand too
+    app.set_version_flag("--version", [] { return version_text(); },
+                         "print the version, git commit, LibTorch and its devices, and the BLAS in use");
     std::string store_path = "results/ecgbench.db";
     std::vector<std::string> plugin_dirs;
     app.add_option("--store", store_path, "SQLite result store")->capture_default_str();
@@ -340,16 +470,19 @@ int main(int argc, char** argv) {
     app.add_option("--threads", threads, "LibTorch intra-op threads (default: all cores, or OMP_NUM_THREADS)");
     app.add_option("--plugin-dir", plugin_dirs, "extra plugin directory (repeatable; also ECGBENCH_PLUGIN_PATH)");
 
-    std::string name, file, experiment, out_dir;
+    std::string name, experiment, out_dir;
+    bool json = false;
+    CellArgs cell_args;
     ReportOptions report_options;
     auto* plugins = app.add_subcommand("plugins", "list plugins, or show one plugin's parameters");
     plugins->add_option("name", name, "plugin name");
+    plugins->add_flag("--json", json, "print one JSON document (schema: docs/json.md) instead of text");
     auto* plan = app.add_subcommand("plan", "print an experiment's cells and what is already done");
-    plan->add_option("file", file, "experiment TOML")->required();
-    auto* run = app.add_subcommand("run", "run every cell not yet finished");
-    run->add_option("file", file, "experiment TOML")->required();
+    add_cell_options(plan, cell_args, true);
+    auto* run = app.add_subcommand("run", "run every (selected) cell not yet finished");
+    add_cell_options(run, cell_args, false);
     RunOptions run_options;
-    run->add_flag("--force", run_options.force, "redo finished cells");
+    run->add_flag("--force", run_options.force, "redo finished cells (only the selected ones with --filter/--only)");
     run->add_flag("--quiet", run_options.quiet, "no progress output");
     run->add_option("--loader-workers", run_options.loader.workers,
                     "threads gathering pretraining batches ahead of the step (0 = on the training thread; "
@@ -361,12 +494,13 @@ int main(int argc, char** argv) {
     run->add_option("--chunk-mb", chunk_mb, "raw signal read from a dataset plugin at a time while a split is loaded and cached")
         ->capture_default_str()->check(CLI::Range(1, 1 << 20));
     auto* status = app.add_subcommand("status", "count cells by state and show recorded errors");
-    status->add_option("file", file, "experiment TOML")->required();
+    add_cell_options(status, cell_args, true);
     auto* report = app.add_subcommand("report", "write report.md and results.csv from the store");
     report->add_option("experiment", experiment, "experiment name")->required();
     report->add_option("--out", out_dir, "output directory (default reports/<experiment>)");
     report->add_option("--metric", report_options.metric, "headline metric")->capture_default_str();
     report->add_option("--split", report_options.split, "split of the headline metric")->capture_default_str();
+    report->add_flag("--json", json, "also print the table and every result row as one JSON document (docs/json.md)");
 
     std::string cell, export_out;
     auto* export_cmd = app.add_subcommand("export", "write a pretrained encoder as TorchScript (torch.jit.load in Python)");
@@ -399,15 +533,47 @@ int main(int argc, char** argv) {
     wfdb_read->add_flag("-P,--physical", wfdb_args.physical, "physical units (8 decimals, time in seconds)");
     wfdb_read->add_flag("-H,--high-resolution", wfdb_args.high_resolution, "every sample of multi-rate signals");
 
-    CLI11_PARSE(app, argc, argv);
+    std::string kind, new_name, new_out;
+    auto* new_plugin = app.add_subcommand("new-plugin", "write a plugin skeleton that builds, with a tiny experiment and its test");
+    new_plugin->add_option("kind", kind, "dataset, encoder, ssl or task")->required()
+        ->check(CLI::IsMember(plugin_skeleton_kinds()));
+    new_plugin->add_option("name", new_name, "plugin name (lower_snake_case)")->required();
+    new_plugin->add_option("--out", new_out,
+                           "write a project built against the installed package to this directory "
+                           "(default: plugins/<kind>/NAME/ of the ecgbench checkout in the current directory)");
+
+    std::string shell;
+    auto* completion = app.add_subcommand("completion", "print a shell completion script (installed as "
+                                                        "share/bash-completion/completions/ecgbench)");
+    completion->add_option("shell", shell, "bash")->required()->check(CLI::IsMember({"bash"}));
+
+    // Command-line errors exit 2, as errors in an experiment file do (CLI11's own codes otherwise).
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int code = app.exit(e);
+        return code == 0 ? 0 : 2;
+    }
+    for (const auto* sub : {plan, run, status})
+        if (*sub) cell_args.filtered = sub->count("--filter") > 0;
     configure_threads(threads);
     try {
+        if (*completion) {
+            const CompletionHints hints{{"--store", "@file"}, {"--plugin-dir", "@dir"}, {"--out", "@file"},
+                                        {"--only", "pretrain eval"}, {"plan file", "@file"}, {"run file", "@file"},
+                                        {"status file", "@file"}, {"new-plugin kind", "dataset encoder ssl task"},
+                                        {"completion shell", "bash"}, {"wfdb info record", "@file"},
+                                        {"wfdb read record", "@file"}, {"wfdb ann record", "@file"}};
+            std::cout << bash_completion(app, hints);
+            return 0;
+        }
         if (*wfdb_cmd) return cmd_wfdb(*wfdb_cmd->get_subcommands().front(), wfdb_args);
         if (*synth_cmd) return cmd_synth(synth_args, threads);
-        if (*report) return cmd_report(experiment, store_path, out_dir, report_options);
+        if (*report) return cmd_report(experiment, store_path, out_dir, report_options, json);
         if (app.got_subcommand("verify")) return cmd_verify(store_path);
+        if (*new_plugin) return cmd_new_plugin(kind, new_name, new_out, plugin_dirs);
         const auto registry = load_plugins(plugin_dirs);
-        if (*plugins) return cmd_plugins(*registry, name);
+        if (*plugins) return cmd_plugins(*registry, name, json);
         if (*export_cmd) {
             Store store(store_path);
             const auto result = export_encoder(store, *registry, cell, export_out);
@@ -416,11 +582,11 @@ int main(int argc, char** argv) {
                       << result.max_abs_difference << ")\n";
             return 0;
         }
-        if (*plan) return cmd_plan(*registry, file, store_path);
-        if (*status) return cmd_status(*registry, file, store_path);
+        if (*plan) return cmd_plan(*registry, cell_args, store_path);
+        if (*status) return cmd_status(*registry, cell_args, store_path);
         if (*run) {
             run_options.stream_chunk_bytes = chunk_mb << 20;
-            return cmd_run(*registry, file, store_path, run_options);
+            return cmd_run(*registry, cell_args, store_path, run_options);
         }
     } catch (const ConfigError& e) {
         std::cerr << "error: " << e.what() << "\n";

@@ -6,6 +6,8 @@
 // validate_experiment(), so files can be parsed (and syntax-checked) without loading plugins.
 #include "config/experiment.hpp"
 
+#include "config/overrides.hpp"
+
 #include "ecgbench/leads.hpp"
 #include "util/text.hpp"
 
@@ -118,12 +120,15 @@ std::vector<Entry> in_document_order(const toml::table& table) {
 /// Parses one document. `section` strings name where a key lives, e.g. "[pretrain]".
 class Parser {
 public:
-    explicit Parser(std::string file) : file_(std::move(file)) {}
+    Parser(std::string file, std::vector<std::string> overrides)
+        : file_(std::move(file)), overrides_(std::move(overrides)) {}
 
     Experiment parse(const std::string& text);
 
 private:
     SourceLocation at(const toml::source_region& region) const {
+        // Nodes a --set override put there are named by it ("--set #2"), without line and column.
+        if (region.path && *region.path != file_) return {*region.path, 0, 0};
         return {file_, static_cast<int>(region.begin.line), static_cast<int>(region.begin.column)};
     }
     SourceLocation at(const toml::node& node) const { return at(node.source()); }
@@ -334,6 +339,7 @@ private:
     std::vector<ShiftDecl> shift_conditions(const toml::node& node, const std::string& evaluation) const;
 
     std::string file_;
+    std::vector<std::string> overrides_;
 };
 
 void Parser::parse_experiment_table(const toml::table& root, Experiment& experiment) const {
@@ -640,10 +646,12 @@ Experiment Parser::parse(const std::string& text) {
     } catch (const toml::parse_error& error) {
         fail(at(error.source()), "TOML syntax error: " + std::string(error.description()));
     }
+    apply_overrides(root, overrides_);
 
     Experiment experiment;
     experiment.file = file_;
     experiment.toml_text = text;
+    experiment.overrides = overrides_;
     check_keys(root, {"experiment", "dataset", "encoder", "ssl", "pretrain", "evaluation"}, "");
     parse_experiment_table(root, experiment);
     // Datasets first: [pretrain] and [[evaluation]] refer to them by name.
@@ -721,11 +729,12 @@ void validate_ref(PluginRef& ref, PluginKind kind, const std::vector<PluginManif
 
 }  // namespace
 
-Experiment parse_experiment_text(const std::string& text, const std::string& file) {
-    return Parser(file).parse(text);
+Experiment parse_experiment_text(const std::string& text, const std::string& file,
+                                 const std::vector<std::string>& overrides) {
+    return Parser(file, overrides).parse(text);
 }
 
-Experiment parse_experiment_file(const std::string& path) {
+Experiment parse_experiment_file(const std::string& path, const std::vector<std::string>& overrides) {
     const SourceLocation where{path, 0, 0};
     std::error_code ec;
     // A directory opens as an ifstream and reads as empty; report it as what it is.
@@ -736,7 +745,7 @@ Experiment parse_experiment_file(const std::string& path) {
     std::ostringstream text;
     text << in.rdbuf();
     if (in.bad()) throw ConfigError(where, "cannot read experiment file: read error");
-    return parse_experiment_text(text.str(), path);
+    return parse_experiment_text(text.str(), path, overrides);
 }
 
 void validate_experiment(Experiment& experiment, const std::vector<PluginManifest>& available) {

@@ -97,6 +97,7 @@ struct Experiment {
     std::string description;
     std::string file;       ///< path it was read from
     std::string toml_text;  ///< the file's text, stored with the experiment
+    std::vector<std::string> overrides;  ///< `--set KEY=VALUE` applied on top of the file, in order
     std::vector<DatasetDecl> datasets;
     std::vector<ModelDecl> encoders;
     std::vector<ModelDecl> ssl_methods;
@@ -107,10 +108,12 @@ struct Experiment {
 };
 
 /// Parses and checks structure: required tables/keys, types, unknown keys, cross references
-/// (dataset names), duplicate names. Throws ConfigError.
-Experiment parse_experiment_text(const std::string& text, const std::string& file);
+/// (dataset names), duplicate names. `overrides` ("KEY=VALUE", see config/overrides.hpp) change
+/// the document before it is read, as edits of the file would. Throws ConfigError.
+Experiment parse_experiment_text(const std::string& text, const std::string& file,
+                                 const std::vector<std::string>& overrides = {});
 /// Reads `path` and parses it. Throws ConfigError (also for an unreadable file).
-Experiment parse_experiment_file(const std::string& path);
+Experiment parse_experiment_file(const std::string& path, const std::vector<std::string>& overrides = {});
 
 /// Checks every plugin reference against the available manifests (unknown plugin, wrong kind,
 /// unknown/mistyped/out-of-range param, with did-you-mean) and fills PluginRef::params/version.

@@ -63,54 +63,74 @@ bool metric_higher_is_better(const std::vector<FlatResult>& rows, const std::str
 
 }  // namespace
 
-std::string markdown_table(const std::vector<FlatResult>& rows, const ReportOptions& options) {
+ReportTable report_table(const std::vector<FlatResult>& rows, const ReportOptions& options) {
     std::map<MethodKey, std::map<ColumnKey, std::vector<double>, ColumnOrder>> values;
     std::set<ColumnKey, ColumnOrder> columns;
     std::set<MethodKey> labelled;  // pretrainings that read labels: marked, they are not self-supervised
-    bool higher_is_better = true;
+    ReportTable table{options.metric, options.split, true, {}, {}};
     for (const auto& r : rows) {
         if (r.metric != options.metric || r.split != options.split) continue;
         ColumnKey column{r.task, r.eval_dataset, r.label_fraction, r.shift.empty() ? 0 : r.shift_order, r.shift};
         columns.insert(column);
         values[{r.dataset, r.encoder, r.ssl}][column].push_back(r.value);
         if (r.pretrain_uses_labels) labelled.insert({r.dataset, r.encoder, r.ssl});
-        higher_is_better = r.higher_is_better;
+        table.higher_is_better = r.higher_is_better;
     }
-    if (values.empty()) return "_No `" + options.metric + "` results on the " + options.split + " split._\n";
-
     std::map<ColumnKey, double, ColumnOrder> best;
     for (const auto& [method, by_column] : values)
         for (const auto& [column, v] : by_column) {
             const double mean = summarize(v).mean;
             auto it = best.find(column);
-            if (it == best.end() || (higher_is_better ? mean > it->second : mean < it->second)) best[column] = mean;
+            if (it == best.end() || (table.higher_is_better ? mean > it->second : mean < it->second)) best[column] = mean;
         }
+    std::map<ColumnKey, std::size_t, ColumnOrder> index;
+    for (const auto& column : columns) {
+        index[column] = table.columns.size();
+        table.columns.push_back({std::get<0>(column), std::get<1>(column), std::get<2>(column), std::get<4>(column)});
+    }
+    for (const auto& [method, by_column] : values) {
+        ReportRow row{std::get<0>(method), std::get<1>(method), std::get<2>(method), labelled.count(method) > 0, {}};
+        for (const auto& [column, v] : by_column) {
+            const Summary s = summarize(v);
+            row.cells.push_back({index[column], s, values.size() > 1 && std::abs(s.mean - best[column]) < 1e-12});
+        }
+        table.rows.push_back(std::move(row));
+    }
+    return table;
+}
+
+std::string markdown_table(const std::vector<FlatResult>& rows, const ReportOptions& options) {
+    const ReportTable table = report_table(rows, options);
+    if (table.rows.empty()) return "_No `" + options.metric + "` results on the " + options.split + " split._\n";
 
     std::ostringstream out;
     out << "| pretrained on | encoder | SSL |";
-    for (const auto& [task, dataset, fraction, order, shift] : columns)
-        out << " " << task << " → " << dataset << (fraction < 1.0 ? " (" + fraction_label(fraction) + " labels)" : "")
-            << (shift.empty() ? "" : " [" + shift + "]") << " |";
+    for (const auto& c : table.columns)
+        out << " " << c.task << " → " << c.eval_dataset
+            << (c.label_fraction < 1.0 ? " (" + fraction_label(c.label_fraction) + " labels)" : "")
+            << (c.shift.empty() ? "" : " [" + c.shift + "]") << " |";
     out << "\n|---|---|---|";
-    for (std::size_t i = 0; i < columns.size(); ++i) out << "---|";
+    for (std::size_t i = 0; i < table.columns.size(); ++i) out << "---|";
     out << "\n";
-    for (const auto& [method, by_column] : values) {
-        const auto& [dataset, encoder, ssl] = method;
-        out << "| " << dataset << " | " << encoder << " | " << ssl << (labelled.count(method) ? " †" : "") << " |";
-        for (const auto& column : columns) {
-            auto it = by_column.find(column);
-            if (it == by_column.end()) {
+    bool any_labelled = false;
+    for (const auto& row : table.rows) {
+        any_labelled |= row.uses_labels;
+        out << "| " << row.dataset << " | " << row.encoder << " | " << row.ssl << (row.uses_labels ? " †" : "") << " |";
+        std::vector<const ReportCell*> by_column(table.columns.size(), nullptr);
+        for (const auto& cell : row.cells) by_column[cell.column] = &cell;
+        for (const ReportCell* cell : by_column) {
+            if (!cell) {
                 out << " — |";
                 continue;
             }
-            const auto s = summarize(it->second);
-            std::string cell = fixed(s.mean, 3) + (s.n > 1 ? " ± " + fixed(s.std, 3) : "") + " (n=" + std::to_string(s.n) + ")";
-            if (values.size() > 1 && std::abs(s.mean - best[column]) < 1e-12) cell = "**" + cell + "**";
-            out << " " << cell << " |";
+            const auto& s = cell->summary;
+            std::string text = fixed(s.mean, 3) + (s.n > 1 ? " ± " + fixed(s.std, 3) : "") + " (n=" + std::to_string(s.n) + ")";
+            if (cell->best) text = "**" + text + "**";
+            out << " " << text << " |";
         }
         out << "\n";
     }
-    if (!labelled.empty()) out << "\n† pretrained with labels (not self-supervised).\n";
+    if (any_labelled) out << "\n† pretrained with labels (not self-supervised).\n";
     return out.str();
 }
 

@@ -22,6 +22,36 @@ struct ReportOptions {
     std::string split = "test";
 };
 
+/// One column of the comparison: a task on an evaluation dataset at one label fraction.
+struct ReportColumn {
+    std::string task, eval_dataset;
+    double label_fraction = 1.0;
+    std::string shift;  ///< test-time shift condition ("" = none)
+};
+
+/// One method's value in one column: the headline metric over seeds.
+struct ReportCell {
+    std::size_t column = 0;  ///< index into ReportTable::columns
+    Summary summary;
+    bool best = false;       ///< best mean of its column (in the metric's direction) among several methods
+};
+
+/// One row: a pretraining dataset × encoder × SSL method.
+struct ReportRow {
+    std::string dataset, encoder, ssl;
+    bool uses_labels = false;       ///< pretrained with labels (not self-supervised)
+    std::vector<ReportCell> cells;  ///< only the columns it has values in
+};
+
+/// The comparison the Markdown table shows, as data (`report --json` writes it).
+struct ReportTable {
+    std::string metric, split;
+    bool higher_is_better = true;
+    std::vector<ReportColumn> columns;  ///< grouped by task and dataset, then decreasing label fraction
+    std::vector<ReportRow> rows;        ///< sorted by dataset, encoder, SSL
+};
+ReportTable report_table(const std::vector<FlatResult>& rows, const ReportOptions& options);
+
 /// Markdown table: one row per method (pretraining dataset, encoder, SSL), one column per
 /// (task, evaluation dataset, label fraction); best mean per column in bold.
 std::string markdown_table(const std::vector<FlatResult>& rows, const ReportOptions& options);

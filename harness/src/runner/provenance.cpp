@@ -73,8 +73,10 @@ std::string cpu_description() {
     return model + " | " + flags;
 }
 
-/// The BLAS library this process mapped (LibTorch calls the system BLAS; the reference BLAS is
-/// ~40x slower on matrix products than OpenBLAS and rounds differently).
+}  // namespace
+
+// LibTorch calls the system BLAS; the reference BLAS is ~40x slower on matrix products than
+// OpenBLAS and rounds differently, so which one is mapped matters.
 std::string blas_library() {
     std::ifstream maps("/proc/self/maps");
     std::string line;
@@ -91,8 +93,6 @@ std::string blas_library() {
     }
     return "none mapped";
 }
-
-}  // namespace
 
 RunProvenance current_provenance(const std::map<std::string, std::string>& plugin_versions) {
     RunProvenance p;

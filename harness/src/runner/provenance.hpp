@@ -9,6 +9,9 @@
 namespace ecgbench {
 
 /// Provenance of this process; `plugin_versions` maps plugin name -> version.
+/// The BLAS library this process has mapped (its resolved path), or "none mapped".
+std::string blas_library();
+
 RunProvenance current_provenance(const std::map<std::string, std::string>& plugin_versions);
 
 }  // namespace ecgbench

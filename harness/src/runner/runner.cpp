@@ -4,6 +4,7 @@
 
 #include "ecgbench/leads.hpp"
 #include "config/capabilities.hpp"
+#include "config/overrides.hpp"
 #include "ecgbench/train.hpp"
 #include "runner/checkpoint.hpp"
 #include "runner/artifacts.hpp"
@@ -175,22 +176,34 @@ class CellRunner {
 public:
     CellRunner(PreparedExperiment& prepared, Store& store, const PluginRegistry& registry, const RunOptions& options)
         : prepared_(prepared), store_(store), registry_(registry), options_(options), progress_(options.quiet),
-          splits_(prepared, store, options.stream_chunk_bytes) {
+          splits_(prepared, store, options.stream_chunk_bytes),
+          selection_(options.selection.value_or(Selection::all(prepared.plan))) {
         std::map<std::string, std::string> versions;
         for (const auto& p : registry.plugins()) versions[p.manifest().name] = p.manifest().version;
         provenance_ = current_provenance(versions);
+        provenance_.extra = with_overrides("{}");
     }
 
     RunSummary run() {
         const auto& plan = prepared_.plan;
-        const std::size_t total = plan.pretrain.size() + plan.evaluations.size();
-        progress_.line("experiment '" + prepared_.experiment.name + "': " + std::to_string(plan.pretrain.size()) +
-                       " pretraining + " + std::to_string(plan.evaluations.size()) + " evaluation cells, store " +
-                       store_.path());
+        std::size_t total = 0, selected_pretrain = 0, selected_evaluations = 0;
+        for (std::size_t p = 0; p < plan.pretrain.size(); ++p) {
+            total += selection_.involved(plan, p);
+            selected_pretrain += selection_.pretrain[p];
+        }
+        for (bool selected : selection_.evaluations) selected_evaluations += selected;
+        total += selected_evaluations;
+        const bool everything = selection_.count() == plan.pretrain.size() + plan.evaluations.size();
+        progress_.line("experiment '" + prepared_.experiment.name + "': " + std::to_string(selected_pretrain) +
+                       " pretraining + " + std::to_string(selected_evaluations) + " evaluation cells" +
+                       (everything ? "" : " selected (of " + std::to_string(plan.pretrain.size()) + " + " +
+                                              std::to_string(plan.evaluations.size()) + ")") +
+                       ", store " + store_.path());
         for (std::size_t p = 0; p < plan.pretrain.size() && !summary_.interrupted; ++p) {
+            if (!selection_.involved(plan, p)) continue;
             std::vector<std::size_t> pending;
             for (std::size_t e = 0; e < plan.evaluations.size(); ++e)
-                if (plan.evaluations[e].pretrain == p) pending.push_back(e);
+                if (plan.evaluations[e].pretrain == p && selection_.evaluations[e]) pending.push_back(e);
             run_pretrain_and_evaluations(p, pending, total);
         }
         return summary_;
@@ -203,8 +216,16 @@ private:
         return loader;
     }
 
-    bool finished(const std::string& hash) const {
-        if (options_.force) return false;
+    /// `extra` provenance JSON (an object) with the run's --set overrides added when there are any.
+    std::string with_overrides(const std::string& extra) const {
+        const auto& overrides = prepared_.experiment.overrides;
+        if (overrides.empty()) return extra;
+        const std::string field = "\"overrides\":" + json_strings(overrides);
+        return extra == "{}" ? "{" + field + "}" : extra.substr(0, extra.size() - 1) + "," + field + "}";
+    }
+
+    bool finished(const std::string& hash, bool forced) const {
+        if (forced) return false;
         auto run = store_.latest_run(hash);
         return run && run->status == RunStatus::Finished;
     }
@@ -216,15 +237,17 @@ private:
     void run_pretrain_and_evaluations(std::size_t p, const std::vector<std::size_t>& evals, std::size_t total) {
         const auto& cell = prepared_.plan.pretrain[p];
         const auto& exp = prepared_.experiment;
-        const std::string what = exp.datasets[cell.dataset].name + " × " + exp.encoders[cell.encoder].name + " × " +
-                                 exp.ssl_methods[cell.ssl].name + " × seed " + std::to_string(cell.seed);
+        const std::string what = pretrain_label(exp, cell).substr(std::string("pretrain ").size());
+        // An unselected pretraining cell is here only for its selected evaluations: it runs when
+        // their checkpoint is missing, but is never forced nor counted as skipped.
+        const bool selected = selection_.pretrain[p];
         ++counter_;
         std::vector<std::size_t> todo;
         for (auto e : evals)
-            if (!finished(prepared_.plan.evaluations[e].hash)) todo.push_back(e);
-        const bool pretrain_done = finished(cell.hash) && usable_checkpoint(cell.hash, !todo.empty(), what);
+            if (!finished(prepared_.plan.evaluations[e].hash, options_.force)) todo.push_back(e);
+        const bool pretrain_done = finished(cell.hash, options_.force && selected) && usable_checkpoint(cell.hash, !todo.empty(), what);
         if (pretrain_done && todo.empty()) {
-            summary_.skipped += 1 + static_cast<int>(evals.size());
+            summary_.skipped += static_cast<int>(selected) + static_cast<int>(evals.size());
             counter_ += evals.size();
             progress_.line(cell_label(counter_, total) + " pretrain " + what + ": done (skipped with " +
                            std::to_string(evals.size()) + " evaluations)");
@@ -237,7 +260,7 @@ private:
         std::optional<ArtifactRecord> checkpoint;
         if (pretrain_done) {
             checkpoint = store_.finished_artifact(cell.hash, "checkpoint");
-            ++summary_.skipped;
+            summary_.skipped += selected;
             progress_.line(cell_label(counter_, total) + " pretrain " + what + ": done (skipped)");
         } else {
             checkpoint = pretrain_cell(p, what, total, checkpoint_error);
@@ -337,7 +360,7 @@ private:
         const auto& exp = prepared_.experiment;
         // A finished run whose checkpoint file vanished is redone (force) so evaluations can proceed.
         const auto previous = store_.latest_run(cell.hash);
-        const bool redo = options_.force || (previous && previous->status == RunStatus::Finished);
+        const bool redo = (options_.force && selection_.pretrain[p]) || (previous && previous->status == RunStatus::Finished);
         auto claim = store_.claim(cell.hash, provenance_, redo);
         if (claim.result == Claim::Result::RunningElsewhere) {
             ++summary_.busy;
@@ -420,14 +443,14 @@ private:
             save_checkpoint(*encoder, method.get(), path);
             ArtifactRecord artifact{"checkpoint", path, sha256_file(path), static_cast<std::int64_t>(fs::file_size(path))};
             timings.push_back({"save_checkpoint", seconds_since(start)});
-            store_.set_run_extra(claim.run_id, "{\"uses_labels\":" + std::string(method->uses_labels() ? "true" : "false") +
+            store_.set_run_extra(claim.run_id, with_overrides("{\"uses_labels\":" + std::string(method->uses_labels() ? "true" : "false") +
                                                    ",\"trains\":" + (method->trains() ? "true" : "false") +
                                                    ",\"device\":" + json_string(device) +
                                                    ",\"precision\":" + json_string(options.precision) +
                                                    ",\"resumed_from_step\":" + std::to_string(resumed_from) +
                                                    ",\"encoder_input\":{\"leads\":" + json_strings(leads) + ",\"samples\":" +
                                                    std::to_string(encoder_input(cell.dataset).samples) + ",\"sampling_rate_hz\":" +
-                                                   json_number(encoder_input(cell.dataset).sampling_rate_hz) + "}}");
+                                                   json_number(encoder_input(cell.dataset).sampling_rate_hz) + "}}"));
             store_.finish(claim.run_id, metrics, {artifact}, timings);
             ++summary_.finished;
             return artifact;
@@ -553,7 +576,7 @@ private:
             records.push_back({"records", "val", static_cast<double>(val.size())});
             records.push_back({"records", "test", static_cast<double>(test.size())});
             const std::vector<OutputRecord> outputs = output_records(result.outputs, evaluation.task.plugin);
-            store_.set_run_extra(claim.run_id, eval_extra(cell, loaded, eval_info, leads));
+            store_.set_run_extra(claim.run_id, with_overrides(eval_extra(cell, loaded, eval_info, leads)));
             store_.finish(claim.run_id, records, {}, timings, outputs);
             ++summary_.finished;
             for (const auto& m : metrics)
@@ -604,6 +627,7 @@ private:
     RunOptions options_;
     Progress progress_;
     SplitCache splits_;
+    Selection selection_;
     RunProvenance provenance_;
     RunSummary summary_;
     std::size_t counter_ = 0;
@@ -611,9 +635,10 @@ private:
 
 }  // namespace
 
-PreparedExperiment prepare_experiment(const std::string& file, const PluginRegistry& registry) {
+PreparedExperiment prepare_experiment(const std::string& file, const PluginRegistry& registry,
+                                      const std::vector<std::string>& overrides) {
     PreparedExperiment prepared;
-    prepared.experiment = parse_experiment_file(file);
+    prepared.experiment = parse_experiment_file(file, overrides);
     validate_experiment(prepared.experiment, registry.manifests());
     std::map<std::string, DatasetIdentity> identities;
     for (const auto& decl : prepared.experiment.datasets) {
@@ -665,7 +690,7 @@ PreparedExperiment prepare_experiment(const std::string& file, const PluginRegis
 
 std::int64_t register_experiment(const PreparedExperiment& prepared, Store& store) {
     const auto& exp = prepared.experiment;
-    const auto id = store.upsert_experiment(exp.name, exp.file, exp.toml_text);
+    const auto id = store.upsert_experiment(exp.name, exp.file, text_with_overrides(exp.toml_text, exp.overrides));
     for (const auto& cell : prepared.plan.pretrain) {
         CellRecord record;
         record.hash = cell.hash;

@@ -5,6 +5,7 @@
 
 #include "config/experiment.hpp"
 #include "config/matrix.hpp"
+#include "config/selection.hpp"
 #include "preprocess/pipeline.hpp"
 #include "registry/registry.hpp"
 #include "train/batch_loader.hpp"
@@ -12,6 +13,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,13 +34,18 @@ struct PreparedExperiment {
 
 /// Parses `file`, validates it against `registry` and expands it. Throws ConfigError for problems
 /// in the file and std::runtime_error (naming the dataset) when a dataset plugin refuses its params.
-PreparedExperiment prepare_experiment(const std::string& file, const PluginRegistry& registry);
+/// `overrides` are `--set KEY=VALUE` changes applied as edits of the file would be.
+PreparedExperiment prepare_experiment(const std::string& file, const PluginRegistry& registry,
+                                      const std::vector<std::string>& overrides = {});
 
 /// Records the experiment and all its cells in the store; returns the experiment id.
 std::int64_t register_experiment(const PreparedExperiment& prepared, Store& store);
 
 struct RunOptions {
-    bool force = false;                       ///< redo finished cells
+    bool force = false;                       ///< redo finished cells (selected ones only)
+    /// The cells to run (`--filter`, `--only`); none = all. An unselected pretraining cell runs only
+    /// when a selected evaluation needs its missing checkpoint, and is never forced.
+    std::optional<Selection> selection;
     bool quiet = false;                       ///< no progress output
     const std::atomic<bool>* stop = nullptr;  ///< set by a signal handler to stop after the current step
     /// Records a dataset plugin hands over at a time (Dataset::stream) are sized to about this
@@ -59,7 +66,7 @@ struct RunSummary {
     bool interrupted = false;
 };
 
-/// Runs every cell not yet finished (all of them with force). Never throws for a cell's failure.
+/// Runs every selected cell not yet finished (all of them with force). Never throws for a cell's failure.
 RunSummary run_experiment(PreparedExperiment& prepared, Store& store, const PluginRegistry& registry,
                           const RunOptions& options);
 
