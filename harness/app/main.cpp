@@ -1,4 +1,4 @@
-// The ecgbench command line: plugins, plan, run, status, report, verify, export, synth, wfdb,
+// The ecgbench command line: plugins, plan, run, status, report, compare, verify, export, synth, wfdb,
 // new-plugin, completion. Reference: docs/cli.md; JSON output schemas: docs/json.md.
 #include "cli/completion.hpp"
 #include "cli/json_output.hpp"
@@ -8,6 +8,7 @@
 #include "config/selection.hpp"
 #include "io/wfdb_text.hpp"
 #include "registry/registry.hpp"
+#include "report/compare.hpp"
 #include "report/report.hpp"
 #include "runner/export.hpp"
 #include "runner/artifacts.hpp"
@@ -271,6 +272,19 @@ int cmd_report(const std::string& experiment, const std::string& store_path, std
     return 0;
 }
 
+// `ecgbench compare EXPERIMENT A B`: paired comparison of two SSL methods from the stored
+// per-record outputs (report/compare.hpp), as a Markdown table on stdout.
+int cmd_compare(const std::string& experiment, const std::string& a, const std::string& b, const std::string& store_path,
+                const CompareOptions& options) {
+    if (!std::filesystem::exists(store_path)) {
+        std::cerr << "error: no store at " << store_path << "\n";
+        return 2;
+    }
+    const Store store(store_path);
+    std::cout << comparison_markdown(compare_methods(store, experiment, a, b, options), a, b, options);
+    return 0;
+}
+
 // `ecgbench new-plugin KIND NAME [--out DIR]`: see cli/new_plugin.hpp.
 int cmd_new_plugin(const std::string& kind, const std::string& name, const std::string& out,
                    const std::vector<std::string>& plugin_dirs) {
@@ -503,6 +517,16 @@ int main(int argc, char** argv) {
     report->add_flag("--json", json, "also print the table and every result row as one JSON document (docs/json.md)");
 
     std::string cell, export_out;
+    auto* compare = app.add_subcommand("compare", "paired comparison of two SSL methods on the same test records (bootstrap, permutation)");
+    std::string method_a, method_b;
+    CompareOptions compare_options;
+    compare->add_option("experiment", experiment, "experiment name")->required();
+    compare->add_option("a", method_a, "SSL method (its name in the experiment)")->required();
+    compare->add_option("b", method_b, "the SSL method to compare it with")->required();
+    compare->add_option("--resamples", compare_options.resamples, "paired bootstrap resamples")->capture_default_str()->check(CLI::Range(1, 1000000));
+    compare->add_option("--permutations", compare_options.permutations, "permutation test draws")->capture_default_str()->check(CLI::Range(1, 1000000));
+    compare->add_option("--level", compare_options.level, "interval level")->capture_default_str()->check(CLI::Range(0.5, 0.999));
+    compare->add_option("--seed", compare_options.seed, "seed of the resamples and permutations")->capture_default_str();
     auto* export_cmd = app.add_subcommand("export", "write a pretrained encoder as TorchScript (torch.jit.load in Python)");
     export_cmd->add_option("cell", cell, "pretraining cell: at least 6 hex digits of its hash (see `ecgbench plan`)")->required();
     export_cmd->add_option("--out", export_out, "TorchScript file to write")->required();
@@ -570,6 +594,7 @@ int main(int argc, char** argv) {
         if (*wfdb_cmd) return cmd_wfdb(*wfdb_cmd->get_subcommands().front(), wfdb_args);
         if (*synth_cmd) return cmd_synth(synth_args, threads);
         if (*report) return cmd_report(experiment, store_path, out_dir, report_options, json);
+        if (*compare) return cmd_compare(experiment, method_a, method_b, store_path, compare_options);
         if (app.got_subcommand("verify")) return cmd_verify(store_path);
         if (*new_plugin) return cmd_new_plugin(kind, new_name, new_out, plugin_dirs);
         const auto registry = load_plugins(plugin_dirs);

@@ -171,6 +171,9 @@ shifts = [{ name = "clean" }, { name = "muscle 0 dB", noise = "muscle", snr_db =
     const std::string table = ecgbench::comparison_markdown(compared, "supervised", "random_init", {200, 200, 0.95, 1});
     EXPECT_NE(table.find("| muscle 0 dB |"), std::string::npos) << table;
     EXPECT_THROW(ecgbench::compare_methods(store, "shift", "supervised", "simclr"), std::invalid_argument);
+    const auto cli = test_support::run_command(kBinary + " compare shift supervised random_init --resamples 200 --permutations 200 --store " + store_);
+    ASSERT_EQ(cli.exit_code, 0) << cli.output;
+    EXPECT_NE(cli.output.find("| lead I |"), std::string::npos) << cli.output;
 }
 
 // Real records (../shared/data, absent for users: the test then says so and passes): PTB-XL's
