@@ -13,6 +13,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <ostream>
 #include <random>
 #include <string>
 
@@ -26,6 +27,9 @@ struct SslCase {
     std::string seeds;   ///< pretraining seeds, a TOML array body ("0" or "0, 1")
     double margin;       ///< required gain in mean test macro AUROC over random_init
 };
+
+// How GoogleTest (and so CTest's test names) shows a case.
+void PrintTo(const SslCase& c, std::ostream* out) { *out << c.method << " {" << c.params << "} seeds [" << c.seeds << "]"; }
 
 // Measured on a 2-vCPU Xeon (OpenBLAS, one thread), this experiment, gain over random_init at
 // seeds 0, 1, 2, 3, 4 (random_init 0.728 0.720 0.766 0.704 0.719):
