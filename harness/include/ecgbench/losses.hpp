@@ -10,4 +10,44 @@ namespace ecgbench {
 /// z1, z2: float [N, D] (row i of z1 and of z2 are views of one record). Returns a scalar.
 at::Tensor nt_xent_loss(const at::Tensor& z1, const at::Tensor& z2, double temperature);
 
+/// NT-Xent with re-weighted negatives (CLEF, Shu et al. 2025). Rows of [z1; z2] are numbered
+/// 0…2N−1; row i belongs to record r(i) = i mod N and its positive is the other view of r(i). Then
+///   loss = mean_i −log( e^{s(i,pos)/τ} / ( e^{s(i,pos)/τ} + Σ_{k ∉ {i, pos(i)}} W[r(i), r(k)] e^{s(i,k)/τ} ) )
+/// with s the cosine. negative_weights W: float [N, N], finite and ≥ 0 (0 removes a negative); its
+/// diagonal is not used (a record's other view is its positive, weight 1). W = all ones gives
+/// exactly nt_xent_loss (same operations, log 1 = 0 added to the logits).
+at::Tensor weighted_nt_xent_loss(const at::Tensor& z1, const at::Tensor& z2, double temperature,
+                                 const at::Tensor& negative_weights);
+
+/// How CLEF maps a risk difference to a negative weight (risk_difference_weights).
+enum class RiskWeighting { None, Linear, Exponential, Sigmoid };
+
+/// CLEF's negative weights from a per-record risk score r (float [N], NaN = missing): with
+/// x = |r_i − r_k| / (scale · temperature),
+///   W[i][k] = m + (1 − m) · f(x),  f = min(1, x) (Linear), 1 − e^{−x} (Exponential),
+///                                      2σ(x) − 1 = tanh(x/2) (Sigmoid),
+/// so equal risks weigh m (min_weight) and clearly different risks weigh → 1 (a full negative).
+/// A pair where either risk is missing weighs exactly 1 (the unweighted NT-Xent term), as does
+/// every pair under None. Returns float [N, N] with a diagonal of 1.
+at::Tensor risk_difference_weights(const at::Tensor& risk, RiskWeighting weighting, double scale, double temperature,
+                                   double min_weight);
+
+/// Multi-positive contrastive loss (the supervised-contrastive "L_out" form of Khosla et al. 2020,
+/// used for CLOCS's segment/lead/patient positives). z: float [M, D], L2-normalised inside;
+/// positive_mask: bool [M, M], P[i][k] = k is a positive of anchor i (the diagonal is ignored).
+/// Each anchor with at least one positive contributes
+///   loss_i = −(1/|P(i)|) Σ_{p ∈ P(i)} log( e^{s(i,p)/τ} / Σ_{k≠i} e^{s(i,k)/τ} ),
+/// and the loss is the mean over those anchors (at least one is required). With P = "the other
+/// view of the same record" over [z1; z2] it equals nt_xent_loss(z1, z2, τ).
+at::Tensor multi_positive_nt_xent(const at::Tensor& z, const at::Tensor& positive_mask, double temperature);
+
+/// Positives by group: bool [M, M], true where groups[i] == groups[k] and i ≠ k. groups: int64 [M]
+/// (e.g. the record or the subject of each view).
+at::Tensor same_group_mask(const at::Tensor& groups);
+
+/// BYOL's regression loss (Grill et al. 2020): the mean over rows of ‖p̂ − ẑ‖² = 2 − 2·cos(p, z),
+/// p̂, ẑ the L2-normalised rows of predictions p and targets z (both [N, D]). z is detached here:
+/// the stop-gradient on the target branch is part of the loss.
+at::Tensor byol_regression_loss(const at::Tensor& p, const at::Tensor& z);
+
 }  // namespace ecgbench

@@ -1,4 +1,6 @@
-// NT-Xent against hand-computed values and a direct (loop) transcription of the formula.
+// The shared SSL losses against hand-computed values (NT-Xent also against a direct loop
+// transcription of its formula): NT-Xent, CLEF's weighted NT-Xent and risk weights, the
+// multi-positive loss of CLOCS with its positive masks, and BYOL's regression loss.
 #include "ecgbench/losses.hpp"
 
 #include <ATen/ATen.h>
@@ -9,7 +11,13 @@
 
 namespace {
 
+using ecgbench::byol_regression_loss;
+using ecgbench::multi_positive_nt_xent;
 using ecgbench::nt_xent_loss;
+using ecgbench::risk_difference_weights;
+using ecgbench::RiskWeighting;
+using ecgbench::same_group_mask;
+using ecgbench::weighted_nt_xent_loss;
 
 double value(const at::Tensor& t) { return t.item<double>(); }
 
@@ -138,6 +146,171 @@ TEST(NtXent, RejectsBadArguments) {
     EXPECT_THROW(nt_xent_loss(z, rows({{1, 0}}), 1.0), std::invalid_argument);
     EXPECT_THROW(nt_xent_loss(at::zeros({0, 2}), at::zeros({0, 2}), 1.0), std::invalid_argument);
     EXPECT_THROW(nt_xent_loss(at::zeros({2}), at::zeros({2}), 1.0), std::invalid_argument);
+}
+
+// ---- weighted NT-Xent (CLEF) ----
+
+// All weights 1 is NT-Xent to the last bit (the same operations, log 1 = 0 added).
+TEST(WeightedNtXent, OnesEqualNtXentExactly) {
+    at::manual_seed(6);
+    const at::Tensor z1 = at::randn({6, 5});
+    const at::Tensor z2 = at::randn({6, 5});
+    for (double tau : {0.1, 1.0}) {
+        EXPECT_EQ(value(weighted_nt_xent_loss(z1, z2, tau, at::ones({6, 6}))), value(nt_xent_loss(z1, z2, tau))) << tau;
+    }
+}
+
+// The orthogonal pair of NtXent.IdenticalViewsOrthogonalRecordsTau1 (z = [a, b, a, b], τ = 1):
+// every anchor has its positive at cosine 1 and the two rows of the other record at cosine 0.
+// Off-diagonal weight w: loss = −log(e / (e + 2w)).
+//   w = 0.5: log(e + 1) − 1 = log(3.718281828) − 1 = 0.313261688
+//   w = 0:   −log(e / e) = 0 (no negatives left)
+// Asymmetric W = [[·, 0.5], [2, ·]]: record 0's two anchors 0.313261688 each, record 1's
+//   log(e + 4) − 1 = log(6.718281828) − 1 = 0.904832442 each; mean (2·0.313261688 + 2·0.904832442)/4
+//   = 0.609047065.
+TEST(WeightedNtXent, HandValues) {
+    const at::Tensor z = rows({{1, 0}, {0, 1}});
+    EXPECT_NEAR(value(weighted_nt_xent_loss(z, z, 1.0, rows({{7, 0.5}, {0.5, 7}}))), 0.3132616875, 1e-6);  // diagonal unused
+    EXPECT_NEAR(value(weighted_nt_xent_loss(z, z, 1.0, rows({{1, 0}, {0, 1}}))), 0.0, 1e-6);
+    EXPECT_NEAR(value(weighted_nt_xent_loss(z, z, 1.0, rows({{1, 0.5}, {2, 1}}))), 0.6090470645, 1e-6);
+}
+
+TEST(WeightedNtXent, RejectsBadWeights) {
+    const at::Tensor z = rows({{1, 0}, {0, 1}});
+    EXPECT_THROW(weighted_nt_xent_loss(z, z, 1.0, at::ones({3, 3})), std::invalid_argument);
+    EXPECT_THROW(weighted_nt_xent_loss(z, z, 1.0, rows({{1, -0.5}, {1, 1}})), std::invalid_argument);
+    EXPECT_THROW(weighted_nt_xent_loss(z, z, 1.0, rows({{1, NAN}, {1, 1}})), std::invalid_argument);
+    EXPECT_THROW(weighted_nt_xent_loss(z, z, 1.0, at::Tensor()), std::invalid_argument);
+}
+
+// Zero weights give −inf log-weights: the loss and its gradient must stay finite.
+TEST(WeightedNtXent, ZeroWeightsKeepGradientsFinite) {
+    at::manual_seed(7);
+    const at::Tensor z1 = at::randn({4, 3}).requires_grad_(true);
+    const at::Tensor z2 = at::randn({4, 3}).requires_grad_(true);
+    const at::Tensor loss = weighted_nt_xent_loss(z1, z2, 0.2, at::zeros({4, 4}));
+    loss.backward();
+    EXPECT_TRUE(std::isfinite(value(loss)));
+    EXPECT_TRUE(z1.grad().isfinite().all().item<bool>());
+    EXPECT_TRUE(z2.grad().isfinite().all().item<bool>());
+}
+
+// risk = [0, 1, NaN, 3], scale 1, temperature 2 → x = |Δ|/2: x(0,1) = 0.5, x(0,3) = 1.5, x(1,3) = 1.
+//   linear:      min(1, x) → 0.5, 1, 1
+//   exponential: 1 − e^{−0.5} = 0.393469340, 1 − e^{−1.5} = 0.776869840, 1 − e^{−1} = 0.632120559
+//   sigmoid:     tanh(x/2) → tanh(0.25) = 0.244918662
+// Pairs with record 2 (NaN) are exactly 1; min_weight 0.2 maps 0.5 to 0.2 + 0.8·0.5 = 0.6.
+TEST(RiskWeights, HandValuesAndMissingFallback) {
+    const at::Tensor risk = at::tensor({0.0f, 1.0f, NAN, 3.0f});
+    const at::Tensor linear = risk_difference_weights(risk, RiskWeighting::Linear, 1.0, 2.0, 0.0);
+    EXPECT_NEAR(linear[0][1].item<double>(), 0.5, 1e-6);
+    EXPECT_NEAR(linear[1][0].item<double>(), 0.5, 1e-6);
+    EXPECT_NEAR(linear[0][3].item<double>(), 1.0, 1e-6);
+    EXPECT_NEAR(linear[1][3].item<double>(), 1.0, 1e-6);
+    for (int k = 0; k < 4; ++k) {
+        EXPECT_EQ(linear[2][k].item<double>(), 1.0) << k;
+        EXPECT_EQ(linear[k][2].item<double>(), 1.0) << k;
+        EXPECT_EQ(linear[k][k].item<double>(), 1.0) << k;
+    }
+    const at::Tensor exponential = risk_difference_weights(risk, RiskWeighting::Exponential, 1.0, 2.0, 0.0);
+    EXPECT_NEAR(exponential[0][1].item<double>(), 0.3934693403, 1e-6);
+    EXPECT_NEAR(exponential[0][3].item<double>(), 0.7768698399, 1e-6);
+    EXPECT_NEAR(exponential[1][3].item<double>(), 0.6321205588, 1e-6);
+    EXPECT_NEAR(risk_difference_weights(risk, RiskWeighting::Sigmoid, 1.0, 2.0, 0.0)[0][1].item<double>(), 0.2449186624, 1e-6);
+    EXPECT_NEAR(risk_difference_weights(risk, RiskWeighting::Linear, 1.0, 2.0, 0.2)[0][1].item<double>(), 0.6, 1e-6);
+    // Scale divides like the temperature: scale 2, temperature 1 is the same x.
+    EXPECT_TRUE(at::allclose(risk_difference_weights(risk, RiskWeighting::Linear, 2.0, 1.0, 0.0), linear));
+    EXPECT_TRUE(at::equal(risk_difference_weights(risk, RiskWeighting::None, 1.0, 2.0, 0.0), at::ones({4, 4})));
+    EXPECT_THROW(risk_difference_weights(risk, RiskWeighting::Linear, 0.0, 1.0, 0.0), std::invalid_argument);
+    EXPECT_THROW(risk_difference_weights(risk, RiskWeighting::Linear, 1.0, 1.0, 1.5), std::invalid_argument);
+}
+
+// Without metadata (every risk NaN) the weights are all 1 and the loss is NT-Xent exactly; with
+// metadata, equal risks (weight min_weight < 1) lower the loss below NT-Xent.
+TEST(RiskWeights, WithoutMetadataTheLossIsNtXentExactly) {
+    at::manual_seed(8);
+    const at::Tensor z1 = at::randn({5, 4});
+    const at::Tensor z2 = at::randn({5, 4});
+    const at::Tensor missing = at::full({5}, NAN);
+    const at::Tensor w = risk_difference_weights(missing, RiskWeighting::Exponential, 3.0, 0.5, 0.1);
+    EXPECT_EQ(value(weighted_nt_xent_loss(z1, z2, 0.1, w)), value(nt_xent_loss(z1, z2, 0.1)));
+    const at::Tensor equal = risk_difference_weights(at::full({5}, 7.0f), RiskWeighting::Exponential, 3.0, 0.5, 0.1);
+    EXPECT_LT(value(weighted_nt_xent_loss(z1, z2, 0.1, equal)), value(nt_xent_loss(z1, z2, 0.1)));
+}
+
+// ---- multi-positive contrastive loss (CLOCS) and its masks ----
+
+// groups [7, 3, 7, 7, 3]: 0, 2, 3 are mutual positives, as are 1 and 4; never an anchor itself.
+TEST(SameGroupMask, HandMask) {
+    const at::Tensor mask = same_group_mask(at::tensor({7, 3, 7, 7, 3}, at::kLong));
+    const at::Tensor expected = at::tensor({0, 0, 1, 1, 0,  //
+                                            0, 0, 0, 0, 1,  //
+                                            1, 0, 0, 1, 0,  //
+                                            1, 0, 1, 0, 0,  //
+                                            0, 1, 0, 0, 0},
+                                           at::kInt)
+                                    .view({5, 5})
+                                    .to(at::kBool);
+    EXPECT_TRUE(at::equal(mask, expected)) << mask;
+}
+
+// Two views of N records stacked as [z1; z2] with groups [0…N−1, 0…N−1]: the only positive of an
+// anchor is its other view, so the loss is NT-Xent.
+TEST(MultiPositiveNtXent, TwoViewsEqualNtXent) {
+    at::manual_seed(9);
+    const at::Tensor z1 = at::randn({6, 5});
+    const at::Tensor z2 = at::randn({6, 5});
+    const at::Tensor groups = at::arange(6, at::kLong).repeat({2});
+    for (double tau : {0.1, 0.5}) {
+        EXPECT_NEAR(value(multi_positive_nt_xent(at::cat({z1, z2}), same_group_mask(groups), tau)), value(nt_xent_loss(z1, z2, tau)),
+                    1e-5);
+    }
+}
+
+// a = (1, 0), b = (0, 1), c = (1, 1)/√2, τ = 1.
+// Case 1: z = [a, a, b], groups [0, 0, 1]. Anchors 0 and 1: positive at cosine 1, b at 0:
+//   −log(e / (e + 1)) = log(3.718281828) − 1 = 0.313261688; anchor 2 has no positive (left out).
+// Case 2: z = [a, a, c, b], groups [0, 0, 0, 1]. Anchor 0: candidates a (1, pos), c (0.707107, pos),
+//   b (0); L = log(e + e^0.707107 + 1) = log(2.718282 + 2.028115 + 1) = log(5.746397) = 1.748573;
+//   loss_0 = −½[(1 − L) + (0.707107 − L)] = L − 0.853553 = 0.895020 (anchor 1 alike). Anchor 2 (c):
+//   every candidate at 0.707107, so loss_2 = log 3 = 1.098612. Anchor 3: none. Mean over the three
+//   anchors with positives: (2·0.895020 + 1.098612)/3 = 0.962884.
+TEST(MultiPositiveNtXent, HandValues) {
+    const float r = 1.0f / std::sqrt(2.0f);
+    const at::Tensor g1 = at::tensor({0, 0, 1}, at::kLong);
+    EXPECT_NEAR(value(multi_positive_nt_xent(rows({{1, 0}, {1, 0}, {0, 1}}), same_group_mask(g1), 1.0)), 0.3132616875, 1e-6);
+    const at::Tensor g2 = at::tensor({0, 0, 0, 1}, at::kLong);
+    EXPECT_NEAR(value(multi_positive_nt_xent(rows({{1, 0}, {1, 0}, {r, r}, {0, 1}}), same_group_mask(g2), 1.0)), 0.9628838469,
+                1e-5);
+}
+
+TEST(MultiPositiveNtXent, GradientsFiniteAndBadArgumentsRejected) {
+    at::manual_seed(10);
+    const at::Tensor z = at::randn({8, 4}).requires_grad_(true);
+    const at::Tensor groups = at::tensor({0, 0, 1, 1, 1, 2, 3, 3}, at::kLong);  // row 5 has no positive
+    multi_positive_nt_xent(z, same_group_mask(groups), 0.1).backward();
+    EXPECT_TRUE(z.grad().isfinite().all().item<bool>());
+    EXPECT_THROW(multi_positive_nt_xent(at::randn({3, 2}), same_group_mask(at::arange(3, at::kLong)), 0.1), std::invalid_argument);
+    EXPECT_THROW(multi_positive_nt_xent(at::randn({3, 2}), at::ones({2, 2}, at::kBool), 0.1), std::invalid_argument);
+    EXPECT_THROW(multi_positive_nt_xent(at::randn({3, 2}), at::ones({3, 3}, at::kBool), 0.0), std::invalid_argument);
+}
+
+// ---- BYOL regression loss ----
+
+// p = [(1, 0), (0, 2)], z = [(1, 1), (0, −3)]: cosines 1/√2 and −1, so
+//   row 0: 2 − 2/√2 = 2 − 1.414214 = 0.585786;  row 1: 2 + 2 = 4;  mean 2.292893.
+// The target gets no gradient (stop-gradient inside the loss).
+TEST(ByolRegression, HandValueAndStopGradient) {
+    const at::Tensor p = rows({{1, 0}, {0, 2}}).requires_grad_(true);
+    const at::Tensor z = rows({{1, 1}, {0, -3}}).requires_grad_(true);
+    const at::Tensor loss = byol_regression_loss(p, z);
+    EXPECT_NEAR(value(loss), 2.2928932188, 1e-6);
+    loss.backward();
+    EXPECT_TRUE(p.grad().defined());
+    EXPECT_FALSE(z.grad().defined());
+    // Scale-invariant (rows are normalised) and 0 for aligned rows.
+    EXPECT_NEAR(value(byol_regression_loss(rows({{3, 0}}), rows({{0.5, 0}}))), 0.0, 1e-6);
+    EXPECT_THROW(byol_regression_loss(rows({{1, 0}}), rows({{1, 0, 0}})), std::invalid_argument);
 }
 
 }  // namespace
