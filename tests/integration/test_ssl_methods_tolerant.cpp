@@ -13,6 +13,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <ostream>
 #include <random>
 #include <string>
 
@@ -26,6 +27,8 @@ struct MethodCase {
     double missing_leads;     // held-out lead_missing_rate
     double margin;            // required AUROC gain over random_init
 };
+
+void PrintTo(const MethodCase& c, std::ostream* out) { *out << c.plugin << " " << c.params; }
 
 std::string experiment(const MethodCase& method) {
     return R"(
