@@ -17,6 +17,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <string>
 #include <thread>
 
@@ -48,8 +49,14 @@ void reset_peak_rss() {
     std::ofstream("/proc/self/clear_refs") << "5";
 }
 
-void BM_MethodStep(benchmark::State& state, const std::string& method_name, const std::string& encoder_name,
-                   const std::string& size) {
+/// The two encoders measured. resnet1d without its lead-mask channels: the Python peers'
+/// architecture exactly (8,737,408 parameters).
+std::map<std::string, ParamValue> encoder_params(const std::string& encoder) {
+    if (encoder == "resnet1d") return {{"size", std::string("S")}, {"lead_mask", false}};
+    return {{"depth", std::string("50")}};
+}
+
+void BM_MethodStep(benchmark::State& state, const std::string& method_name, const std::string& encoder_name) {
     const auto* method_plugin = registry().find(method_name);
     const auto* encoder_plugin = registry().find(encoder_name);
     if (!method_plugin || !encoder_plugin) {
@@ -69,7 +76,7 @@ void BM_MethodStep(benchmark::State& state, const std::string& method_name, cons
 
     reset_peak_rss();
     const double rss_before = status_kib("VmRSS");
-    auto encoder = registry().make_encoder(encoder_name, validate_params(encoder_plugin->manifest().params, {{"size", size}}), input);
+    auto encoder = registry().make_encoder(encoder_name, validate_params(encoder_plugin->manifest().params, encoder_params(encoder_name)), input);
     auto method = registry().make_ssl(method_name, validate_params(method_plugin->manifest().params, {}));
     PretrainContext context;
     context.input = input;
@@ -81,7 +88,7 @@ void BM_MethodStep(benchmark::State& state, const std::string& method_name, cons
     context.total_steps = steps;
     context.data = &data;
     context.copy_encoder = [&]() {
-        auto copy = registry().make_encoder(encoder_name, validate_params(encoder_plugin->manifest().params, {{"size", size}}), input);
+        auto copy = registry().make_encoder(encoder_name, validate_params(encoder_plugin->manifest().params, encoder_params(encoder_name)), input);
         copy_module_state(*encoder, *copy);
         return copy;
     };
@@ -107,14 +114,14 @@ void BM_MethodStep(benchmark::State& state, const std::string& method_name, cons
     state.counters["peak_MiB"] = (status_kib("VmHWM") - rss_before) / 1024.0;
     std::int64_t parameters = 0;
     for (const auto& p : encoder->parameters()) parameters += p.numel();
-    state.SetLabel(encoder_name + " " + size + " (" + std::to_string(parameters) + " params), batch 64, 12x2500, AdamW fp32, " +
+    state.SetLabel(encoder_name + " (" + std::to_string(parameters) + " params), batch 64, 12x2500, AdamW fp32, " +
                    std::to_string(at::get_num_threads()) + " threads");
 }
 
 #define ECGBENCH_METHOD_BENCH(method)                                                                        \
-    BENCHMARK_CAPTURE(BM_MethodStep, method##_resnet1d_S, #method, "resnet1d", "S")                          \
+    BENCHMARK_CAPTURE(BM_MethodStep, method##_resnet1d_S, #method, "resnet1d")                               \
         ->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1)->Repetitions(3);                            \
-    BENCHMARK_CAPTURE(BM_MethodStep, method##_xresnet1d50, #method, "xresnet1d", "50")                      \
+    BENCHMARK_CAPTURE(BM_MethodStep, method##_xresnet1d50, #method, "xresnet1d")                            \
         ->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1)->Repetitions(3)
 
 ECGBENCH_METHOD_BENCH(simclr);

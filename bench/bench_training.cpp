@@ -58,7 +58,8 @@ void BM_SimclrStepResnet1d(benchmark::State& state) {
     constexpr std::int64_t batch = 64, leads = 12, samples = 2500;
     torch::manual_seed(0);
     const EncoderInput input{leads, samples, 250.0, {"I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"}};
-    auto encoder = registry().make_encoder("resnet1d", params_for("resnet1d", {{"size", size}}), input);
+    // No presence channels: the Python peer (simclr_step.py) is the plain 12-channel ResNet.
+    auto encoder = registry().make_encoder("resnet1d", params_for("resnet1d", {{"size", size}, {"lead_mask", false}}), input);
     auto method = registry().make_ssl("simclr", params_for("simclr", {}));
     PretrainContext context;
     context.input = input;

@@ -50,4 +50,16 @@ at::Tensor same_group_mask(const at::Tensor& groups);
 /// the stop-gradient on the target branch is part of the loss.
 at::Tensor byol_regression_loss(const at::Tensor& p, const at::Tensor& z);
 
+/// InfoNCE (van den Oord et al. 2018, CPC): for N predictions p_i and their N targets z_i, the mean
+/// over i of −log( exp(p_i·z_i/τ) / Σ_j exp(p_i·z_j/τ) ): every other target in the set is a negative.
+/// Scores are raw dot products (CPC's bilinear score p = W_k c), not cosines.
+/// predictions, targets: float [N, D] (row i of each belong together), or [G, N, D] for G separate
+/// sets (negatives only from the same set); the mean is over all G·N rows. Returns a scalar.
+at::Tensor info_nce_loss(const at::Tensor& predictions, const at::Tensor& targets, double temperature = 1.0);
+
+/// Mean squared error over the leads present in each record (signal reconstruction): Σ over b, l, t
+/// of present[b, l] · (prediction − target)² divided by T · Σ present (0 when no lead is present).
+/// prediction, target: float [B, L, T]; lead_present: bool [B, L] (undefined = all present).
+at::Tensor masked_mse_loss(const at::Tensor& prediction, const at::Tensor& target, const at::Tensor& lead_present);
+
 }  // namespace ecgbench

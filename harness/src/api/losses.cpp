@@ -131,6 +131,29 @@ at::Tensor byol_regression_loss(const at::Tensor& p, const at::Tensor& z) {
         throw std::invalid_argument("byol_regression_loss: p and z must both be [N, D] with equal shapes, N >= 1");
     }
     return (2 - 2 * (unit_rows(p) * unit_rows(z.detach())).sum(1)).mean();
+
+at::Tensor info_nce_loss(const at::Tensor& predictions, const at::Tensor& targets, double temperature) {
+    if (!(temperature > 0)) {
+        throw std::invalid_argument("info_nce_loss: temperature must be > 0, got " + std::to_string(temperature));
+    }
+    if ((predictions.dim() != 2 && predictions.dim() != 3) || predictions.sizes() != targets.sizes() ||
+        predictions.numel() == 0) {
+        throw std::invalid_argument("info_nce_loss: predictions and targets must both be [N, D] or [G, N, D], equal and non-empty");
+    }
+    // Row i scores prediction i against every target of its set; its positive sits on the diagonal.
+    const at::Tensor logits = predictions.matmul(targets.transpose(-2, -1)) / temperature;
+    return (logits.logsumexp({-1}) - logits.diagonal(0, -2, -1)).mean();
+}
+
+at::Tensor masked_mse_loss(const at::Tensor& prediction, const at::Tensor& target, const at::Tensor& lead_present) {
+    if (prediction.dim() != 3 || prediction.sizes() != target.sizes())
+        throw std::invalid_argument("masked_mse_loss: prediction and target must both be [B, L, T] with equal shapes");
+    const at::Tensor squared = (prediction - target).pow(2);
+    if (!lead_present.defined()) return squared.mean();
+    if (lead_present.dim() != 2 || lead_present.size(0) != prediction.size(0) || lead_present.size(1) != prediction.size(1))
+        throw std::invalid_argument("masked_mse_loss: lead_present must be [B, L] for [B, L, T] signals");
+    const at::Tensor weight = lead_present.to(prediction.scalar_type()).unsqueeze(-1);
+    return (squared * weight).sum() / (weight.sum() * prediction.size(2)).clamp_min(1.0);
 }
 
 }  // namespace ecgbench

@@ -311,6 +311,82 @@ TEST(ByolRegression, HandValueAndStopGradient) {
     // Scale-invariant (rows are normalised) and 0 for aligned rows.
     EXPECT_NEAR(value(byol_regression_loss(rows({{3, 0}}), rows({{0.5, 0}}))), 0.0, 1e-6);
     EXPECT_THROW(byol_regression_loss(rows({{1, 0}}), rows({{1, 0, 0}})), std::invalid_argument);
+
+// InfoNCE, τ = 1, predictions = targets = [a, b] (a = (1, 0), b = (0, 1)): the score matrix P·Zᵀ is
+// the identity, so each row has positive logit 1 and one negative 0:
+//   loss = log(e^1 + e^0) − 1 = log(3.718281828) − 1 = 0.313261687 for both rows.
+TEST(InfoNce, OrthogonalTargetsTau1) {
+    const at::Tensor p = rows({{1, 0}, {0, 1}});
+    EXPECT_NEAR(value(ecgbench::info_nce_loss(p, p, 1.0)), 0.3132616875, 1e-6);
+}
+
+// Scores are raw dot products, not cosines. P = [(2, 0), (0, 1)], Z = [(1, 0), (1, 1)]:
+//   P·Zᵀ = [[2, 2], [0, 1]]; row 0 (positive 2, negative 2): log(2e²) − 2 = log 2 = 0.693147181;
+//   row 1 (positive 1, negative 0): log(1 + e) − 1 = 0.313261687; mean 0.503204434.
+// τ = 0.5 doubles the logits: row 0 [4, 4] → log 2; row 1 [0, 2] → log(1 + e²) − 2
+//   = log(8.389056099) − 2 = 0.126928011; mean (0.693147181 + 0.126928011) / 2 = 0.410037596.
+TEST(InfoNce, DotProductScoresHandValues) {
+    const at::Tensor p = rows({{2, 0}, {0, 1}});
+    const at::Tensor z = rows({{1, 0}, {1, 1}});
+    EXPECT_NEAR(value(ecgbench::info_nce_loss(p, z, 1.0)), 0.5032044340, 1e-6);
+    EXPECT_NEAR(value(ecgbench::info_nce_loss(p, z, 0.5)), 0.4100375960, 1e-6);
+}
+
+// Separate sets [G, N, D]: negatives come only from the prediction's own set. Stacking the two
+// examples above as G = 2 sets gives the mean of their four rows, (2 · 0.313261687 + 0.693147181 +
+// 0.313261687) / 4 = 0.408233061; flattened into one set of 4 rows each row would see 3 negatives.
+TEST(InfoNce, SeparateSetsAveragePerSetLosses) {
+    const at::Tensor p = at::stack({rows({{1, 0}, {0, 1}}), rows({{2, 0}, {0, 1}})});
+    const at::Tensor z = at::stack({rows({{1, 0}, {0, 1}}), rows({{1, 0}, {1, 1}})});
+    EXPECT_NEAR(value(ecgbench::info_nce_loss(p, z, 1.0)), 0.4082330610, 1e-6);
+    EXPECT_GT(std::abs(value(ecgbench::info_nce_loss(p.view({4, 2}), z.view({4, 2}), 1.0)) - 0.4082330610), 0.01);
+}
+
+// One pair: the positive is the only candidate, so the loss is 0.
+TEST(InfoNce, SinglePairIsZero) {
+    EXPECT_NEAR(value(ecgbench::info_nce_loss(rows({{1, 2}}), rows({{-3, 5}}))), 0.0, 1e-6);
+}
+
+TEST(InfoNce, MatchesDirectFormulaAndRejectsBadArguments) {
+    at::manual_seed(6);
+    const at::Tensor p = at::randn({5, 3}).to(at::kDouble), z = at::randn({5, 3}).to(at::kDouble);
+    const auto pa = p.accessor<double, 2>(), za = z.accessor<double, 2>();
+    double total = 0;
+    for (std::int64_t i = 0; i < 5; ++i) {
+        double denominator = 0, positive = 0;
+        for (std::int64_t j = 0; j < 5; ++j) {
+            double dot = 0;
+            for (std::int64_t c = 0; c < 3; ++c) dot += pa[i][c] * za[j][c];
+            denominator += std::exp(dot / 0.3);
+            if (j == i) positive = std::exp(dot / 0.3);
+        }
+        total += -std::log(positive / denominator);
+    }
+    EXPECT_NEAR(value(ecgbench::info_nce_loss(p, z, 0.3)), total / 5, 1e-9);
+    EXPECT_THROW(ecgbench::info_nce_loss(p, z, 0.0), std::invalid_argument);
+    EXPECT_THROW(ecgbench::info_nce_loss(p, z.narrow(0, 0, 4), 1.0), std::invalid_argument);
+    EXPECT_THROW(ecgbench::info_nce_loss(at::zeros({0, 3}), at::zeros({0, 3})), std::invalid_argument);
+    EXPECT_THROW(ecgbench::info_nce_loss(at::zeros({2, 2, 2, 2}), at::zeros({2, 2, 2, 2})), std::invalid_argument);
+}
+
+// prediction [[1, 2], [3, 4]] (one record, 2 leads × 2 samples) against zeros:
+//   all leads present: (1 + 4 + 9 + 16) / 4 = 7.5;
+//   lead 2 absent: (1 + 4) / (1 lead · 2 samples) = 2.5 (the absent lead's 9 and 16 are ignored);
+//   no lead present: 0 (nothing to reconstruct).
+// Two records, [[1, 2], [3, 4]] with lead 1 present and [[2, 2], [0, 0]] with both: (1 + 4 + 4 + 4
+//   + 0 + 0) / (3 leads · 2 samples) = 13 / 6 = 2.1666667.
+TEST(MaskedMse, HandValues) {
+    const at::Tensor p = at::tensor({1.0f, 2.0f, 3.0f, 4.0f}).view({1, 2, 2});
+    const at::Tensor zero = at::zeros_like(p);
+    EXPECT_NEAR(value(ecgbench::masked_mse_loss(p, zero, {})), 7.5, 1e-6);
+    EXPECT_NEAR(value(ecgbench::masked_mse_loss(p, zero, at::tensor({1, 1}).ne(0).view({1, 2}))), 7.5, 1e-6);
+    EXPECT_NEAR(value(ecgbench::masked_mse_loss(p, zero, at::tensor({1, 0}).ne(0).view({1, 2}))), 2.5, 1e-6);
+    EXPECT_NEAR(value(ecgbench::masked_mse_loss(p, zero, at::tensor({0, 0}).ne(0).view({1, 2}))), 0.0, 1e-6);
+    const at::Tensor two = at::tensor({1.0f, 2.0f, 3.0f, 4.0f, 2.0f, 2.0f, 0.0f, 0.0f}).view({2, 2, 2});
+    EXPECT_NEAR(value(ecgbench::masked_mse_loss(two, at::zeros_like(two), at::tensor({1, 0, 1, 1}).ne(0).view({2, 2}))),
+                13.0 / 6.0, 1e-6);
+    EXPECT_THROW(ecgbench::masked_mse_loss(p, zero.view({1, 4}), {}), std::invalid_argument);
+    EXPECT_THROW(ecgbench::masked_mse_loss(p, zero, at::ones({2, 2}, at::kBool)), std::invalid_argument);
 }
 
 }  // namespace

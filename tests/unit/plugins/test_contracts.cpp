@@ -105,6 +105,7 @@ ecgbench::EncoderPtr make_encoder(const std::string& name, std::int64_t leads, s
     ecgbench::EncoderInput in{leads, samples, 100.0, std::vector<std::string>(names.begin(), names.begin() + leads)};
     std::map<std::string, ParamValue> small;
     if (name == "resnet1d") small["size"] = std::string("XS");
+    if (name == "xresnet1d") small["depth"] = std::string("18");
     return registry().make_encoder(name, params_for(name, PluginKind::Encoder, small), in);
 }
 
