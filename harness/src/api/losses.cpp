@@ -131,6 +131,7 @@ at::Tensor byol_regression_loss(const at::Tensor& p, const at::Tensor& z) {
         throw std::invalid_argument("byol_regression_loss: p and z must both be [N, D] with equal shapes, N >= 1");
     }
     return (2 - 2 * (unit_rows(p) * unit_rows(z.detach())).sum(1)).mean();
+}
 
 at::Tensor info_nce_loss(const at::Tensor& predictions, const at::Tensor& targets, double temperature) {
     if (!(temperature > 0)) {

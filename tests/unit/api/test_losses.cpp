@@ -311,6 +311,7 @@ TEST(ByolRegression, HandValueAndStopGradient) {
     // Scale-invariant (rows are normalised) and 0 for aligned rows.
     EXPECT_NEAR(value(byol_regression_loss(rows({{3, 0}}), rows({{0.5, 0}}))), 0.0, 1e-6);
     EXPECT_THROW(byol_regression_loss(rows({{1, 0}}), rows({{1, 0, 0}})), std::invalid_argument);
+}
 
 // InfoNCE, τ = 1, predictions = targets = [a, b] (a = (1, 0), b = (0, 1)): the score matrix P·Zᵀ is
 // the identity, so each row has positive logit 1 and one negative 0:
