@@ -223,7 +223,7 @@ TEST(CliConventions, PluginsJsonDescribesEveryPluginAndItsParameters) {
     EXPECT_EQ(one.text("$.plugins[0].kind"), "encoder");
     EXPECT_EQ(one.value("SELECT json_extract(value, '$.type') || ' ' || json_extract(value, '$.default') || ' ' || "
                         "json_array_length(value, '$.choices') FROM json_each(?, '$.plugins[0].params') WHERE "
-                        "json_extract(value, '$.name') = 'size'"), "string S 3");
+                        "json_extract(value, '$.name') = 'size'"), "string S 4");
     EXPECT_EQ(run_command(kBinary + " plugins resnet1e --json").exit_code, 2);
 }
 

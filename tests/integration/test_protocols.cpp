@@ -52,8 +52,9 @@ protected:
 }  // namespace
 
 // Heart rate is what a 2.5-s ECG shows most plainly: even random-init ResNet features predict it
-// better than its mean (R² > 0.2; 0.57 measured, Pearson r 0.77), in beats per minute; the intervals come out
-// in ms. Metric directions are stored, and so are per-record predictions and targets.
+// better than its mean, in beats per minute (measured over pretraining seeds 0-3: Pearson r
+// 0.60-0.67, R² 0.11-0.38; asserted r > 0.4, R² > 0.05); the intervals come out in ms. Metric
+// directions are stored, and so are per-record predictions and targets.
 TEST_F(Protocols, RegressionProbePredictsHeartRateAndStoresItsOutputs) {
     const auto result = run(R"(
 [experiment]
@@ -81,7 +82,8 @@ datasets = ["heldout"]
 params = { targets = ["hr_bpm", "qt_ms"] }
 )");
     ASSERT_EQ(result.exit_code, 0) << result.output;
-    EXPECT_GT(value("r2/hr_bpm"), 0.2);
+    EXPECT_GT(value("pearson_r/hr_bpm"), 0.4);
+    EXPECT_GT(value("r2/hr_bpm"), 0.05);
     EXPECT_LT(value("mae/hr_bpm"), 20.0);
     EXPECT_GT(value("n/hr_bpm"), 40);
     EXPECT_TRUE(std::isfinite(value("rmse/qt_ms")));
