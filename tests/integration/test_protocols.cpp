@@ -93,10 +93,11 @@ params = { targets = ["hr_bpm", "qt_ms"] }
 }
 
 // Test-time shifts: one cell per condition, the head fitted on clean data. A supervised encoder's
-// AUROC falls under muscle noise at 0 dB and with lead I alone (measured on this cohort: clean
-// 0.852, muscle 0 dB 0.691, lead I 0.456; asserted margins 0.05 and 0.15). The shift is in the cell
-// identity and in the store's `shift` column, and the report has a column per condition; the
-// stored logits and labels give a paired comparison with random_init per condition.
+// AUROC falls under muscle noise and with lead I alone (measured with resnet1d 2.0.0, one thread:
+// clean 0.808, muscle 0 dB 0.761, −6 dB 0.738, lead I 0.465; asserted drops 0.02, 0.04 and 0.15).
+// The shift is in the cell identity and in the store's `shift` column, and the report has a
+// column per condition; the stored logits and labels give a paired comparison with random_init
+// per condition.
 TEST_F(Protocols, ShiftedTestSetsLowerAurocAndAreStoredPerCondition) {
     const auto result = run(R"(
 [experiment]
@@ -132,7 +133,8 @@ name = "probe"
 task = "linear_probe"
 datasets = ["heldout"]
 params = { bootstrap_resamples = 0 }
-shifts = [{ name = "clean" }, { name = "muscle 0 dB", noise = "muscle", snr_db = 0 }, { name = "lead I", leads = ["I"] }]
+shifts = [{ name = "clean" }, { name = "muscle 0 dB", noise = "muscle", snr_db = 0 },
+          { name = "muscle -6 dB", noise = "muscle", snr_db = -6 }, { name = "lead I", leads = ["I"] }]
 )");
     ASSERT_EQ(result.exit_code, 0) << result.output;
     SQLite::Database db(store_);
@@ -144,9 +146,10 @@ shifts = [{ name = "clean" }, { name = "muscle 0 dB", noise = "muscle", snr_db =
         return q.getColumn(0).getDouble();
     };
     const double clean = auroc("clean");
-    EXPECT_GT(clean - auroc("muscle 0 dB"), 0.05);
+    EXPECT_GT(clean - auroc("muscle 0 dB"), 0.02);
+    EXPECT_GT(clean - auroc("muscle -6 dB"), 0.04);
     EXPECT_GT(clean - auroc("lead I"), 0.15);
-    EXPECT_EQ(db.execAndGet("SELECT COUNT(DISTINCT json_extract(config, '$.shift')) FROM cells WHERE kind = 'eval'").getInt(), 2);
+    EXPECT_EQ(db.execAndGet("SELECT COUNT(DISTINCT json_extract(config, '$.shift')) FROM cells WHERE kind = 'eval'").getInt(), 3);
 
     const auto report = test_support::run_command(kBinary + " report shift --store " + store_ + " --out " + (dir_ / "report").string());
     ASSERT_EQ(report.exit_code, 0) << report.output;
@@ -161,7 +164,7 @@ shifts = [{ name = "clean" }, { name = "muscle 0 dB", noise = "muscle", snr_db =
     // method's AUROC as stored, the difference inside its own interval.
     const ecgbench::Store store(store_);
     const auto compared = ecgbench::compare_methods(store, "shift", "supervised", "random_init", {200, 200, 0.95, 1});
-    ASSERT_EQ(compared.size(), 3u);
+    ASSERT_EQ(compared.size(), 4u);
     for (const auto& cell : compared) {
         EXPECT_NEAR(cell.auroc_a, auroc(cell.shift), 1e-6) << cell.shift;
         EXPECT_NEAR(cell.difference, cell.auroc_a - cell.auroc_b, 1e-12);

@@ -37,9 +37,11 @@ void PrintTo(const SslCase& c, std::ostream* out) { *out << c.method << " {" << 
 //   cmsc  +0.035 +0.045 +0.051 +0.068 +0.092
 //   clef  +0.054 +0.099 +0.045 +0.089 +0.081
 // about 8 s of CPU per case and seed (pretraining, random init, two probes, data generation).
+// With resnet1d 2.0.0 (lead-mask channels) cmsc's gains at seeds 0, 1, 2 became +0.015, +0.117,
+// +0.091 (random_init 0.705, 0.648, 0.687): its case now averages seeds 0 and 1 (+0.066).
 const SslCase kCases[] = {
     {"byol", "", "0, 1", 0.005},
-    {"cmsc", R"(variant = "cmsc")", "0", 0.015},
+    {"cmsc", R"(variant = "cmsc")", "0, 1", 0.03},
     {"clef", "", "0", 0.02},
 };
 
