@@ -51,7 +51,7 @@ epochs = 2
 batch_size = 16
 
 [[evaluation]]
-task = "finetune"
+task = "finetune_mini"
 datasets = ["heldout"]
 params = { epochs = 1 }
 )";
@@ -77,7 +77,7 @@ TEST(OutOfTree, PluginsBuiltAgainstTheInstalledPackageRunThroughTheInstalledHost
     const std::string host = prefix + "/bin/ecgbench --store " + (dir / "store.db").string() + " --plugin-dir " + build;
     const auto plugins = run(host + " plugins");
     ASSERT_EQ(plugins.exit_code, 0) << plugins.output;
-    for (const char* name : {"byol_mini", "report_age", "patch_encoder", "masked_patches", "finetune", "synthetic"})
+    for (const char* name : {"byol_mini", "report_age", "patch_encoder", "masked_patches", "finetune_mini", "synthetic"})
         EXPECT_NE(plugins.output.find(name), std::string::npos) << name << " missing:\n" << plugins.output;
 
     std::ofstream((dir / "exp.toml").string()) << kExperiment;

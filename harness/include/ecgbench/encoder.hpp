@@ -57,6 +57,11 @@ using EncoderPtr = std::shared_ptr<Encoder>;
 at::Tensor embed(Encoder& encoder, const at::Tensor& signals, std::int64_t batch_size = 256,
                  const at::Tensor& lead_present = {});
 
+/// Tokens of `signals` as embed() computes pooled embeddings: float [N, token_count(), D_tok] on the
+/// CPU; std::invalid_argument when the encoder returns no tokens. Undefined for zero records.
+at::Tensor embed_tokens(Encoder& encoder, const at::Tensor& signals, std::int64_t batch_size = 256,
+                        const at::Tensor& lead_present = {});
+
 /// Copies every parameter and buffer of `from` into `to` (same architecture: equal names and
 /// shapes; std::invalid_argument naming the first mismatch otherwise), and the training mode.
 void copy_module_state(torch::nn::Module& from, torch::nn::Module& to);

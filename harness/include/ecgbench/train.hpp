@@ -73,6 +73,7 @@ struct TrainReport {
     std::vector<EpochSummary> epochs;
     double seconds = 0;                     ///< this process's training time
     double samples_per_second = 0;
+    bool stopped_early = false;             ///< on_epoch_end ended training before the planned steps
 };
 
 /// What the loop calls besides the loss.
@@ -80,10 +81,20 @@ struct TrainHooks {
     std::function<void(const TrainProgress&)> on_progress;  ///< after every step
     std::function<void(const StepState&)> on_step_end;      ///< after the optimiser step (and EMA)
     std::function<at::Tensor(std::int64_t epoch)> epoch_order;  ///< rows of an epoch; undefined -> shuffle
+    /// After each epoch (its summary); returning false ends training there (early stopping). The
+    /// modules are back in training mode afterwards, whatever the hook did.
+    std::function<bool(const EpochSummary&)> on_epoch_end;
     const std::atomic<bool>* stop = nullptr;                 ///< checked before every step
 };
 
 using LossFn = std::function<Loss(const Batch&)>;
+
+/// Modules optimised at `lr_scale` × the scheduled learning rate: discriminative rates, e.g. an
+/// encoder fine-tuned at 0.1 × its head's rate.
+struct TrainGroup {
+    torch::nn::Module* module = nullptr;
+    double lr_scale = 1.0;
+};
 
 /// Optimises the parameters (requires_grad) of `modules` on `data` (on the CPU; batches are moved to
 /// options.device). Modules must already be on that device. A ragged last batch is dropped unless the
@@ -91,6 +102,9 @@ using LossFn = std::function<Loss(const Batch&)>;
 /// interrupted run of the same shape, training continues from it; the file is removed at the end.
 TrainReport train(const std::vector<torch::nn::Module*>& modules, const EcgSplit& data, const LossFn& loss,
                   const TrainOptions& options, const TrainHooks& hooks = {});
+/// The same loop with one learning-rate scale per group (one optimiser parameter group each).
+TrainReport train(const std::vector<TrainGroup>& groups, const EcgSplit& data, const LossFn& loss, const TrainOptions& options,
+                  const TrainHooks& hooks = {});
 
 /// Steps the loop will take for `records` rows under `options`.
 std::int64_t planned_steps(std::int64_t records, const TrainOptions& options);

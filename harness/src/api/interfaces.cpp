@@ -108,7 +108,12 @@ EcgSplit collect(Dataset& dataset, Split split, const std::vector<std::string>& 
     return concatenate(parts);
 }
 
-at::Tensor embed(Encoder& encoder, const at::Tensor& signals, std::int64_t batch_size, const at::Tensor& lead_present) {
+namespace {
+
+// Runs `encoder` over `signals` in eval mode without gradients, `batch_size` records at a time on
+// its device, and concatenates what `pick` takes from each output, on the CPU.
+template <typename Pick>
+at::Tensor encode_all(Encoder& encoder, const at::Tensor& signals, std::int64_t batch_size, const at::Tensor& lead_present, Pick pick) {
     torch::NoGradGuard no_grad;
     const bool was_training = encoder.is_training();
     encoder.eval();
@@ -118,11 +123,25 @@ at::Tensor embed(Encoder& encoder, const at::Tensor& signals, std::int64_t batch
         const std::int64_t end = std::min(start + batch_size, signals.size(0));
         EncoderBatch batch{signals.slice(0, start, end).to(device), {}, {}};
         if (lead_present.defined()) batch.lead_present = lead_present.slice(0, start, end).to(device);
-        parts.push_back(encoder.encode(batch).pooled.to(torch::kCPU));
+        parts.push_back(pick(encoder.encode(batch)).to(torch::kCPU));
     }
     encoder.train(was_training);
-    if (parts.empty()) return torch::empty({0, encoder.embedding_dim()});
-    return torch::cat(parts, 0);
+    return parts.empty() ? at::Tensor() : torch::cat(parts, 0);
+}
+
+}  // namespace
+
+at::Tensor embed(Encoder& encoder, const at::Tensor& signals, std::int64_t batch_size, const at::Tensor& lead_present) {
+    const at::Tensor pooled = encode_all(encoder, signals, batch_size, lead_present, [](const EncoderOutput& out) { return out.pooled; });
+    return pooled.defined() ? pooled : torch::empty({0, encoder.embedding_dim()});
+}
+
+at::Tensor embed_tokens(Encoder& encoder, const at::Tensor& signals, std::int64_t batch_size, const at::Tensor& lead_present) {
+    return encode_all(encoder, signals, batch_size, lead_present, [](const EncoderOutput& out) {
+        if (!out.tokens.defined() || out.tokens.dim() != 3)
+            throw std::invalid_argument("embed_tokens: the encoder returns no tokens [B, N, D] (it is not a token encoder)");
+        return out.tokens;
+    });
 }
 
 void copy_module_state(torch::nn::Module& from, torch::nn::Module& to) {

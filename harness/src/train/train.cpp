@@ -34,12 +34,22 @@ double scheduled_lr(const TrainOptions& options, std::int64_t step, std::int64_t
     return options.learning_rate * 0.5 * (1.0 + std::cos(M_PI * progress));
 }
 
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<at::Tensor>& params, const TrainOptions& o) {
-    if (o.optimizer == "adamw")
-        return std::make_unique<torch::optim::AdamW>(params, torch::optim::AdamWOptions(o.learning_rate).weight_decay(o.weight_decay));
-    if (o.optimizer == "sgd")
-        return std::make_unique<torch::optim::SGD>(
-            params, torch::optim::SGDOptions(o.learning_rate).momentum(o.momentum).weight_decay(o.weight_decay));
+// One optimiser parameter group per TrainGroup (in order), so each can get its own rate.
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<std::vector<at::Tensor>>& groups, const TrainOptions& o) {
+    auto param_groups = [&](const auto& defaults) {
+        std::vector<torch::optim::OptimizerParamGroup> out;
+        for (const auto& params : groups)
+            out.emplace_back(params, std::make_unique<std::decay_t<decltype(defaults)>>(defaults));
+        return out;
+    };
+    if (o.optimizer == "adamw") {
+        const auto defaults = torch::optim::AdamWOptions(o.learning_rate).weight_decay(o.weight_decay);
+        return std::make_unique<torch::optim::AdamW>(param_groups(defaults), defaults);
+    }
+    if (o.optimizer == "sgd") {
+        const auto defaults = torch::optim::SGDOptions(o.learning_rate).momentum(o.momentum).weight_decay(o.weight_decay);
+        return std::make_unique<torch::optim::SGD>(param_groups(defaults), defaults);
+    }
     throw std::invalid_argument("optimizer must be \"adamw\" or \"sgd\", got \"" + o.optimizer + "\"");
 }
 
@@ -268,6 +278,13 @@ Batch to_device(const Batch& batch, const c10::Device& device) {
 
 TrainReport train(const std::vector<torch::nn::Module*>& modules, const EcgSplit& data, const LossFn& loss_fn,
                   const TrainOptions& options, const TrainHooks& hooks) {
+    std::vector<TrainGroup> groups;
+    for (auto* m : modules) groups.push_back({m, 1.0});
+    return train(groups, data, loss_fn, options, hooks);
+}
+
+TrainReport train(const std::vector<TrainGroup>& groups, const EcgSplit& data, const LossFn& loss_fn, const TrainOptions& options,
+                  const TrainHooks& hooks) {
     const torch::Device device(options.device);
     check_precision(options.precision, options.device);
     const std::int64_t n = data.size();
@@ -277,12 +294,24 @@ TrainReport train(const std::vector<torch::nn::Module*>& modules, const EcgSplit
     const std::int64_t batch = std::min(options.batch_size, n);
     const std::int64_t total = planned_steps(n, options);
 
-    std::vector<at::Tensor> params;
-    for (auto* m : modules)
-        for (auto& p : m->parameters())
-            if (p.requires_grad()) params.push_back(p);
+    std::vector<torch::nn::Module*> modules;
+    std::vector<at::Tensor> params;                  // every trained parameter, group after group
+    std::vector<std::vector<at::Tensor>> group_params;
+    std::vector<double> lr_scales;                   // per optimiser parameter group
+    for (const auto& group : groups) {
+        if (!group.module) throw std::invalid_argument("training: a train group has no module");
+        if (!(group.lr_scale > 0)) throw std::invalid_argument("training: a train group's lr_scale must be positive");
+        modules.push_back(group.module);
+        std::vector<at::Tensor> trained;
+        for (auto& p : group.module->parameters())
+            if (p.requires_grad()) trained.push_back(p);
+        if (trained.empty()) continue;  // a frozen module: nothing to optimise
+        params.insert(params.end(), trained.begin(), trained.end());
+        group_params.push_back(std::move(trained));
+        lr_scales.push_back(group.lr_scale);
+    }
     if (params.empty()) throw std::invalid_argument("training: no parameter requires a gradient");
-    auto optimizer = make_optimizer(params, options);
+    auto optimizer = make_optimizer(group_params, options);
     std::vector<at::Tensor> ema;
     if (options.ema_decay > 0) {
         torch::NoGradGuard no_grad;
@@ -326,7 +355,7 @@ TrainReport train(const std::vector<torch::nn::Module*>& modules, const EcgSplit
             if (hooks.stop && hooks.stop->load()) throw Interrupted();
             const Batch on_device = to_device(loader.next(), device);
             const double lr = scheduled_lr(options, state.step, total);
-            for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
+            for (std::size_t g = 0; g < lr_scales.size(); ++g) optimizer->param_groups()[g].options().set_lr(lr * lr_scales[g]);
             // Drop gradients instead of zero-filling them (PyTorch's set_to_none): backward then
             // writes fresh buffers rather than accumulating into zeroed ones.
             for (auto& p : params) p.mutable_grad().reset();
@@ -371,11 +400,20 @@ TrainReport train(const std::vector<torch::nn::Module*>& modules, const EcgSplit
                 state.epoch_steps = 0;
                 state.term_sums.clear();
                 ++state.epoch;
+                if (hooks.on_epoch_end) {
+                    const bool go_on = hooks.on_epoch_end(state.finished.back());
+                    for (auto* m : modules) m->train();
+                    if (!go_on && state.step < total) {
+                        report.stopped_early = true;
+                        break;
+                    }
+                }
             }
             if (can_resume && options.checkpoint_every > 0 && state.step % options.checkpoint_every == 0 && state.step < total)
                 save_state(options.resume_path, modules, *optimizer, ema, state, total, n);
         }
         if (remaining <= 0) break;  // an order shorter than a batch already failed above; never spin
+        if (report.stopped_early) break;
     }
     if (!ema.empty()) {
         torch::NoGradGuard no_grad;

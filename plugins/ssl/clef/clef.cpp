@@ -26,10 +26,9 @@
 // weighting functions and their parameterisation are ours; the paper's encoder (ResNeXt1D) is an
 // encoder plugin choice. Views and head as in simclr (augmentation_params(), Linear–ReLU–Linear).
 #include "ecgbench/augment.hpp"
+#include "ecgbench/heads.hpp"
 #include "ecgbench/losses.hpp"
 #include "ecgbench/plugin.hpp"
-
-#include <torch/nn/modules/linear.h>
 
 #include <algorithm>
 #include <limits>
@@ -40,19 +39,6 @@
 #include <vector>
 
 namespace {
-
-namespace nn = torch::nn;
-
-class ProjectionHead : public nn::Module {
-public:
-    ProjectionHead(std::int64_t in, std::int64_t out)
-        : hidden_(register_module("hidden", nn::Linear(in, in))), output_(register_module("output", nn::Linear(in, out))) {}
-    at::Tensor forward(const at::Tensor& x) { return output_->forward(hidden_->forward(x).relu()); }
-
-private:
-    nn::Linear hidden_;
-    nn::Linear output_;
-};
 
 ecgbench::RiskWeighting weighting_from(const std::string& name) {
     static const std::map<std::string, ecgbench::RiskWeighting> known = {{"none", ecgbench::RiskWeighting::None},
@@ -78,7 +64,7 @@ public:
 
     void setup(ecgbench::Encoder&, const ecgbench::PretrainContext& context) override {
         if (context.embedding_dim < 1) throw std::invalid_argument("clef: embedding_dim must be positive");
-        head_ = register_module("head", std::make_shared<ProjectionHead>(context.embedding_dim, proj_dim_));
+        head_ = register_module("head", std::make_shared<ecgbench::ProjectionHead>(context.embedding_dim, proj_dim_));
         scale_ = risk_scale_ > 0 ? risk_scale_ : split_sd(context.data);
     }
 
@@ -130,7 +116,7 @@ private:
     double weight_temperature_, risk_scale_, min_weight_;
     double scale_ = 1.0;
     ecgbench::AugmentConfig augment_;
-    std::shared_ptr<ProjectionHead> head_;
+    std::shared_ptr<ecgbench::ProjectionHead> head_;
 };
 
 ecgbench::PluginDescriptor describe() {

@@ -32,10 +32,9 @@
 // proj_dim) sits on the pooled embedding (CLOCS's last layer is part of its network). No
 // augmentations, as in CLOCS. Segments need an encoder that accepts shorter inputs (pooled CNNs
 // do; one with a fixed token count does not, and then the cell fails with a message saying so).
+#include "ecgbench/heads.hpp"
 #include "ecgbench/losses.hpp"
 #include "ecgbench/plugin.hpp"
-
-#include <torch/nn/modules/linear.h>
 
 #include <exception>
 #include <memory>
@@ -45,19 +44,6 @@
 #include <vector>
 
 namespace {
-
-namespace nn = torch::nn;
-
-class ProjectionHead : public nn::Module {
-public:
-    ProjectionHead(std::int64_t in, std::int64_t out)
-        : hidden_(register_module("hidden", nn::Linear(in, in))), output_(register_module("output", nn::Linear(in, out))) {}
-    at::Tensor forward(const at::Tensor& x) { return output_->forward(hidden_->forward(x).relu()); }
-
-private:
-    nn::Linear hidden_;
-    nn::Linear output_;
-};
 
 class Clocs : public ecgbench::SslMethod {
 public:
@@ -78,7 +64,7 @@ public:
             throw std::invalid_argument("cmsc: segments = " + std::to_string(segments_) + " is more than the " +
                                         std::to_string(context.input.samples) + " samples of a record");
         }
-        head_ = register_module("head", std::make_shared<ProjectionHead>(context.embedding_dim, proj_dim_));
+        head_ = register_module("head", std::make_shared<ecgbench::ProjectionHead>(context.embedding_dim, proj_dim_));
     }
 
     ecgbench::Loss loss(ecgbench::Encoder& encoder, const ecgbench::Batch& batch) override {
@@ -148,7 +134,7 @@ private:
     double temperature_;
     bool patient_positives_;
     std::int64_t segments_ = 1, lead_views_ = 1;
-    std::shared_ptr<ProjectionHead> head_;
+    std::shared_ptr<ecgbench::ProjectionHead> head_;
 };
 
 ecgbench::PluginDescriptor describe() {

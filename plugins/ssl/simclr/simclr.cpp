@@ -15,10 +15,9 @@
 // default (gain ±20 %, noise 5 % of the record's SD, baseline wander 0.1, shift ≤ 10 %, one time
 // mask ≤ 10 %, no lead dropout), each a parameter (augmentation_params()).
 #include "ecgbench/augment.hpp"
+#include "ecgbench/heads.hpp"
 #include "ecgbench/losses.hpp"
 #include "ecgbench/plugin.hpp"
-
-#include <torch/nn/modules/linear.h>
 
 #include <memory>
 #include <stdexcept>
@@ -26,20 +25,6 @@
 #include <vector>
 
 namespace {
-
-namespace nn = torch::nn;
-
-class ProjectionHead : public nn::Module {
-public:
-    ProjectionHead(std::int64_t in, std::int64_t out)
-        : hidden_(register_module("hidden", nn::Linear(in, in))), output_(register_module("output", nn::Linear(in, out))) {}
-
-    at::Tensor forward(const at::Tensor& x) { return output_->forward(hidden_->forward(x).relu()); }
-
-private:
-    nn::Linear hidden_;
-    nn::Linear output_;
-};
 
 class SimClr : public ecgbench::SslMethod {
 public:
@@ -50,7 +35,7 @@ public:
     void setup(ecgbench::Encoder&, const ecgbench::PretrainContext& context) override {
         if (context.embedding_dim < 1) throw std::invalid_argument("simclr: embedding_dim must be positive");
         // Registered: the host moves it to the training device, optimises and checkpoints it.
-        head_ = register_module("head", std::make_shared<ProjectionHead>(context.embedding_dim, proj_dim_));
+        head_ = register_module("head", std::make_shared<ecgbench::ProjectionHead>(context.embedding_dim, proj_dim_));
     }
 
     ecgbench::Loss loss(ecgbench::Encoder& encoder, const ecgbench::Batch& batch) override {
@@ -73,7 +58,7 @@ private:
     std::int64_t proj_dim_;
     double temperature_;
     ecgbench::AugmentConfig augment_;
-    std::shared_ptr<ProjectionHead> head_;
+    std::shared_ptr<ecgbench::ProjectionHead> head_;
 };
 
 ecgbench::PluginDescriptor describe() {

@@ -21,6 +21,7 @@
 // and a text tower), noise is independent per lead (the cohort forms it from electrodes), and the
 // decoder is a per-token unfolding head rather than a transformer decoder.
 #include "ecgbench/corruption.hpp"
+#include "ecgbench/heads.hpp"
 #include "ecgbench/losses.hpp"
 #include "ecgbench/plugin.hpp"
 
@@ -37,17 +38,6 @@
 namespace {
 
 namespace nn = torch::nn;
-
-class ProjectionHead : public nn::Module {
-public:
-    ProjectionHead(std::int64_t in, std::int64_t out)
-        : hidden_(register_module("hidden", nn::Linear(in, in))), output_(register_module("output", nn::Linear(in, out))) {}
-    at::Tensor forward(const at::Tensor& x) { return output_->forward(hidden_->forward(x).relu()); }
-
-private:
-    nn::Linear hidden_;
-    nn::Linear output_;
-};
 
 /// Tokens [B, N, D] -> signals [B, leads, N · span] cut to `samples`: each token emits its span.
 class Decoder : public nn::Module {
@@ -86,7 +76,7 @@ public:
         if (!(context.input.sampling_rate_hz > 0)) throw std::invalid_argument("tolerant: the input's sampling rate must be positive");
         fs_ = context.input.sampling_rate_hz;
         samples_ = context.input.samples;
-        head_ = register_module("head", std::make_shared<ProjectionHead>(context.embedding_dim, proj_dim_));
+        head_ = register_module("head", std::make_shared<ecgbench::ProjectionHead>(context.embedding_dim, proj_dim_));
         const auto [count, width] = token_shape(encoder, context.input);
         const std::int64_t span = (samples_ + count - 1) / count;
         decoder_ = register_module("decoder", std::make_shared<Decoder>(width, decoder_dim_, context.input.leads, span, samples_));
@@ -134,7 +124,7 @@ private:
     ecgbench::RecordingNoise noise_;  // the cohort's default mix
     double fs_ = 0;
     std::int64_t samples_ = 0;
-    std::shared_ptr<ProjectionHead> head_;
+    std::shared_ptr<ecgbench::ProjectionHead> head_;
     std::shared_ptr<Decoder> decoder_;
 };
 

@@ -236,4 +236,49 @@ TEST(Train, RejectsUnknownOptimiserAndPrecision) {
     EXPECT_THROW(ecgbench::check_precision("fp16", "cpu"), std::invalid_argument);
 }
 
+TEST(Train, GroupsTrainAtTheirOwnShareOfTheLearningRate) {
+    // Two scalar weights with the same loss (w − 3)², plain SGD at a constant rate (one step, no
+    // warm-up: the cosine is still at its peak): one step moves w by lr·scale·2·3 from 0.
+    struct Scalar : torch::nn::Module {
+        Scalar() : w(register_parameter("w", torch::zeros({1}))) {}
+        at::Tensor w;
+    } head, encoder;
+    const EcgSplit data = toy_data(4);
+    TrainOptions options;
+    options.epochs = 1;
+    options.batch_size = 4;  // one step
+    options.optimizer = "sgd";
+    options.momentum = 0;
+    options.weight_decay = 0;
+    options.warmup_fraction = 0;
+    options.learning_rate = 0.1;
+    ecgbench::train(std::vector<ecgbench::TrainGroup>{{&head, 1.0}, {&encoder, 0.1}}, data,
+                    [&](const Batch&) { return Loss((head.w - 3).pow(2).sum() + (encoder.w - 3).pow(2).sum()); }, options);
+    EXPECT_NEAR(head.w.item<double>(), 0.6, 1e-6);
+    EXPECT_NEAR(encoder.w.item<double>(), 0.06, 1e-6);
+}
+
+TEST(Train, EpochHookStopsTrainingEarlyAndSeesEveryEpoch) {
+    const EcgSplit data = toy_data(12);
+    Toy model;
+    TrainOptions options;
+    options.epochs = 5;
+    options.batch_size = 4;  // 3 steps per epoch
+    std::vector<std::int64_t> seen;
+    TrainHooks hooks;
+    hooks.on_epoch_end = [&](const ecgbench::EpochSummary& epoch) {
+        seen.push_back(epoch.epoch);
+        model.eval();  // the engine puts the modules back into training mode
+        return epoch.epoch < 2;
+    };
+    bool training_after_hook = false;
+    hooks.on_step_end = [&](const ecgbench::StepState&) { training_after_hook = model.is_training(); };
+    const auto report = ecgbench::train({&model}, data, [&](const Batch& b) { return toy_loss(model, b); }, options, hooks);
+    EXPECT_EQ(seen, (std::vector<std::int64_t>{1, 2}));
+    EXPECT_TRUE(report.stopped_early);
+    EXPECT_EQ(report.steps, 6);
+    EXPECT_EQ(report.epochs.size(), 2u);
+    EXPECT_TRUE(training_after_hook);
+}
+
 }  // namespace

@@ -1,4 +1,4 @@
-// finetune: a fine-tuning protocol in one out-of-tree file. The task's own encoder copy and a
+// finetune_mini: a fine-tuning protocol in one out-of-tree file. The task's own encoder copy and a
 // linear head are trained end to end on the (label-fraction) train split with multi-label BCE
 // through the shared training engine (ecgbench::train: AdamW, warm-up + cosine, clipping), then
 // the test split is scored: macro AUROC and per-record logits.
@@ -51,7 +51,7 @@ private:
 
 ecgbench::PluginDescriptor describe() {
     ecgbench::PluginDescriptor d;
-    d.manifest = {"finetune", ecgbench::PluginKind::Task, "0.1.0", "end-to-end fine-tuning with a linear head (example)",
+    d.manifest = {"finetune_mini", ecgbench::PluginKind::Task, "0.1.0", "end-to-end fine-tuning with a linear head (example)",
                   {ecgbench::param::integer("epochs", 2, "fine-tuning epochs").at_least(1),
                    ecgbench::param::real("learning_rate", 1e-3, "peak learning rate").between(1e-6, 1)},
                   /*needs=*/{"labels"}};

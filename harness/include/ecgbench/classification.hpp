@@ -1,0 +1,36 @@
+// What every classification task reports from its model's scores, in one place, so a linear probe,
+// an MLP or attention probe and a fine-tuned model are scored identically: test macro AUROC with a
+// bootstrap CI, per-class, micro and weighted AUROC, macro AUPRC, the count of undefined classes,
+// macro F1 at per-class thresholds chosen on validation, argmax metrics when the classes are
+// mutually exclusive, per-record aggregation when the test rows are windows of longer records, and
+// the per-record logits and labels the store keeps for later CIs and paired tests.
+#pragma once
+
+#include "ecgbench/task.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace ecgbench {
+
+struct ClassificationScoring {
+    std::int64_t bootstrap_resamples = 200;  ///< draws for the test macro AUROC's 95 % CI (0 = none)
+    std::function<void(const std::string&)> log;  ///< progress lines (may be empty)
+};
+
+/// Checks that the evaluation dataset has classes, that train and test are not empty and that every
+/// split's labels have one column per class; std::invalid_argument naming `task` and the dataset.
+void require_classification_splits(const EvalContext& context, const std::string& task);
+
+/// Scores `test_logits` [test records, classes] against `context.test.labels` (and, for the F1
+/// thresholds, `val_logits` against `context.val.labels`; pass an undefined tensor when there is no
+/// validation split). Throws std::runtime_error when no class has both labels in test.
+TaskResult classification_result(const EvalContext& context, const at::Tensor& val_logits, const at::Tensor& test_logits,
+                                 const ClassificationScoring& scoring);
+
+/// Validation macro AUROC of `logits` against `labels` [records, classes] (NaN when no class has
+/// both labels): the selection criterion of the probes.
+double macro_auroc_of(const at::Tensor& logits, const at::Tensor& labels);
+
+}  // namespace ecgbench

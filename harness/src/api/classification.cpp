@@ -1,0 +1,191 @@
+#include "ecgbench/classification.hpp"
+
+#include "ecgbench/metrics.hpp"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <stdexcept>
+#include <vector>
+
+namespace ecgbench {
+
+namespace {
+
+using Log = std::function<void(const std::string&)>;
+
+std::vector<double> to_doubles(const at::Tensor& t) {
+    const at::Tensor c = t.to(at::kDouble).contiguous();
+    return {c.data_ptr<double>(), c.data_ptr<double>() + c.numel()};
+}
+
+std::vector<int> to_binary(const at::Tensor& labels) {
+    const at::Tensor c = (labels.to(at::kFloat) >= 0.5f).to(at::kInt).contiguous();
+    return {c.data_ptr<int>(), c.data_ptr<int>() + c.numel()};
+}
+
+std::string format(double v) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%.4g", v);
+    return buffer;
+}
+
+// Mutually exclusive classes (every test row has exactly one positive: AAMI beat classes, CinC
+// 2017 rhythms): the argmax class as the prediction, scored as that literature reports it —
+// accuracy, balanced accuracy, macro F1, per-class sensitivity and positive predictive value.
+void add_single_label_metrics(const std::vector<double>& scores, const std::vector<int>& labels,
+                              const std::vector<std::string>& classes, std::vector<Metric>& metrics) {
+    const std::size_t c = classes.size(), n = labels.size() / std::max<std::size_t>(c, 1);
+    std::vector<int> truth(n), predicted(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto row = labels.begin() + static_cast<std::ptrdiff_t>(i * c);
+        if (std::count(row, row + static_cast<std::ptrdiff_t>(c), 1) != 1) return;  // multi-label data
+        truth[i] = static_cast<int>(std::find(row, row + static_cast<std::ptrdiff_t>(c), 1) - row);
+        const auto scored = scores.begin() + static_cast<std::ptrdiff_t>(i * c);
+        predicted[i] = static_cast<int>(std::max_element(scored, scored + static_cast<std::ptrdiff_t>(c)) - scored);
+    }
+    std::vector<double> f1;
+    std::int64_t correct = 0;
+    for (std::size_t i = 0; i < n; ++i) correct += predicted[i] == truth[i];
+    for (std::size_t k = 0; k < c; ++k) {
+        std::vector<double> is_predicted(n);
+        std::vector<int> is_true(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            is_predicted[i] = predicted[i] == static_cast<int>(k);
+            is_true[i] = truth[i] == static_cast<int>(k);
+        }
+        const auto counts = counts_at_threshold(is_predicted, is_true, 0.5);
+        if (counts.true_positives + counts.false_negatives == 0) continue;  // class absent from test
+        f1.push_back(counts.f1());
+        metrics.push_back({"sensitivity/" + classes[k], "test", counts.sensitivity()});
+        if (!std::isnan(counts.precision())) metrics.push_back({"ppv/" + classes[k], "test", counts.precision()});
+    }
+    metrics.push_back({"accuracy", "test", static_cast<double>(correct) / static_cast<double>(n)});
+    metrics.push_back({"balanced_accuracy", "test", balanced_accuracy(predicted, truth, static_cast<int>(c))});
+    metrics.push_back({"macro_f1_argmax", "test", nanmean(f1)});
+}
+
+// Crop-to-record aggregation: when the test rows are windows cut from longer records, the
+// probabilities of a record's windows are averaged and the record (labels of its first window;
+// all windows of a record share them) is scored once. Reported beside the per-window metrics as
+// "record_macro_auroc" and "record_count".
+void add_per_record_metrics(const EcgSplit& test, const std::vector<double>& scores, const std::vector<int>& labels,
+                            std::int64_t classes, std::vector<Metric>& metrics, const Log& log) {
+    const at::Tensor sources = test.source_records.to(at::kLong).contiguous();
+    const std::int64_t* source = sources.data_ptr<std::int64_t>();
+    std::map<std::int64_t, std::size_t> slot;
+    std::vector<double> sums;
+    std::vector<int> record_labels;
+    std::vector<double> counts;
+    const auto c = static_cast<std::size_t>(classes);
+    for (std::int64_t row = 0; row < sources.size(0); ++row) {
+        const auto [it, added] = slot.try_emplace(source[row], counts.size());
+        if (added) {
+            counts.push_back(0);
+            sums.resize(sums.size() + c, 0.0);
+            record_labels.insert(record_labels.end(), labels.begin() + row * classes, labels.begin() + (row + 1) * classes);
+        }
+        counts[it->second] += 1;
+        for (std::size_t k = 0; k < c; ++k)
+            sums[it->second * c + k] += 1 / (1 + std::exp(-scores[static_cast<std::size_t>(row) * c + k]));
+    }
+    if (counts.size() == static_cast<std::size_t>(sources.size(0))) return;  // one window per record: nothing to aggregate
+    for (std::size_t r = 0; r < counts.size(); ++r)
+        for (std::size_t k = 0; k < c; ++k) sums[r * c + k] /= counts[r];
+    const double macro = nanmean(per_class_auroc(sums, record_labels, classes));
+    if (!std::isnan(macro)) metrics.push_back({"record_macro_auroc", "test", macro});
+    metrics.push_back({"record_count", "test", static_cast<double>(counts.size())});
+    if (log) log("test macro AUROC per record (" + std::to_string(counts.size()) + " records) " + format(macro));
+}
+
+// Macro F1 on test with each class's threshold chosen on validation (the one maximising that
+// class's validation F1), over the classes with a positive in both splits.
+double macro_f1_at_val_thresholds(const std::vector<double>& val_scores, const std::vector<int>& val_labels,
+                                  const std::vector<double>& test_scores, const std::vector<int>& test_labels, std::size_t classes) {
+    auto column = [classes](const auto& table, std::size_t c) {
+        std::vector<typename std::decay_t<decltype(table)>::value_type> out;
+        for (std::size_t i = c; i < table.size(); i += classes) out.push_back(table[i]);
+        return out;
+    };
+    std::vector<double> f1;
+    for (std::size_t c = 0; c < classes; ++c) {
+        const auto test_truth = column(test_labels, c);
+        const double threshold = best_f1_threshold(column(val_scores, c), column(val_labels, c));
+        if (std::isnan(threshold) || std::count(test_truth.begin(), test_truth.end(), 1) == 0) continue;
+        f1.push_back(counts_at_threshold(column(test_scores, c), test_truth, threshold).f1());
+    }
+    return nanmean(f1);
+}
+
+}  // namespace
+
+void require_classification_splits(const EvalContext& ctx, const std::string& task) {
+    const auto class_count = static_cast<std::int64_t>(ctx.dataset.classes.size());
+    if (class_count == 0) throw std::invalid_argument(task + ": dataset '" + ctx.dataset.name + "' has no classes");
+    for (const EcgSplit* split : {&ctx.train, &ctx.test})
+        if (split->size() == 0) throw std::invalid_argument(task + ": the train and test splits of '" + ctx.dataset.name + "' must not be empty");
+    for (const EcgSplit* split : {&ctx.train, &ctx.val, &ctx.test})
+        if (split->size() > 0 && (split->labels.dim() != 2 || split->labels.size(1) != class_count))
+            throw std::invalid_argument(task + ": the labels of '" + ctx.dataset.name + "' do not have one column per class");
+}
+
+double macro_auroc_of(const at::Tensor& logits, const at::Tensor& labels) {
+    return nanmean(per_class_auroc(to_doubles(logits), to_binary(labels), labels.size(1)));
+}
+
+TaskResult classification_result(const EvalContext& ctx, const at::Tensor& val_logits, const at::Tensor& test_logits,
+                                 const ClassificationScoring& scoring) {
+    const std::vector<std::string>& classes = ctx.dataset.classes;
+    const auto class_count = static_cast<std::int64_t>(classes.size());
+    if (test_logits.dim() != 2 || test_logits.size(0) != ctx.test.size() || test_logits.size(1) != class_count)
+        throw std::invalid_argument("classification_result: test logits must be [test records, classes]");
+    const std::vector<double> test_scores = to_doubles(test_logits);
+    const std::vector<int> test_labels = to_binary(ctx.test.labels);
+    const std::vector<double> per_class = per_class_auroc(test_scores, test_labels, class_count);
+    const double macro = nanmean(per_class);
+    if (std::isnan(macro)) throw std::runtime_error("no class has both positive and negative records in test");
+
+    std::vector<Metric> metrics;
+    Metric headline{"macro_auroc", "test", macro};
+    if (scoring.bootstrap_resamples > 0) {
+        const auto [low, high] =
+            bootstrap_macro_auroc_ci(test_scores, test_labels, class_count, static_cast<int>(scoring.bootstrap_resamples), ctx.seed);
+        if (!std::isnan(low)) {
+            headline.ci_low = low;
+            headline.ci_high = high;
+        }
+    }
+    metrics.push_back(headline);
+    for (std::size_t c = 0; c < classes.size(); ++c) {
+        if (!std::isnan(per_class[c])) metrics.push_back({"auroc/" + classes[c], "test", per_class[c]});
+    }
+    // The other summaries the literature reports, from the same test scores.
+    const auto averaged = averaged_auroc(test_scores, test_labels, class_count);
+    metrics.push_back({"micro_auroc", "test", averaged.micro});
+    metrics.push_back({"weighted_auroc", "test", averaged.weighted});
+    metrics.push_back({"macro_auprc", "test", averaged_average_precision(test_scores, test_labels, class_count).macro});
+    metrics.push_back({"undefined_classes", "test", static_cast<double>(averaged.undefined_classes), {}, {}, Direction::LowerIsBetter});
+    if (val_logits.defined() && val_logits.size(0) > 0) {
+        const double f1 = macro_f1_at_val_thresholds(to_doubles(val_logits), to_binary(ctx.val.labels), test_scores, test_labels,
+                                                     static_cast<std::size_t>(class_count));
+        if (!std::isnan(f1)) metrics.push_back({"macro_f1", "test", f1});
+    }
+    add_single_label_metrics(test_scores, test_labels, classes, metrics);
+    if (ctx.test.source_records.defined()) add_per_record_metrics(ctx.test, test_scores, test_labels, class_count, metrics, scoring.log);
+    if (scoring.log)
+        scoring.log("test macro AUROC " + format(macro) +
+                    (headline.ci_low ? " [" + format(*headline.ci_low) + ", " + format(*headline.ci_high) + "]" : ""));
+
+    // Per-record logits, and the labels beside them: CIs, paired comparisons and subgroup metrics
+    // can then be recomputed from the store alone.
+    RecordOutputs outputs{"test", "logits", classes, ctx.test.record_ids, test_logits.to(at::kFloat).cpu()};
+    if (outputs.record_ids.empty())
+        for (std::int64_t i = 0; i < ctx.test.size(); ++i) outputs.record_ids.push_back("#" + std::to_string(i));
+    RecordOutputs truth{"test", "labels", classes, outputs.record_ids, ctx.test.labels.to(at::kFloat).cpu()};
+    return {metrics, {outputs, truth}};
+}
+
+}  // namespace ecgbench
