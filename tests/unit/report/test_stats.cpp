@@ -55,14 +55,19 @@ TEST(ReportStats, DemsarWorkedExample) {
     EXPECT_NEAR(nemenyi_critical_difference(4, 14, 0.05), 2.569 * std::sqrt(20.0 / 84), 0.001);
 }
 
-// q_α from the studentized range (infinite df) / √2 reproduces Demšar's Table 5 (a), k = 2…10.
+// q_α from the studentized range (infinite df) / √2 reproduces Demšar's Table 5 (a), k = 2…10. The
+// table divides 3-decimal studentized-range quantiles by √2 and rounds again, so it is good to
+// ±0.001 (k = 3: 3.314 / √2 = 2.3434 → 2.343; the integral gives 2.3437); the quantiles themselves
+// match the 3-decimal tables (3.314 for k = 3, 4.474 for k = 10).
 TEST(ReportStats, NemenyiQMatchesDemsarTable) {
     const double q05[] = {1.960, 2.343, 2.569, 2.728, 2.850, 2.949, 3.031, 3.102, 3.164};
     const double q10[] = {1.645, 2.052, 2.291, 2.459, 2.589, 2.693, 2.780, 2.855, 2.920};
     for (std::size_t k = 2; k <= 10; ++k) {
-        EXPECT_NEAR(nemenyi_q(k, 0.05), q05[k - 2], 6e-4) << "k = " << k;
-        EXPECT_NEAR(nemenyi_q(k, 0.10), q10[k - 2], 6e-4) << "k = " << k;
+        EXPECT_NEAR(nemenyi_q(k, 0.05), q05[k - 2], 1e-3) << "k = " << k;
+        EXPECT_NEAR(nemenyi_q(k, 0.10), q10[k - 2], 1e-3) << "k = " << k;
     }
+    EXPECT_NEAR(nemenyi_q(3, 0.05) * std::sqrt(2.0), 3.314, 6e-4);
+    EXPECT_NEAR(nemenyi_q(10, 0.05) * std::sqrt(2.0), 4.474, 6e-4);
     // k = 2: the range of two normals is |Z1 − Z2| = √2 |Z|, so q = z_(1 − α/2) exactly.
     EXPECT_NEAR(nemenyi_q(2, 0.05), 1.959964, 1e-5);
     EXPECT_NEAR(normal_range_cdf(1e-9, 5), 0.0, 1e-9);
