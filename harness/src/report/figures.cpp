@@ -203,7 +203,8 @@ std::string line_chart_svg(const std::string& title, const ChartAxis& x, const s
 
 std::string bar_chart_svg(const std::string& title, const std::string& y_label, const std::vector<std::string>& methods,
                           const std::vector<BarGroup>& groups) {
-    std::vector<double> ys;
+    // Bars start at zero (a bar's length is its value), so zero is always in range.
+    std::vector<double> ys{0.0};
     for (const auto& g : groups)
         for (const auto& b : g.bars) ys.insert(ys.end(), {b.y, b.low, b.high});
     Frame f;
@@ -222,7 +223,7 @@ std::string bar_chart_svg(const std::string& title, const std::string& y_label, 
             const ChartPoint& b = groups[g].bars[m];
             if (!std::isfinite(b.y)) continue;
             const double x = start + bar * static_cast<double>(m);
-            svg.rect(x + 1, py(b.y), bar - 2, f.top + f.height - py(b.y), colour(m));
+            svg.rect(x + 1, std::min(py(b.y), py(0)), bar - 2, std::abs(py(0) - py(b.y)), colour(m));
             if (b.high > b.low) {
                 const double mid = x + bar / 2;
                 svg.line(mid, py(b.low), mid, py(b.high), "#222222", 1.2);

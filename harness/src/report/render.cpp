@@ -342,7 +342,7 @@ std::string latex_label(const std::string& experiment, const std::string& suffix
 
 std::string html_grid(const Grid& grid, const std::string& caption) {
     std::ostringstream out;
-    out << "<table>\n<caption>" << xml_escape(caption) << "</caption>\n<thead><tr>";
+    out << "<div class=\"wide\"><table>\n<caption>" << xml_escape(caption) << "</caption>\n<thead><tr>";
     for (const auto& h : grid.header) out << "<th>" << xml_escape(h) << "</th>";
     out << "</tr></thead>\n<tbody>\n";
     for (const auto& row : grid.rows) {
@@ -355,7 +355,7 @@ std::string html_grid(const Grid& grid, const std::string& caption) {
         }
         out << "</tr>\n";
     }
-    out << "</tbody>\n</table>\n";
+    out << "</tbody>\n</table></div>\n";
     return out.str();
 }
 
@@ -365,6 +365,8 @@ h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom:
 table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
 caption { text-align: left; font-style: italic; padding-bottom: 0.4em; }
 th, td { border-top: 1px solid #ddd; border-bottom: 1px solid #ddd; padding: 0.3em 0.6em; text-align: right; }
+td { white-space: nowrap; }
+.wide { overflow-x: auto; }
 thead th { border-bottom: 2px solid #333; text-align: center; }
 tbody th { text-align: left; font-weight: normal; }
 td.gap { color: #999; font-style: italic; }
