@@ -344,10 +344,6 @@ ReportTable build_report(const Store& store, const std::string& experiment, cons
     return table;
 }
 
-std::string markdown_table(const std::vector<FlatResult>& rows, const ReportOptions& options) {
-    return render_markdown_table(report_table(rows, options));
-}
-
 std::string results_csv(const std::vector<FlatResult>& rows) {
     std::ostringstream out;
     out << "experiment,dataset,encoder,ssl,task,eval_dataset,protocol,shift,label_fraction,seed,metric,split,value,ci_low,ci_high,"

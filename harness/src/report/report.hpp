@@ -115,9 +115,6 @@ void add_resampled_statistics(ReportTable& table, const Store& store, const Repo
 /// report_table over the store's results and cells, then add_resampled_statistics.
 ReportTable build_report(const Store& store, const std::string& experiment, const ReportOptions& options);
 
-/// Markdown table of report_table(rows, options) (no resampling).
-std::string markdown_table(const std::vector<FlatResult>& rows, const ReportOptions& options);
-
 /// CSV (RFC 4180 quoting) of the rows, header included.
 std::string results_csv(const std::vector<FlatResult>& rows);
 
