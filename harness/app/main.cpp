@@ -265,14 +265,15 @@ int cmd_report(const std::string& experiment, const std::string& store_path, std
     Store store(store_path);
     if (out_dir.empty()) out_dir = "reports/" + experiment;
     std::vector<std::string> files;
+    ReportTable table;
     try {
-        files = write_report(store, experiment, out_dir, options);
+        table = build_report(store, experiment, options);
+        files = write_report(store, experiment, table, out_dir, options);
     } catch (const std::invalid_argument& e) {
         throw UsageError(e.what());
     }
     if (json) {
-        const auto rows = store.results(experiment);
-        std::cout << report_json(experiment, store_path, build_report(store, experiment, options), rows, files) << "\n";
+        std::cout << report_json(experiment, store_path, table, store.results(experiment), files) << "\n";
         return 0;
     }
     for (const auto& path : files) std::cout << "wrote " << path << "\n";

@@ -339,6 +339,13 @@ void add_resampled_statistics(ReportTable& table, const Store& store, const Repo
 }
 
 ReportTable build_report(const Store& store, const std::string& experiment, const ReportOptions& options) {
+    const auto known = store.experiments();
+    if (std::find(known.begin(), known.end(), experiment) == known.end()) {
+        std::string names;
+        for (const auto& name : known) names += (names.empty() ? "" : ", ") + name;
+        throw std::runtime_error("no experiment '" + experiment + "' in " + store.path() +
+                                 (names.empty() ? std::string(" (the store is empty)") : " (stored experiments: " + names + ")"));
+    }
     ReportTable table = report_table(store.results(experiment), options, store.experiment_eval_cells(experiment));
     add_resampled_statistics(table, store, options);
     return table;
@@ -360,20 +367,17 @@ std::string results_csv(const std::vector<FlatResult>& rows) {
 
 std::vector<std::string> write_report(const Store& store, const std::string& experiment, const std::string& out_dir,
                                       const ReportOptions& options) {
-    const auto known = store.experiments();
-    if (std::find(known.begin(), known.end(), experiment) == known.end()) {
-        std::string names;
-        for (const auto& name : known) names += (names.empty() ? "" : ", ") + name;
-        throw std::runtime_error("no experiment '" + experiment + "' in " + store.path() +
-                                 (names.empty() ? std::string(" (the store is empty)") : " (stored experiments: " + names + ")"));
-    }
+    return write_report(store, experiment, build_report(store, experiment, options), out_dir, options);
+}
+
+std::vector<std::string> write_report(const Store& store, const std::string& experiment, const ReportTable& table,
+                                      const std::string& out_dir, const ReportOptions& options) {
     static const std::set<std::string> kFormats{"md", "tex", "csv", "html", "svg"};
     for (const auto& f : options.formats)
         if (!kFormats.count(f)) throw std::invalid_argument("unknown report format '" + f + "' (formats: md, tex, csv, html, svg)");
     auto wants = [&](const char* f) { return std::find(options.formats.begin(), options.formats.end(), f) != options.formats.end(); };
 
     const auto rows = store.results(experiment);
-    const ReportTable table = build_report(store, experiment, options);
     const ReportContext context{experiment, store.path(), rows, store.experiment_provenance(experiment)};
     namespace fs = std::filesystem;
     fs::create_directories(out_dir);

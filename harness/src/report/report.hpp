@@ -112,7 +112,8 @@ ReportTable report_table(const std::vector<FlatResult>& rows, const ReportOption
 /// (macro AUROC from logits and labels); what it cannot compute is listed in `table.notes`.
 void add_resampled_statistics(ReportTable& table, const Store& store, const ReportOptions& options);
 
-/// report_table over the store's results and cells, then add_resampled_statistics.
+/// report_table over the store's results and cells, then add_resampled_statistics. Throws
+/// std::runtime_error listing the stored experiments when `experiment` is not one of them.
 ReportTable build_report(const Store& store, const std::string& experiment, const ReportOptions& options);
 
 /// CSV (RFC 4180 quoting) of the rows, header included.
@@ -125,5 +126,8 @@ std::string results_csv(const std::vector<FlatResult>& rows);
 /// not in the store, std::invalid_argument for an unknown format or baseline.
 std::vector<std::string> write_report(const Store& store, const std::string& experiment, const std::string& out_dir,
                                       const ReportOptions& options);
+/// The same from a table already built with build_report(store, experiment, options).
+std::vector<std::string> write_report(const Store& store, const std::string& experiment, const ReportTable& table,
+                                      const std::string& out_dir, const ReportOptions& options);
 
 }  // namespace ecgbench
