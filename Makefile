@@ -19,7 +19,7 @@ build: configure
 
 run: build
 	$(ECGBENCH) run experiments/quickstart.toml --store $(STORE)
-	$(ECGBENCH) report quickstart --store $(STORE) --out reports/quickstart
+	$(ECGBENCH) report quickstart --store $(STORE) --out reports/quickstart --format md,tex,csv,html,svg
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)

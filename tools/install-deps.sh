@@ -2,6 +2,8 @@
 # Installs the Debian 12 packages ecgbench needs, only those missing (idempotent, quiet when all
 # are present). Uses sudo when not root. Exits non-zero with a clear message when it cannot.
 # `--bench` adds the Python peers' packages (Debian's python3-torch: the same LibTorch 1.13).
+# `--browser` adds Debian's chromium for the headless check of HTML reports
+# (tools/check-html-report.sh; an 81 MB download, about 290 MB installed with 16 packages).
 set -euo pipefail
 
 packages=(
@@ -12,7 +14,13 @@ packages=(
   zlib1g-dev
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
 )
-[[ "${1:-}" == "--bench" ]] && packages+=(python3-torch)
+for arg in "$@"; do
+  case "$arg" in
+    --bench) packages+=(python3-torch) ;;
+    --browser) packages+=(chromium) ;;
+    *) echo "install-deps: unknown option $arg (options: --bench, --browser)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for pkg in "${packages[@]}"; do

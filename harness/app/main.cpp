@@ -9,6 +9,7 @@
 #include "io/wfdb_text.hpp"
 #include "registry/registry.hpp"
 #include "report/compare.hpp"
+#include "report/compare_experiments.hpp"
 #include "report/report.hpp"
 #include "runner/export.hpp"
 #include "runner/artifacts.hpp"
@@ -30,6 +31,7 @@
 #include <thread>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -262,13 +264,42 @@ int cmd_report(const std::string& experiment, const std::string& store_path, std
     }
     Store store(store_path);
     if (out_dir.empty()) out_dir = "reports/" + experiment;
-    const auto files = write_report(store, experiment, out_dir, options);
+    std::vector<std::string> files;
+    ReportTable table;
+    try {
+        table = build_report(store, experiment, options);
+        files = write_report(store, experiment, table, out_dir, options);
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(e.what());
+    }
     if (json) {
-        const auto rows = store.results(experiment);
-        std::cout << report_json(experiment, store_path, report_table(rows, options), rows, files) << "\n";
+        std::cout << report_json(experiment, store_path, table, store.results(experiment), files) << "\n";
         return 0;
     }
     for (const auto& path : files) std::cout << "wrote " << path << "\n";
+    return 0;
+}
+
+// `ecgbench report --compare A B`: what changed between two experiments (report/compare_experiments.hpp),
+// as Markdown on stdout and, with --out, in DIR/compare.md.
+int cmd_report_compare(const std::vector<std::string>& experiments, const std::string& store_path, const std::string& out_dir,
+                       const ReportOptions& report_options, const CompareOptions& options) {
+    if (!std::filesystem::exists(store_path)) {
+        std::cerr << "error: no store at " << store_path << "\n";
+        return 2;
+    }
+    const Store store(store_path);
+    const auto& a = experiments.at(0);
+    const auto& b = experiments.at(1);
+    const std::string text = experiment_changes_markdown(
+        compare_experiments(store, a, b, report_options.metric, report_options.split, options), a, b, report_options.metric, options);
+    std::cout << text;
+    if (!out_dir.empty()) {
+        std::filesystem::create_directories(out_dir);
+        const auto path = (std::filesystem::path(out_dir) / "compare.md").string();
+        std::ofstream(path) << "# " << a << " → " << b << "\n\n" << text;
+        std::cout << "wrote " << path << "\n";
+    }
     return 0;
 }
 
@@ -509,11 +540,29 @@ int main(int argc, char** argv) {
         ->capture_default_str()->check(CLI::Range(1, 1 << 20));
     auto* status = app.add_subcommand("status", "count cells by state and show recorded errors");
     add_cell_options(status, cell_args, true);
-    auto* report = app.add_subcommand("report", "write report.md and results.csv from the store");
-    report->add_option("experiment", experiment, "experiment name")->required();
+    auto* report = app.add_subcommand("report", "write comparison tables, figures and provenance from the store (docs/reports.md)");
+    std::vector<std::string> compared_experiments;
+    std::string ci_mode = "std";
+    CompareOptions report_compare_options;
+    report->add_option("experiment", experiment, "experiment name");
     report->add_option("--out", out_dir, "output directory (default reports/<experiment>)");
     report->add_option("--metric", report_options.metric, "headline metric")->capture_default_str();
     report->add_option("--split", report_options.split, "split of the headline metric")->capture_default_str();
+    report->add_option("--format", report_options.formats, "comma-separated: md, tex, csv, html, svg")
+        ->delimiter(',')->check(CLI::IsMember({"md", "tex", "csv", "html", "svg"}))->capture_default_str();
+    report->add_option("--ci", ci_mode, "std: mean ± std over seeds; bootstrap: interval of the seed mean over the test records")
+        ->check(CLI::IsMember({"std", "bootstrap"}))->capture_default_str();
+    report->add_option("--baseline", report_options.baseline, "SSL method to show deltas against, with paired tests");
+    report->add_option("--resamples", report_options.resamples, "bootstrap resamples (intervals, paired tests)")
+        ->capture_default_str()->check(CLI::Range(1, 1000000));
+    report->add_option("--level", report_options.level, "interval level")->capture_default_str()->check(CLI::Range(0.5, 0.999));
+    report->add_option("--seed", report_options.seed, "seed of the resamples")->capture_default_str();
+    report->add_option("--alpha", report_options.alpha, "significance level of the Nemenyi critical difference")
+        ->capture_default_str()->check(CLI::Range(0.001, 0.5));
+    report->add_option("--compare", compared_experiments, "A B: what changed between two experiments (instead of a report)")
+        ->expected(2);
+    report->add_option("--permutations", report_compare_options.permutations, "permutation test draws (--compare)")
+        ->capture_default_str()->check(CLI::Range(1, 1000000));
     report->add_flag("--json", json, "also print the table and every result row as one JSON document (docs/json.md)");
 
     std::string cell, export_out;
@@ -593,7 +642,18 @@ int main(int argc, char** argv) {
         }
         if (*wfdb_cmd) return cmd_wfdb(*wfdb_cmd->get_subcommands().front(), wfdb_args);
         if (*synth_cmd) return cmd_synth(synth_args, threads);
-        if (*report) return cmd_report(experiment, store_path, out_dir, report_options, json);
+        if (*report) {
+            report_options.ci = ci_mode == "bootstrap" ? CiMode::Bootstrap : CiMode::Std;
+            if (!compared_experiments.empty()) {
+                if (!experiment.empty()) throw UsageError("report: give an experiment or --compare A B, not both");
+                report_compare_options.resamples = report_options.resamples;
+                report_compare_options.level = report_options.level;
+                report_compare_options.seed = report_options.seed;
+                return cmd_report_compare(compared_experiments, store_path, out_dir, report_options, report_compare_options);
+            }
+            if (experiment.empty()) throw UsageError("report: an experiment name (or --compare A B) is required");
+            return cmd_report(experiment, store_path, out_dir, report_options, json);
+        }
         if (*compare) return cmd_compare(experiment, method_a, method_b, store_path, compare_options);
         if (app.got_subcommand("verify")) return cmd_verify(store_path);
         if (*new_plugin) return cmd_new_plugin(kind, new_name, new_out, plugin_dirs);

@@ -207,7 +207,7 @@ TEST_F(Conventions, FilterOnlyAndForceActOnTheSelectedCells) {
                                 "AND json_extract(value, '$.cells[0].mean') BETWEEN 0 AND 1"), "2");
     EXPECT_EQ(report_json.value("SELECT COUNT(*) FROM json_each(?, '$.results') WHERE json_extract(value, '$.metric') = "
                                 "'macro_auroc' AND json_extract(value, '$.split') = 'test'"), "2");
-    EXPECT_EQ(report_json.length("$.files"), 2);
+    EXPECT_EQ(report_json.length("$.files"), 3);  // report.md, results.csv, summary.csv
     EXPECT_TRUE(fs::exists(report_json.text("$.files[0]")));
 }
 

@@ -2,6 +2,7 @@
 
 #include "util/json.hpp"
 
+#include <cmath>
 #include <map>
 #include <optional>
 
@@ -162,7 +163,12 @@ std::string report_json(const std::string& experiment, const std::string& store_
         columns.push_back(json_object({{"task", json_string(c.task)},
                                        {"eval_dataset", json_string(c.eval_dataset)},
                                        {"label_fraction", json_number(c.label_fraction)},
-                                       {"shift", json_string(c.shift)}}));
+                                       {"shift", json_string(c.shift)},
+                                       {"category", json_string(c.category)},
+                                       {"noise", json_string(c.noise)},
+                                       {"snr_db", json_optional(c.snr_db)},
+                                       {"leads", json_number(c.leads)},
+                                       {"shift_leads", json_number(c.shift_leads)}}));
     for (const ReportRow& row : table.rows) {
         std::vector<std::string> cells;
         for (const ReportCell& cell : row.cells)
@@ -170,12 +176,30 @@ std::string report_json(const std::string& experiment, const std::string& store_
                                          {"mean", json_number(cell.summary.mean)},
                                          {"std", json_number(cell.summary.std)},
                                          {"n", json_number(static_cast<std::int64_t>(cell.summary.n))},
-                                         {"best", json_bool(cell.best)}}));
+                                         {"best", json_bool(cell.best)},
+                                         {"second", json_bool(cell.second)},
+                                         {"expected", json_number(static_cast<std::int64_t>(cell.expected))},
+                                         {"failed", json_number(static_cast<std::int64_t>(cell.failed))},
+                                         {"running", json_number(static_cast<std::int64_t>(cell.running))},
+                                         {"ci_low", json_optional(cell.ci_low)},
+                                         {"ci_high", json_optional(cell.ci_high)},
+                                         {"delta", json_optional(cell.delta)},
+                                         {"p_value", json_optional(cell.p_value)}}));
+        std::vector<std::string> gaps, means;
+        for (const ReportGap& gap : row.gaps)
+            gaps.push_back(json_object({{"column", json_number(static_cast<std::int64_t>(gap.column))},
+                                        {"state", json_string(to_string(gap.state))},
+                                        {"expected", json_number(static_cast<std::int64_t>(gap.expected))},
+                                        {"error", json_string(gap.error)}}));
+        for (const auto& m : row.category_means) means.push_back(json_optional(m));
         methods.push_back(json_object({{"dataset", json_string(row.dataset)},
                                        {"encoder", json_string(row.encoder)},
                                        {"ssl", json_string(row.ssl)},
                                        {"uses_labels", json_bool(row.uses_labels)},
-                                       {"cells", json_array(cells)}}));
+                                       {"cells", json_array(cells)},
+                                       {"gaps", json_array(gaps)},
+                                       {"category_means", json_array(means)},
+                                       {"average_rank", json_optional(row.average_rank)}}));
     }
     for (const FlatResult& r : rows)
         results.push_back(json_object({{"dataset", json_string(r.dataset)},
@@ -195,12 +219,27 @@ std::string report_json(const std::string& experiment, const std::string& store_
                                        {"higher_is_better", json_bool(r.higher_is_better)},
                                        {"pretrain_uses_labels", json_bool(r.pretrain_uses_labels)},
                                        {"cell_hash", json_string(r.cell_hash)}}));
+    std::vector<std::string> rank_columns;
+    for (std::size_t c : table.rank_columns) rank_columns.push_back(json_number(static_cast<std::int64_t>(c)));
+    const std::string friedman =
+        table.friedman ? json_object({{"chi_square", json_number(table.friedman->chi_square)},
+                                      {"p_chi_square", json_number(table.friedman->p_chi_square)},
+                                      {"iman_davenport", std::isfinite(table.friedman->iman_davenport) ? json_number(table.friedman->iman_davenport) : "null"},
+                                      {"critical_difference", json_number(table.critical_difference)},
+                                      {"alpha", json_number(table.alpha)}})
+                       : "null";
     return json_object({{"schema", json_string("ecgbench.report/1")},
                         {"experiment", json_string(experiment)},
                         {"store", json_string(store_path)},
                         {"metric", json_string(table.metric)},
                         {"split", json_string(table.split)},
                         {"higher_is_better", json_bool(table.higher_is_better)},
+                        {"ci", json_string(table.ci == CiMode::Bootstrap ? "bootstrap" : "std")},
+                        {"baseline", json_string(table.baseline)},
+                        {"categories", json_strings(table.categories)},
+                        {"rank_columns", json_array(rank_columns)},
+                        {"friedman", friedman},
+                        {"notes", json_strings(table.notes)},
                         {"columns", json_array(columns)},
                         {"rows", json_array(methods)},
                         {"results", json_array(results)},

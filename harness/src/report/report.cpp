@@ -1,9 +1,10 @@
 #include "report/report.hpp"
 
+#include "report/render.hpp"
+#include "report/scored_outputs.hpp"
+
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -28,19 +29,23 @@ Summary summarize(const std::vector<double>& values) {
     return s;
 }
 
+const char* to_string(GapState state) {
+    switch (state) {
+        case GapState::NotRun: return "not run";
+        case GapState::Running: return "running";
+        case GapState::Failed: return "failed";
+        case GapState::PretrainFailed: return "pretraining failed";
+    }
+    return "?";
+}
+
+const ReportCell* ReportRow::cell(std::size_t column) const {
+    for (const auto& c : cells)
+        if (c.column == column) return &c;
+    return nullptr;
+}
+
 namespace {
-
-std::string fixed(double value, int digits) {
-    char buffer[64];
-    std::snprintf(buffer, sizeof buffer, "%.*f", digits, value);
-    return buffer;
-}
-
-std::string fraction_label(double fraction) {
-    std::ostringstream out;
-    out << fraction * 100 << "%";
-    return out.str();
-}
 
 using MethodKey = std::tuple<std::string, std::string, std::string>;  // dataset, encoder, ssl
 // task, eval dataset, fraction, (shift declaration order, shift name)
@@ -55,147 +60,348 @@ struct ColumnOrder {
     }
 };
 
-bool metric_higher_is_better(const std::vector<FlatResult>& rows, const std::string& metric) {
-    for (const auto& r : rows)
-        if (r.metric == metric) return r.higher_is_better;
-    return true;
+ColumnKey column_key(const std::string& task, const std::string& eval_dataset, double fraction, const std::string& shift,
+                     std::int64_t shift_order) {
+    return {task, eval_dataset, fraction, shift.empty() ? 0 : shift_order, shift};
+}
+
+// What is known about one method in one column: its finished runs and the cells still open.
+struct Slot {
+    struct Finished {
+        std::int64_t seed, run_id;
+        double value;
+    };
+    std::map<std::string, Finished> finished;  // by cell hash
+    std::set<std::string> expected;            // cell hashes the experiment declares
+    std::size_t failed = 0, running = 0, pretrain_failed = 0;
+    std::string error;
+};
+
+bool better(double a, double b, bool higher_is_better) { return higher_is_better ? a > b : a < b; }
+
+void mark_best_and_second(ReportTable& table) {
+    for (std::size_t column = 0; column < table.columns.size(); ++column) {
+        std::vector<double> means;
+        for (const auto& row : table.rows)
+            if (const ReportCell* c = row.cell(column)) means.push_back(c->summary.mean);
+        std::sort(means.begin(), means.end(), [&](double a, double b) { return better(a, b, table.higher_is_better); });
+        means.erase(std::unique(means.begin(), means.end(), [](double a, double b) { return std::abs(a - b) < 1e-12; }), means.end());
+        if (table.rows.size() < 2 || means.empty()) continue;
+        for (auto& row : table.rows)
+            for (auto& cell : row.cells) {
+                if (cell.column != column) continue;
+                cell.best = std::abs(cell.summary.mean - means[0]) < 1e-12;
+                // Underlining the last of two methods says nothing: second needs three values.
+                std::size_t values = 0;
+                for (const auto& r : table.rows) values += r.cell(column) != nullptr;
+                cell.second = values >= 3 && means.size() > 1 && std::abs(cell.summary.mean - means[1]) < 1e-12;
+            }
+    }
+}
+
+void add_category_means(ReportTable& table) {
+    for (const auto& column : table.columns)
+        if (std::find(table.categories.begin(), table.categories.end(), column.category) == table.categories.end())
+            table.categories.push_back(column.category);
+    for (auto& row : table.rows) {
+        for (const auto& category : table.categories) {
+            double sum = 0;
+            std::size_t count = 0;
+            bool complete = true;
+            for (std::size_t c = 0; c < table.columns.size(); ++c) {
+                if (table.columns[c].category != category) continue;
+                const ReportCell* cell = row.cell(c);
+                if (!cell) complete = false;
+                else {
+                    sum += cell->summary.mean;
+                    ++count;
+                }
+            }
+            row.category_means.push_back(complete && count > 0 ? std::optional<double>(sum / static_cast<double>(count)) : std::nullopt);
+        }
+    }
+}
+
+// Ranks over the columns every method with any value has (Demšar's test needs complete blocks); a
+// method with nothing finished yet is left out rather than emptying the ranking.
+void add_ranks(ReportTable& table, double alpha) {
+    std::vector<ReportRow*> ranked;
+    for (auto& row : table.rows)
+        if (!row.cells.empty()) ranked.push_back(&row);
+    if (ranked.size() < 2) return;
+    std::vector<std::vector<double>> blocks;
+    for (std::size_t c = 0; c < table.columns.size(); ++c) {
+        std::vector<double> block;
+        for (const ReportRow* row : ranked)
+            if (const ReportCell* cell = row->cell(c)) block.push_back(cell->summary.mean);
+        if (block.size() != ranked.size()) continue;
+        table.rank_columns.push_back(c);
+        blocks.push_back(std::move(block));
+    }
+    if (blocks.empty()) return;
+    const auto average = average_ranks(blocks, table.higher_is_better);
+    for (std::size_t r = 0; r < ranked.size(); ++r) ranked[r]->average_rank = average[r];
+    if (blocks.size() < 2) {
+        table.notes.push_back("Friedman test not computed: it needs at least two columns every method has a value in.");
+        return;
+    }
+    table.friedman = friedman_test(average, blocks.size());
+    table.critical_difference = nemenyi_critical_difference(ranked.size(), blocks.size(), alpha);
+}
+
+// The baseline row for `row`: same pretraining data and encoder, else the only baseline row.
+const ReportRow* baseline_for(const ReportTable& table, const ReportRow& row) {
+    const ReportRow* only = nullptr;
+    std::size_t count = 0;
+    for (const auto& candidate : table.rows) {
+        if (candidate.ssl != table.baseline) continue;
+        if (candidate.dataset == row.dataset && candidate.encoder == row.encoder) return &candidate;
+        only = &candidate;
+        ++count;
+    }
+    return count == 1 ? only : nullptr;
+}
+
+void add_deltas(ReportTable& table) {
+    if (table.baseline.empty()) return;
+    bool found = false;
+    std::string names;
+    for (const auto& row : table.rows) {
+        found |= row.ssl == table.baseline;
+        if (names.find("'" + row.ssl + "'") == std::string::npos) names += (names.empty() ? "'" : ", '") + row.ssl + "'";
+    }
+    if (!found)
+        throw std::invalid_argument("--baseline '" + table.baseline + "' is not an SSL method of this report (methods: " + names + ")");
+    for (auto& row : table.rows) {
+        const ReportRow* base = baseline_for(table, row);
+        if (!base || base == &row) continue;
+        for (auto& cell : row.cells)
+            if (const ReportCell* b = base->cell(cell.column)) cell.delta = cell.summary.mean - b->summary.mean;
+    }
 }
 
 }  // namespace
 
-ReportTable report_table(const std::vector<FlatResult>& rows, const ReportOptions& options) {
-    std::map<MethodKey, std::map<ColumnKey, std::vector<double>, ColumnOrder>> values;
-    std::set<ColumnKey, ColumnOrder> columns;
+ReportTable report_table(const std::vector<FlatResult>& rows, const ReportOptions& options,
+                         const std::vector<ExperimentEvalCell>& cells) {
+    std::map<MethodKey, std::map<ColumnKey, Slot, ColumnOrder>> slots;
+    std::map<ColumnKey, ReportColumn, ColumnOrder> columns;
     std::set<MethodKey> labelled;  // pretrainings that read labels: marked, they are not self-supervised
-    ReportTable table{options.metric, options.split, true, {}, {}};
+    ReportTable table;
+    table.metric = options.metric;
+    table.split = options.split;
+    table.ci = options.ci;
+    table.baseline = options.baseline;
+    table.alpha = options.alpha;
+    std::set<std::string> has_metric;  // cells with a value of the headline metric
     for (const auto& r : rows) {
         if (r.metric != options.metric || r.split != options.split) continue;
-        ColumnKey column{r.task, r.eval_dataset, r.label_fraction, r.shift.empty() ? 0 : r.shift_order, r.shift};
-        columns.insert(column);
-        values[{r.dataset, r.encoder, r.ssl}][column].push_back(r.value);
+        const ColumnKey key = column_key(r.task, r.eval_dataset, r.label_fraction, r.shift, r.shift_order);
+        columns.emplace(key, ReportColumn{r.task, r.eval_dataset, r.label_fraction, r.shift, r.task + " → " + r.eval_dataset,
+                                          "", std::nullopt, 0, 0});
+        Slot& slot = slots[{r.dataset, r.encoder, r.ssl}][key];
+        slot.finished[r.cell_hash] = {r.seed, r.run_id, r.value};
+        slot.expected.insert(r.cell_hash);
+        has_metric.insert(r.cell_hash);
         if (r.pretrain_uses_labels) labelled.insert({r.dataset, r.encoder, r.ssl});
         table.higher_is_better = r.higher_is_better;
     }
-    std::map<ColumnKey, double, ColumnOrder> best;
-    for (const auto& [method, by_column] : values)
-        for (const auto& [column, v] : by_column) {
-            const double mean = summarize(v).mean;
-            auto it = best.find(column);
-            if (it == best.end() || (table.higher_is_better ? mean > it->second : mean < it->second)) best[column] = mean;
-        }
-    std::map<ColumnKey, std::size_t, ColumnOrder> index;
-    for (const auto& column : columns) {
-        index[column] = table.columns.size();
-        table.columns.push_back({std::get<0>(column), std::get<1>(column), std::get<2>(column), std::get<4>(column)});
+    for (const auto& e : cells) {
+        const CellRecord& c = e.cell;
+        // A finished cell without the headline metric measures something else (another task's metric).
+        if (e.status == RunStatus::Finished && !has_metric.count(c.hash)) continue;
+        const ColumnKey key = column_key(c.task, c.eval_dataset, c.label_fraction, c.shift, e.shift_order);
+        ReportColumn& column = columns.emplace(key, ReportColumn{c.task, c.eval_dataset, c.label_fraction, c.shift,
+                                                                 c.task + " → " + c.eval_dataset, "", std::nullopt, 0, 0})
+                                   .first->second;
+        column.noise = e.shift_noise;
+        column.snr_db = e.shift_snr_db;
+        column.leads = e.shift_leads > 0 ? e.shift_leads : e.leads;
+        column.shift_leads = e.shift_leads;
+        Slot& slot = slots[{c.dataset, c.encoder, c.ssl}][key];
+        slot.expected.insert(c.hash);
+        if (slot.finished.count(c.hash)) continue;
+        const bool failed = e.status == RunStatus::Failed || e.status == RunStatus::Killed;
+        if (e.status == RunStatus::Running) ++slot.running;
+        else if (failed) ++slot.failed;
+        else if (!e.status && (e.pretrain_status == RunStatus::Failed || e.pretrain_status == RunStatus::Killed)) ++slot.pretrain_failed;
+        if (failed && slot.error.empty()) slot.error = e.error;
     }
-    for (const auto& [method, by_column] : values) {
-        ReportRow row{std::get<0>(method), std::get<1>(method), std::get<2>(method), labelled.count(method) > 0, {}};
-        for (const auto& [column, v] : by_column) {
-            const Summary s = summarize(v);
-            row.cells.push_back({index[column], s, values.size() > 1 && std::abs(s.mean - best[column]) < 1e-12});
+
+    std::map<ColumnKey, std::size_t, ColumnOrder> index;
+    for (const auto& [key, column] : columns) {
+        index[key] = table.columns.size();
+        table.columns.push_back(column);
+    }
+    for (const auto& [method, by_column] : slots) {
+        ReportRow row;
+        std::tie(row.dataset, row.encoder, row.ssl) = method;
+        row.uses_labels = labelled.count(method) > 0;
+        for (const auto& [key, slot] : by_column) {
+            if (slot.finished.empty()) {
+                GapState state = slot.failed ? GapState::Failed
+                                 : slot.running ? GapState::Running
+                                 : slot.pretrain_failed ? GapState::PretrainFailed
+                                                        : GapState::NotRun;
+                row.gaps.push_back({index[key], state, slot.expected.size(), slot.error});
+                continue;
+            }
+            std::vector<std::pair<std::int64_t, const Slot::Finished*>> by_seed;
+            for (const auto& [hash, f] : slot.finished) by_seed.emplace_back(f.seed, &f);
+            std::sort(by_seed.begin(), by_seed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+            ReportCell cell;
+            cell.column = index[key];
+            std::vector<double> values;
+            for (const auto& [seed, f] : by_seed) {
+                values.push_back(f->value);
+                cell.seeds.push_back(seed);
+                cell.run_ids.push_back(f->run_id);
+            }
+            cell.summary = summarize(values);
+            cell.expected = slot.expected.size();
+            cell.failed = slot.failed;
+            cell.running = slot.running;
+            row.cells.push_back(std::move(cell));
         }
+        std::sort(row.cells.begin(), row.cells.end(), [](const auto& a, const auto& b) { return a.column < b.column; });
+        std::sort(row.gaps.begin(), row.gaps.end(), [](const auto& a, const auto& b) { return a.column < b.column; });
         table.rows.push_back(std::move(row));
     }
+    mark_best_and_second(table);
+    add_category_means(table);
+    add_ranks(table, options.alpha);
+    add_deltas(table);
     return table;
 }
 
-std::string markdown_table(const std::vector<FlatResult>& rows, const ReportOptions& options) {
-    const ReportTable table = report_table(rows, options);
-    if (table.rows.empty()) return "_No `" + options.metric + "` results on the " + options.split + " split._\n";
-
-    std::ostringstream out;
-    out << "| pretrained on | encoder | SSL |";
-    for (const auto& c : table.columns)
-        out << " " << c.task << " → " << c.eval_dataset
-            << (c.label_fraction < 1.0 ? " (" + fraction_label(c.label_fraction) + " labels)" : "")
-            << (c.shift.empty() ? "" : " [" + c.shift + "]") << " |";
-    out << "\n|---|---|---|";
-    for (std::size_t i = 0; i < table.columns.size(); ++i) out << "---|";
-    out << "\n";
-    bool any_labelled = false;
-    for (const auto& row : table.rows) {
-        any_labelled |= row.uses_labels;
-        out << "| " << row.dataset << " | " << row.encoder << " | " << row.ssl << (row.uses_labels ? " †" : "") << " |";
-        std::vector<const ReportCell*> by_column(table.columns.size(), nullptr);
-        for (const auto& cell : row.cells) by_column[cell.column] = &cell;
-        for (const ReportCell* cell : by_column) {
-            if (!cell) {
-                out << " — |";
+void add_resampled_statistics(ReportTable& table, const Store& store, const ReportOptions& options) {
+    if (options.ci != CiMode::Bootstrap && options.baseline.empty()) return;
+    if (options.metric != "macro_auroc") {
+        table.notes.push_back("Bootstrap intervals and paired tests are computed from stored logits and labels for macro_auroc only; "
+                              "not for " + options.metric + ".");
+        return;
+    }
+    std::map<std::int64_t, std::optional<ScoredRecords>> loaded;
+    auto scored = [&](std::int64_t run_id) -> const std::optional<ScoredRecords>& {
+        auto it = loaded.find(run_id);
+        if (it == loaded.end()) it = loaded.emplace(run_id, load_scored_records(store, run_id, options.split)).first;
+        return it->second;
+    };
+    // The runs of `cell` aligned to `order` (the first run's when empty); empty when any run kept no
+    // outputs or scored other records.
+    auto runs_of = [&](const ReportCell& cell, const std::vector<std::int64_t>& seeds, std::vector<std::string> order) {
+        std::vector<ScoredRecords> runs;
+        for (std::size_t i = 0; i < cell.run_ids.size(); ++i) {
+            if (std::find(seeds.begin(), seeds.end(), cell.seeds[i]) == seeds.end()) continue;
+            const auto& s = scored(cell.run_ids[i]);
+            if (!s) return std::vector<ScoredRecords>{};
+            if (order.empty()) order = s->record_ids;
+            auto aligned = aligned_to(*s, order);
+            if (!aligned) return std::vector<ScoredRecords>{};
+            runs.push_back(std::move(*aligned));
+        }
+        return runs;
+    };
+    std::size_t without_outputs = 0;
+    for (auto& row : table.rows) {
+        const ReportRow* base = table.baseline.empty() ? nullptr : baseline_for(table, row);
+        for (auto& cell : row.cells) {
+            if (options.ci == CiMode::Bootstrap) {
+                const auto runs = runs_of(cell, cell.seeds, {});
+                if (runs.empty()) {
+                    ++without_outputs;
+                } else {
+                    const Resamples resamples(runs.front().record_ids.size(), {options.resamples, options.seed});
+                    const Interval interval = percentile_interval(mean_macro_auroc(runs), resamples, options.level);
+                    cell.ci_low = interval.low;
+                    cell.ci_high = interval.high;
+                }
+            }
+            const ReportCell* b = base && base != &row ? base->cell(cell.column) : nullptr;
+            if (!b) continue;
+            std::vector<std::int64_t> common;
+            for (std::int64_t s : cell.seeds)
+                if (std::find(b->seeds.begin(), b->seeds.end(), s) != b->seeds.end()) common.push_back(s);
+            if (common.empty()) continue;
+            const auto runs_b = runs_of(*b, common, {});
+            const auto runs_a = runs_b.empty() ? std::vector<ScoredRecords>{} : runs_of(cell, common, runs_b.front().record_ids);
+            if (runs_a.empty()) {
+                ++without_outputs;
                 continue;
             }
-            const auto& s = cell->summary;
-            std::string text = fixed(s.mean, 3) + (s.n > 1 ? " ± " + fixed(s.std, 3) : "") + " (n=" + std::to_string(s.n) + ")";
-            if (cell->best) text = "**" + text + "**";
-            out << " " << text << " |";
+            const Resamples resamples(runs_b.front().record_ids.size(), {options.resamples, options.seed});
+            cell.p_value = paired_bootstrap(mean_macro_auroc(runs_a), mean_macro_auroc(runs_b), resamples, options.level).p_bootstrap;
         }
-        out << "\n";
     }
-    if (any_labelled) out << "\n† pretrained with labels (not self-supervised).\n";
-    return out.str();
+    if (without_outputs > 0)
+        table.notes.push_back(std::to_string(without_outputs) + " cell(s) without stored " + options.split +
+                              " logits and labels on shared records: no bootstrap interval or paired test there.");
+}
+
+ReportTable build_report(const Store& store, const std::string& experiment, const ReportOptions& options) {
+    const auto known = store.experiments();
+    if (std::find(known.begin(), known.end(), experiment) == known.end()) {
+        std::string names;
+        for (const auto& name : known) names += (names.empty() ? "" : ", ") + name;
+        throw std::runtime_error("no experiment '" + experiment + "' in " + store.path() +
+                                 (names.empty() ? std::string(" (the store is empty)") : " (stored experiments: " + names + ")"));
+    }
+    ReportTable table = report_table(store.results(experiment), options, store.experiment_eval_cells(experiment));
+    add_resampled_statistics(table, store, options);
+    return table;
 }
 
 std::string results_csv(const std::vector<FlatResult>& rows) {
-    auto quote = [](const std::string& s) {
-        if (s.find_first_of(",\"\n") == std::string::npos) return s;
-        std::string out = "\"";
-        for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-        return out + "\"";
-    };
-    auto number = [](double v) {
-        std::ostringstream o;
-        o.precision(10);
-        o << v;
-        return o.str();
-    };
     std::ostringstream out;
     out << "experiment,dataset,encoder,ssl,task,eval_dataset,protocol,shift,label_fraction,seed,metric,split,value,ci_low,ci_high,"
            "cell_hash\n";
     for (const auto& r : rows) {
-        out << quote(r.experiment) << ',' << quote(r.dataset) << ',' << quote(r.encoder) << ',' << quote(r.ssl) << ','
-            << quote(r.task) << ',' << quote(r.eval_dataset) << ',' << quote(r.protocol) << ',' << quote(r.shift) << ','
-            << number(r.label_fraction)
-            << ',' << r.seed << ',' << quote(r.metric) << ',' << quote(r.split) << ',' << number(r.value) << ','
-            << (r.ci_low ? number(*r.ci_low) : "") << ',' << (r.ci_high ? number(*r.ci_high) : "") << ',' << r.cell_hash
-            << '\n';
+        out << csv_field(r.experiment) << ',' << csv_field(r.dataset) << ',' << csv_field(r.encoder) << ',' << csv_field(r.ssl) << ','
+            << csv_field(r.task) << ',' << csv_field(r.eval_dataset) << ',' << csv_field(r.protocol) << ',' << csv_field(r.shift) << ','
+            << csv_number(r.label_fraction) << ',' << r.seed << ',' << csv_field(r.metric) << ',' << csv_field(r.split) << ','
+            << csv_number(r.value) << ',' << (r.ci_low ? csv_number(*r.ci_low) : "") << ','
+            << (r.ci_high ? csv_number(*r.ci_high) : "") << ',' << r.cell_hash << '\n';
     }
     return out.str();
 }
 
 std::vector<std::string> write_report(const Store& store, const std::string& experiment, const std::string& out_dir,
                                       const ReportOptions& options) {
-    const auto rows = store.results(experiment);
-    if (rows.empty()) {
-        std::string known;
-        for (const auto& name : store.experiments()) known += (known.empty() ? "" : ", ") + name;
-        throw std::runtime_error("no finished results for experiment '" + experiment + "' in " + store.path() +
-                                 (known.empty() ? std::string(" (the store is empty)") : " (stored experiments: " + known + ")"));
-    }
-    std::filesystem::create_directories(out_dir);
-    std::set<std::int64_t> seeds;
-    std::set<std::string> cells;
-    for (const auto& r : rows) {
-        seeds.insert(r.seed);
-        cells.insert(r.cell_hash);
-    }
-    std::time_t now = std::time(nullptr);
-    char date[32];
-    std::strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
+    return write_report(store, experiment, build_report(store, experiment, options), out_dir, options);
+}
 
-    std::ostringstream md;
-    md << "# " << experiment << "\n\n"
-       << "Generated " << date << " from `" << store.path() << "` (" << cells.size() << " evaluation cells, "
-       << seeds.size() << " seeds). Values: " << options.metric << " on the " << options.split
-       << " split, mean ± sample std over seeds (n = number of seeds); best per column in bold ("
-       << (metric_higher_is_better(rows, options.metric) ? "higher" : "lower") << " is better).\n\n"
-       << markdown_table(rows, options) << "\n"
-       << "All metrics (per seed, with bootstrap CIs where computed) are in `results.csv`; provenance of each "
-          "row (dataset fingerprint, leads, checkpoint sha256, plugin versions, git commit) is in the store's "
-          "`provenance` view.\n";
-    const auto md_path = (std::filesystem::path(out_dir) / "report.md").string();
-    const auto csv_path = (std::filesystem::path(out_dir) / "results.csv").string();
-    std::ofstream(md_path) << md.str();
-    std::ofstream(csv_path) << results_csv(rows);
-    return {md_path, csv_path};
+std::vector<std::string> write_report(const Store& store, const std::string& experiment, const ReportTable& table,
+                                      const std::string& out_dir, const ReportOptions& options) {
+    static const std::set<std::string> kFormats{"md", "tex", "csv", "html", "svg"};
+    for (const auto& f : options.formats)
+        if (!kFormats.count(f)) throw std::invalid_argument("unknown report format '" + f + "' (formats: md, tex, csv, html, svg)");
+    auto wants = [&](const char* f) { return std::find(options.formats.begin(), options.formats.end(), f) != options.formats.end(); };
+
+    const auto rows = store.results(experiment);
+    const ReportContext context{experiment, store.path(), rows, store.experiment_provenance(experiment)};
+    namespace fs = std::filesystem;
+    fs::create_directories(out_dir);
+    std::vector<std::string> written;
+    auto write = [&](const std::string& name, const std::string& text) {
+        const auto path = (fs::path(out_dir) / name).string();
+        std::ofstream out(path, std::ios::binary);
+        out << text;
+        if (!out) throw std::runtime_error("cannot write " + path);
+        written.push_back(path);
+    };
+    const auto figures = report_figures(table);
+    if (wants("svg")) {
+        fs::create_directories(fs::path(out_dir) / "figures");
+        for (const auto& figure : figures) write("figures/" + figure.name + ".svg", figure.svg);
+    }
+    if (wants("md")) write("report.md", render_markdown(table, context, wants("svg") ? figures : std::vector<Figure>{}));
+    if (wants("csv")) {
+        write("results.csv", results_csv(rows));
+        write("summary.csv", render_summary_csv(table));
+    }
+    if (wants("tex")) write("report.tex", render_latex(table, context));
+    if (wants("html")) write("report.html", render_html(table, context, figures));
+    return written;
 }
 
 }  // namespace ecgbench

@@ -974,6 +974,93 @@ std::optional<CellRecord> Store::cell(const std::string& hash) const {
     });
 }
 
+std::vector<ExperimentEvalCell> Store::experiment_eval_cells(const std::string& experiment) const {
+    return guarded(path_, "experiment_eval_cells", [&] {
+        SQLite::Statement known(*db_, "SELECT COUNT(*) FROM experiments WHERE name = ?");
+        known.bind(1, experiment);
+        known.executeStep();
+        if (known.getColumn(0).getInt() == 0)
+            throw store_error(path_, "no experiment '" + experiment + "' (run it first)");
+        SQLite::Statement q(*db_,
+                            "SELECT c.hash, c.kind, c.config, c.parent_hash, c.dataset, c.encoder, c.ssl, c.task, "
+                            "c.eval_dataset, c.protocol, c.label_fraction, c.seed, c.shift, "
+                            "(SELECT MIN(s.rowid) FROM cells s WHERE s.shift = c.shift), "
+                            "(SELECT r.status FROM runs r WHERE r.cell_hash = c.hash ORDER BY r.id DESC LIMIT 1), "
+                            "(SELECT r.error FROM runs r WHERE r.cell_hash = c.hash ORDER BY r.id DESC LIMIT 1), "
+                            "(SELECT r.status FROM runs r WHERE r.cell_hash = c.parent_hash ORDER BY r.id DESC LIMIT 1), "
+                            "COALESCE(json_extract(c.config, '$.shift.noise'), json_extract(c.config, '$.shift.noise_record'), ''), "
+                            "json_extract(c.config, '$.shift.snr_db'), "
+                            "COALESCE(json_array_length(c.config, '$.shift.leads'), json_extract(c.config, '$.shift.random_leads'), 0), "
+                            "COALESCE(json_array_length(c.config, '$.dataset.leads'), 0) "
+                            "FROM cells c JOIN experiment_cells ec ON ec.cell_hash = c.hash "
+                            "JOIN experiments x ON x.id = ec.experiment_id "
+                            "WHERE x.name = ? AND c.kind = 'eval' ORDER BY c.rowid");
+        q.bind(1, experiment);
+        std::vector<ExperimentEvalCell> cells;
+        while (q.executeStep()) {
+            ExperimentEvalCell e;
+            e.cell = read_cell(q);
+            e.cell.shift = text(q.getColumn(12));
+            e.shift_order = q.getColumn(13).getInt64();
+            if (!q.getColumn(14).isNull()) e.status = run_status_from_string(q.getColumn(14).getString());
+            e.error = text(q.getColumn(15));
+            if (!q.getColumn(16).isNull()) e.pretrain_status = run_status_from_string(q.getColumn(16).getString());
+            e.shift_noise = text(q.getColumn(17));
+            e.shift_snr_db = optional_real(q.getColumn(18));
+            e.shift_leads = q.getColumn(19).getInt64();
+            e.leads = q.getColumn(20).getInt64();
+            cells.push_back(std::move(e));
+        }
+        return cells;
+    });
+}
+
+ExperimentProvenance Store::experiment_provenance(const std::string& experiment) const {
+    return guarded(path_, "experiment_provenance", [&] {
+        ExperimentProvenance p;
+        SQLite::Statement x(*db_, "SELECT id, file, toml_text, updated_at FROM experiments WHERE name = ?");
+        x.bind(1, experiment);
+        if (!x.executeStep()) throw store_error(path_, "no experiment '" + experiment + "' (run it first)");
+        const std::int64_t id = x.getColumn(0).getInt64();
+        p.file = text(x.getColumn(1));
+        p.toml_text = text(x.getColumn(2));
+        p.updated_at = text(x.getColumn(3));
+        SQLite::Statement runs(*db_,
+                               "SELECT r.id, c.hash, c.kind, r.status, r.started_at, COALESCE(r.ended_at, ''), r.host, "
+                               "COALESCE(r.git_commit, ''), COALESCE(r.library_versions, '{}'), "
+                               "COALESCE(r.plugin_versions, '{}'), "
+                               "(SELECT COALESCE(SUM(t.seconds), 0) FROM timings t WHERE t.run_id = r.id) "
+                               "FROM experiment_cells ec JOIN cells c ON c.hash = ec.cell_hash "
+                               "JOIN runs r ON r.id = (SELECT MAX(id) FROM runs WHERE cell_hash = c.hash) "
+                               "WHERE ec.experiment_id = ? ORDER BY r.id");
+        runs.bind(1, static_cast<int64_t>(id));
+        while (runs.executeStep()) {
+            ExperimentProvenance::Run r;
+            r.id = runs.getColumn(0).getInt64();
+            r.cell_hash = text(runs.getColumn(1));
+            r.kind = text(runs.getColumn(2));
+            r.status = text(runs.getColumn(3));
+            r.started_at = text(runs.getColumn(4));
+            r.ended_at = text(runs.getColumn(5));
+            r.host = text(runs.getColumn(6));
+            r.git_commit = text(runs.getColumn(7));
+            r.library_versions = text(runs.getColumn(8));
+            r.plugin_versions = text(runs.getColumn(9));
+            r.seconds = runs.getColumn(10).getDouble();
+            p.runs.push_back(std::move(r));
+        }
+        SQLite::Statement dropped(*db_,
+                                  "WITH used AS (SELECT DISTINCT json_extract(c.config, '$.dataset.fingerprint') AS fp "
+                                  "FROM experiment_cells ec JOIN cells c ON c.hash = ec.cell_hash WHERE ec.experiment_id = ?) "
+                                  "SELECT d.dataset, d.fingerprint, COUNT(*) FROM dropped_records d "
+                                  "JOIN used ON used.fp = d.fingerprint GROUP BY d.fingerprint, d.dataset ORDER BY d.dataset");
+        dropped.bind(1, static_cast<int64_t>(id));
+        while (dropped.executeStep())
+            p.dropped.push_back({text(dropped.getColumn(0)), text(dropped.getColumn(1)), dropped.getColumn(2).getInt64()});
+        return p;
+    });
+}
+
 #undef ECGBENCH_SQL_NOW
 
 }  // namespace ecgbench

@@ -112,6 +112,37 @@ struct DroppedRecordRow {
     std::string reason;
 };
 
+/// An evaluation cell of an experiment with its latest run's state, for reports that show what is
+/// missing, running or failed beside what finished.
+struct ExperimentEvalCell {
+    CellRecord cell;                 ///< its shift is the condition's name
+    std::int64_t shift_order = 0;    ///< as FlatResult::shift_order
+    std::optional<RunStatus> status; ///< latest run's; nullopt = never ran
+    std::string error;               ///< latest run's error ("" unless failed or killed)
+    std::optional<RunStatus> pretrain_status;  ///< the pretraining cell's latest run's
+    std::string shift_noise;         ///< shift config: noise type or noise record ("" = none)
+    std::optional<double> shift_snr_db;        ///< shift config: SNR of the added noise
+    std::int64_t shift_leads = 0;    ///< shift config: leads kept (named or random; 0 = all)
+    std::int64_t leads = 0;          ///< leads of the evaluation data without a shift
+};
+
+/// What a report shows as an experiment's provenance, from the runs of its cells.
+struct ExperimentProvenance {
+    std::string file, toml_text, updated_at;  ///< as last registered
+    struct Run {
+        std::int64_t id = 0;
+        std::string cell_hash, kind, status, started_at, ended_at, host, git_commit;
+        std::string library_versions, plugin_versions;  ///< JSON objects as stored
+        double seconds = 0;                             ///< sum of its timings
+    };
+    std::vector<Run> runs;  ///< latest run of each of the experiment's cells, by id
+    struct Dropped {
+        std::string dataset, fingerprint;
+        std::int64_t records = 0;
+    };
+    std::vector<Dropped> dropped;  ///< dropped-record counts of the datasets its cells read
+};
+
 /// Outcome of trying to claim a cell for running.
 struct Claim {
     enum class Result { Claimed, AlreadyFinished, RunningElsewhere } result;
@@ -172,6 +203,11 @@ public:
                         const std::vector<DroppedRecordRow>& records);
     /// The dropped records stored for a dataset fingerprint, ordered by record.
     std::vector<DroppedRecordRow> dropped_records(const std::string& fingerprint) const;
+    /// The experiment's evaluation cells (registered by `run`, finished or not), by rowid. Throws
+    /// std::runtime_error naming the experiment when it is not stored.
+    std::vector<ExperimentEvalCell> experiment_eval_cells(const std::string& experiment) const;
+    /// File, configuration, runs and dropped records of an experiment (reports' provenance section).
+    ExperimentProvenance experiment_provenance(const std::string& experiment) const;
     /// Names of stored experiments.
     std::vector<std::string> experiments() const;
     /// The stored config of a cell, if known.
