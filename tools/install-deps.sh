@@ -11,6 +11,7 @@ packages=(
   libtomlplusplus-dev libsqlitecpp-dev libsqlite3-dev sqlite3
   zlib1g-dev
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libsentencepiece-dev
 )
 [[ "${1:-}" == "--bench" ]] && packages+=(python3-torch)
 
