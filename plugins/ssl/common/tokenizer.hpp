@@ -2,6 +2,8 @@
 // libsentencepiece), held as its serialised model so a method can keep it in its checkpointed state
 // and rebuild it bit for bit. Text is NFKC-normalised and case-folded ("nmt_nfkc_cf"): machine
 // reports mix upper and lower case. Training is deterministic (one thread, input in the given order).
+// SentencePiece runs inside libecgbench_sentencepiece.so, opened with deep binding (see
+// sentencepiece_shim.cpp for why), found beside libecgbench_api.so through the caller's run path.
 #pragma once
 
 #include <cstdint>
@@ -9,10 +11,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-namespace sentencepiece {
-class SentencePieceProcessor;
-}
 
 namespace ecgbench::text {
 
@@ -44,10 +42,10 @@ public:
     const std::string& sha256() const { return sha256_; }
 
 private:
-    Tokenizer(std::string model, std::shared_ptr<const sentencepiece::SentencePieceProcessor> processor);
+    Tokenizer(std::string model, std::shared_ptr<void> processor);
     std::string model_;
     std::string sha256_;
-    std::shared_ptr<const sentencepiece::SentencePieceProcessor> processor_;
+    std::shared_ptr<void> processor_;  ///< a SentencePieceProcessor inside libecgbench_sentencepiece.so
 };
 
 }  // namespace ecgbench::text
