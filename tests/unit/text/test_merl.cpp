@@ -32,11 +32,11 @@ std::vector<std::string> reports(std::int64_t n) {
     return out;
 }
 
-struct Setup {
+struct MerlUnderTest {
     ecgbench::EncoderPtr encoder = test_support::resnet_xs(kLeads, kSamples);
     std::shared_ptr<ecgbench::SslMethod> method = make_method("merl", kSmall);
     ecgbench::EcgSplit data;
-    explicit Setup(std::int64_t total_steps = 20) {
+    explicit MerlUnderTest(std::int64_t total_steps = 20) {
         data.texts = reports(60);
         auto ctx = test_support::pretrain_context(*encoder, kLeads, kSamples);
         ctx.has_texts = true;
@@ -56,7 +56,7 @@ ecgbench::Batch batch_with(std::vector<std::string> texts) {
 double term(const ecgbench::Loss& loss, const std::string& name) { return loss.terms.at(name).item<double>(); }
 
 TEST(Merl, LossIsCrossModalPlusUniModalAndTrains) {
-    Setup s;
+    MerlUnderTest s;
     const ecgbench::Batch batch = batch_with(reports(kBatch));
     const ecgbench::Loss loss = s.method->loss(*s.encoder, batch);
     EXPECT_NEAR(loss.total.item<double>(), term(loss, "cma") + term(loss, "uma"), 1e-5);
@@ -69,7 +69,7 @@ TEST(Merl, LossIsCrossModalPlusUniModalAndTrains) {
 
 // A record without a report stays in UMA and leaves CMA; with fewer than two reports CMA is 0.
 TEST(Merl, RecordsWithoutAReportOnlyTakePartInUniModalAlignment) {
-    Setup s;
+    MerlUnderTest s;
     s.method->eval();  // no dropout: the UMA term is then the same for every text pattern
     const ecgbench::Loss all = s.method->loss(*s.encoder, batch_with(reports(4)));
     const ecgbench::Loss some = s.method->loss(*s.encoder, batch_with({"", "complete LBBB", " ", "Sinus rhythm. Normal ECG."}));
@@ -85,7 +85,7 @@ TEST(Merl, RecordsWithoutAReportOnlyTakePartInUniModalAlignment) {
 }
 
 TEST(Merl, TheTokenizerTravelsInTheCheckpointWithItsHash) {
-    Setup trained;
+    MerlUnderTest trained;
     auto* tower = dynamic_cast<ecgbench::TextTower*>(trained.method.get());
     ASSERT_NE(tower, nullptr) << "merl must offer its text tower to tasks";
     trained.method->eval();
@@ -102,26 +102,26 @@ TEST(Merl, TheTokenizerTravelsInTheCheckpointWithItsHash) {
     std::ostringstream bytes;
     archive.save_to(bytes);
     auto load = [&](const std::string& data) {
-        Setup rebuilt(/*total_steps=*/0);  // as the host rebuilds a method for an evaluation: nothing fitted
+        MerlUnderTest rebuilt(/*total_steps=*/0);  // as the host rebuilds a method for an evaluation: nothing fitted
         torch::serialize::InputArchive in;
         in.load_from(data.data(), data.size());
         rebuilt.method->load(in);
         rebuilt.method->eval();
         return rebuilt;
     };
-    Setup rebuilt = load(bytes.str());
+    MerlUnderTest rebuilt = load(bytes.str());
     auto* again = dynamic_cast<ecgbench::TextTower*>(rebuilt.method.get());
     EXPECT_EQ(again->text_identity(), tower->text_identity());
     EXPECT_TRUE(at::equal(again->embed_texts(prompts), texts));
 
     // Flip one byte of the recorded hash: the tokenizer is refused, naming both hashes.
-    for (auto& [name, buffer] : trained.method->named_buffers())
-        if (name == "tokenizer_sha256") buffer[0].fill_(buffer[0].item<int>() ^ 1);
+    at::Tensor digest = trained.method->named_buffers()["tokenizer_sha256"];
+    digest[0].fill_(digest[0].item<std::int64_t>() ^ 1);
     torch::serialize::OutputArchive damaged;
     trained.method->save(damaged);
     std::ostringstream damaged_bytes;
     damaged.save_to(damaged_bytes);
-    Setup refused = load(damaged_bytes.str());
+    MerlUnderTest refused = load(damaged_bytes.str());
     try {
         dynamic_cast<ecgbench::TextTower*>(refused.method.get())->embed_texts(prompts);
         FAIL() << "a tokenizer whose bytes do not match their recorded sha256 was used";
