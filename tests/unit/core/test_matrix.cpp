@@ -109,7 +109,7 @@ task = "finetune"
 datasets = ["held"]
 )";
 
-DatasetIdentity identity(const std::string& fingerprint) { return {fingerprint, "v1", 500.0, {"I", "II"}}; }
+DatasetIdentity identity(const std::string& fingerprint) { return {fingerprint, "v1", 500.0, {"I", "II"}, "", ""}; }
 
 std::map<std::string, DatasetIdentity> identities_for(const Experiment& experiment) {
     std::map<std::string, DatasetIdentity> out;
