@@ -13,6 +13,7 @@ packages=(
   libtomlplusplus-dev libsqlitecpp-dev libsqlite3-dev sqlite3
   zlib1g-dev
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libsentencepiece-dev
 )
 for arg in "$@"; do
   case "$arg" in

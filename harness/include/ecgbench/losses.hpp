@@ -19,6 +19,14 @@ at::Tensor nt_xent_loss(const at::Tensor& z1, const at::Tensor& z2, double tempe
 at::Tensor weighted_nt_xent_loss(const at::Tensor& z1, const at::Tensor& z2, double temperature,
                                  const at::Tensor& negative_weights);
 
+/// CLIP's symmetric contrastive loss as MERL computes it (Liu et al. 2024; Radford et al. 2021):
+/// rows of x and y (both [N, D]) are L2-normalised, S = x̂ ŷᵀ / τ, and
+///   loss = CE(S, diag) + CE(Sᵀ, diag) = mean_i −log softmax_j S[i, j] at j = i
+///                                     + mean_j −log softmax_i S[i, j] at i = j,
+/// the sum (not the mean) of the ECG→text and text→ECG terms. Row i of x and of y are a pair
+/// (an ECG and its report, or two dropout views of one ECG); every other row is a negative.
+at::Tensor clip_loss(const at::Tensor& x, const at::Tensor& y, double temperature);
+
 /// How CLEF maps a risk difference to a negative weight (risk_difference_weights).
 enum class RiskWeighting { None, Linear, Exponential, Sigmoid };
 

@@ -40,7 +40,10 @@ struct PretrainContext {
     std::vector<std::string> covariates;  ///< covariate names the split carries
     bool has_texts = false;               ///< the split carries report texts
     std::int64_t batch_size = 0;          ///< records per step
-    std::int64_t total_steps = 0;         ///< optimiser steps the run will take (for schedules)
+    /// Optimiser steps the run will take (for schedules). 0 when the host rebuilds the method to
+    /// load a checkpoint's state (EvalContext::pretrained_method): fit nothing (tokenizers,
+    /// statistics) then, the loaded state replaces it.
+    std::int64_t total_steps = 0;
     const EcgSplit* data = nullptr;       ///< the whole pretraining split, on the CPU (may be memory-mapped): fit tokenizers or statistics here
     /// A copy of the encoder as it is now (same architecture, weights, buffers, device), made by the
     /// host: target networks (BYOL, JEPA) register it as a submodule and freeze its parameters.

@@ -2,6 +2,7 @@
 // by host and plugins) and the small helpers declared next to them.
 #include "ecgbench/chunks.hpp"
 #include "ecgbench/plugin.hpp"
+#include "ecgbench/text.hpp"
 
 #include <torch/torch.h>
 
@@ -11,6 +12,7 @@ Dataset::~Dataset() = default;
 Encoder::~Encoder() = default;
 SslMethod::~SslMethod() = default;
 Task::~Task() = default;
+TextTower::~TextTower() = default;
 
 const char* to_string(Split split) {
     switch (split) {

@@ -77,6 +77,16 @@ at::Tensor weighted_nt_xent_loss(const at::Tensor& z1, const at::Tensor& z2, dou
     return pair_contrastive("weighted_nt_xent_loss", z1, z2, temperature, log_weights);
 }
 
+at::Tensor clip_loss(const at::Tensor& x, const at::Tensor& y, double temperature) {
+    check_temperature("clip_loss", temperature);
+    if (x.dim() != 2 || x.sizes() != y.sizes() || x.size(0) < 1)
+        throw std::invalid_argument("clip_loss: x and y must both be [N, D] with equal shapes, N >= 1");
+    const at::Tensor logits = unit_rows(x).matmul(unit_rows(y).t()) / temperature;
+    const at::Tensor matched = logits.diagonal();
+    // −log softmax at the diagonal, along rows (x → y) and along columns (y → x).
+    return (logits.logsumexp({1}) - matched).mean() + (logits.logsumexp({0}) - matched).mean();
+}
+
 at::Tensor risk_difference_weights(const at::Tensor& risk, RiskWeighting weighting, double scale, double temperature,
                                    double min_weight) {
     if (risk.dim() != 1) throw std::invalid_argument("risk_difference_weights: risk must be [N]");

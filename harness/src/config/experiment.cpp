@@ -752,7 +752,13 @@ void validate_experiment(Experiment& experiment, const std::vector<PluginManifes
     for (DatasetDecl& decl : experiment.datasets) validate_ref(decl.ref, PluginKind::Dataset, available);
     for (ModelDecl& decl : experiment.encoders) validate_ref(decl.ref, PluginKind::Encoder, available);
     for (ModelDecl& decl : experiment.ssl_methods) validate_ref(decl.ref, PluginKind::Ssl, available);
-    for (EvaluationDecl& decl : experiment.evaluations) validate_ref(decl.task, PluginKind::Task, available);
+    for (EvaluationDecl& decl : experiment.evaluations) {
+        validate_ref(decl.task, PluginKind::Task, available);
+        for (const PluginManifest& m : available)
+            if (m.name == decl.task.plugin)
+                decl.reads_class_descriptions =
+                    std::find(m.needs.begin(), m.needs.end(), "class_descriptions") != m.needs.end();
+    }
 }
 
 }  // namespace ecgbench

@@ -90,6 +90,9 @@ struct EvaluationDecl {
     /// Test-time shift conditions, one cell each; the default is one entry without a shift.
     std::vector<ShiftDecl> shifts{ShiftDecl{}};
     SourceLocation where;
+    /// The task needs "class_descriptions" (set by validate_experiment): the evaluation dataset's
+    /// class descriptions (zero-shot prompts by default) then enter the cell identity.
+    bool reads_class_descriptions = false;
 };
 
 struct Experiment {

@@ -130,6 +130,11 @@ Plan expand(const Experiment& experiment, const std::map<std::string, DatasetIde
                         // Only a shift that changes the data enters the identity: cells without one
                         // keep the hashes (and results) they had before shifts existed.
                         if (decl.shifts[shift].changes_data()) config["shift"] = decl.shifts[shift].identity_json();
+                        // A task reading class descriptions (zero-shot prompts) depends on them; other
+                        // tasks' cells keep their identities when a dataset gains descriptions.
+                        if (decl.reads_class_descriptions)
+                            config["class_descriptions_sha256"] =
+                                json_string(sha256_hex(identities.at(dataset_name).class_descriptions_json));
                         cell.config = json_object(config);
                         cell.hash = sha256_hex(cell.config);
                         plan.evaluations.push_back(std::move(cell));

@@ -48,6 +48,7 @@ struct DatasetIdentity {
     double sampling_rate_hz = 0;
     std::vector<std::string> leads;  ///< leads actually used (declared leads or all available)
     std::string preprocess_json;     ///< canonical JSON of the declared pipeline ("" = none)
+    std::string class_descriptions_json;  ///< canonical JSON of DatasetInfo::class_descriptions ("" = none)
 };
 
 /// Expands a validated experiment. `identities` maps dataset decl name -> identity.

@@ -669,8 +669,11 @@ PreparedExperiment prepare_experiment(const std::string& file, const PluginRegis
             }
             info.preprocessing += (info.preprocessing.empty() ? "" : "; then ") + std::string("ecgbench pipeline: ") + pipeline.describe();
         }
+        JsonObject descriptions;
+        for (const auto& [name, text] : info.class_descriptions) descriptions[name] = json_string(text);
         identities[decl.name] = {info.fingerprint, info.version, info.sampling_rate_hz, leads,
-                                 pipeline.empty() ? std::string() : pipeline.json()};
+                                 pipeline.empty() ? std::string() : pipeline.json(),
+                                 descriptions.empty() ? std::string() : json_object(descriptions)};
         prepared.pipelines.push_back(std::move(pipeline));
         prepared.source_rates.push_back(source_rate);
         prepared.source_samples.push_back(source_samples);

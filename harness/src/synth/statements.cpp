@@ -77,6 +77,25 @@ std::vector<std::string> label_set_classes(const std::string& set) {
     throw std::invalid_argument("unknown label set '" + set + "' (superdiagnostic, diagnostic, rhythm, form, all)");
 }
 
+std::map<std::string, std::string> label_set_descriptions(const std::string& set) {
+    // PTB-XL's diagnostic superclasses (Wagner et al. 2020, table 2).
+    static const std::map<std::string, std::string> superclasses{{"NORM", "normal ECG"},
+                                                                {"MI", "myocardial infarction"},
+                                                                {"STTC", "ST/T change"},
+                                                                {"CD", "conduction disturbance"},
+                                                                {"HYP", "hypertrophy"}};
+    std::map<std::string, std::string> out;
+    for (const std::string& name : label_set_classes(set)) {
+        if (set == "superdiagnostic") {
+            out[name] = superclasses.at(name);
+            continue;
+        }
+        for (const StatementInfo& s : kStatements)
+            if (name == s.code) out[name] = s.description;
+    }
+    return out;
+}
+
 std::vector<float> label_vector(const std::string& set, const std::vector<Statement>& statements) {
     const std::vector<std::string> classes = label_set_classes(set);
     std::vector<float> out(classes.size(), 0.0f);

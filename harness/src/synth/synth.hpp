@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,8 @@ const StatementInfo& statement_info(Statement s);
 const std::vector<std::string>& label_sets();
 /// Class names of a label set (std::invalid_argument for an unknown set).
 std::vector<std::string> label_set_classes(const std::string& set);
+/// A short clinical description of each class of a label set (the zero-shot prompts' default).
+std::map<std::string, std::string> label_set_descriptions(const std::string& set);
 
 // ---------------------------------------------------------------------------------------------
 // Configuration

@@ -107,6 +107,7 @@ public:
         info.samples = samples_;
         info.leads = ecgbench::standard_12_leads();
         info.classes = classes_;
+        info.class_descriptions = class_descriptions_;
         info.preprocessing = "10 s at " + std::to_string(rate_) + " Hz (" + (rate_ == 100 ? "filename_lr" : "filename_hr") +
                              "), mV, no filtering or normalisation; labels: " + label_set_ +
                              " (Strodthoff et al. 2020, every listed code whatever its likelihood); covariates age "
@@ -181,6 +182,7 @@ private:
             labelled.push_back({r, static_cast<int>(*fold), std::move(labels)});
         }
         classes_.assign(classes.begin(), classes.end());
+        class_descriptions_ = ptbxl::class_descriptions(classes_, statements, label_set_);
 
         std::map<std::string, std::int64_t> subject_index;
         for (const auto& [r, fold, labels] : labelled) {
@@ -250,6 +252,7 @@ private:
     std::int64_t rate_, samples_ = 0;
     std::size_t rows_ = 0;
     std::vector<std::string> classes_;
+    std::map<std::string, std::string> class_descriptions_;
     common::LeadMapping mapping_;
     std::string fingerprint_;
     std::vector<common::PendingRecord> pending_;

@@ -61,6 +61,7 @@ std::map<std::string, Statement> read_statements(const common::CsvTable& csv) {
     const int diagnostic = csv.require("diagnostic", who), form = csv.require("form", who),
               rhythm = csv.require("rhythm", who), cls = csv.require("diagnostic_class", who),
               subclass = csv.require("diagnostic_subclass", who);
+    const int description = csv.column("description");  // optional: labels do not need it
     auto flag = [&](std::size_t r, int c) {
         const std::string v = csv.cell(r, c);
         if (v.empty()) return false;
@@ -81,6 +82,7 @@ std::map<std::string, Statement> read_statements(const common::CsvTable& csv) {
         s.rhythm = flag(r, rhythm);
         s.diagnostic_class = csv.cell(r, cls);
         s.diagnostic_subclass = csv.cell(r, subclass);
+        if (description >= 0) s.description = csv.cell(r, description);
         if (!statements.emplace(code, s).second) {
             throw std::invalid_argument("ptbxl: " + csv.where(r) + ": statement '" + code + "' listed twice");
         }
@@ -106,6 +108,26 @@ std::set<std::string> labels_of(const std::vector<std::pair<std::string, double>
         else if (label_set == "rhythm" && s.rhythm) labels.insert(code);
     }
     return labels;
+}
+
+std::map<std::string, std::string> class_descriptions(const std::vector<std::string>& classes,
+                                                      const std::map<std::string, Statement>& statements,
+                                                      const std::string& label_set) {
+    // Wagner et al. 2020, table 2.
+    static const std::map<std::string, std::string> superclasses{{"NORM", "normal ECG"},
+                                                                {"MI", "myocardial infarction"},
+                                                                {"STTC", "ST/T change"},
+                                                                {"CD", "conduction disturbance"},
+                                                                {"HYP", "hypertrophy"}};
+    std::map<std::string, std::string> out;
+    for (const auto& name : classes) {
+        if (label_set == "superdiagnostic") {
+            if (const auto it = superclasses.find(name); it != superclasses.end()) out[name] = it->second;
+        } else if (const auto it = statements.find(name); it != statements.end() && !it->second.description.empty()) {
+            out[name] = it->second.description;
+        }
+    }
+    return out;
 }
 
 }  // namespace ptbxl

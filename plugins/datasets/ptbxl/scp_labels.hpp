@@ -28,10 +28,18 @@ std::vector<std::pair<std::string, double>> parse_scp_codes(std::string_view tex
 struct Statement {
     bool diagnostic = false, form = false, rhythm = false;
     std::string diagnostic_class, diagnostic_subclass;  ///< "" when the cell is empty (NaN)
+    std::string description;  ///< the `description` column (English), "" when absent
 };
 
 /// scp_statements.csv by code. Throws std::invalid_argument naming file:line on a bad cell.
 std::map<std::string, Statement> read_statements(const ecgbench::datasets::CsvTable& csv);
+
+/// A description per class of `label_set` (zero-shot prompts): a statement's `description`; for
+/// superdiagnostic, PTB-XL's names of its five superclasses; for subdiagnostic, the description of
+/// the statement whose code is the subclass, where there is one. Classes without one are left out.
+std::map<std::string, std::string> class_descriptions(const std::vector<std::string>& classes,
+                                                      const std::map<std::string, Statement>& statements,
+                                                      const std::string& label_set);
 
 /// The labels of one record in `label_set`: the distinct statements (or, for sub/superdiagnostic,
 /// their diagnostic_subclass / diagnostic_class) of every code in `codes` that the set selects,

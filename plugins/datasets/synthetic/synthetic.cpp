@@ -72,6 +72,7 @@ public:
         info.samples = c.samples();
         info.leads = synth::lead_names();
         info.classes = synth::label_set_classes(c.label_set);
+        info.class_descriptions = synth::label_set_descriptions(c.label_set);
         info.preprocessing =
             "none; raw mV as acquired (site band-pass, gain, ADC step and noise mix applied by the generator). "
             "Covariates: age (years), sex (1 = male), bmi, sbp (mmHg), total_cholesterol and hdl (mg/dL), smoking, "

@@ -109,7 +109,7 @@ task = "finetune"
 datasets = ["held"]
 )";
 
-DatasetIdentity identity(const std::string& fingerprint) { return {fingerprint, "v1", 500.0, {"I", "II"}}; }
+DatasetIdentity identity(const std::string& fingerprint) { return {fingerprint, "v1", 500.0, {"I", "II"}, "", ""}; }
 
 std::map<std::string, DatasetIdentity> identities_for(const Experiment& experiment) {
     std::map<std::string, DatasetIdentity> out;
@@ -340,6 +340,32 @@ TEST(Hashes, EvalChangesWithItsOwnSettingsOnly) {
     EXPECT_EQ(same.evaluations[0].hash, base.evaluations[0].hash);  // same content under another label
     EXPECT_NE(differs.evaluations[0].hash, base.evaluations[0].hash);
     EXPECT_EQ(differs.pretrain[0].hash, base.pretrain[0].hash);
+}
+
+// Class descriptions (zero-shot prompts) enter the cells of tasks that need them, and only those.
+TEST(Hashes, ClassDescriptionsChangeOnlyCellsOfTasksThatReadThem) {
+    auto available = manifests();
+    available.push_back({"zero_shot", PluginKind::Task, "1.0", "zero-shot", {}, {"labels", "text_tower", "class_descriptions"}});
+    const std::string prefix = kSmall.substr(0, kSmall.find("[[evaluation]]"));
+    const Experiment experiment = load(prefix + "[[evaluation]]\ntask = \"zero_shot\"\ndatasets = [\"d\"]\n\n"
+                                                "[[evaluation]]\ntask = \"linear_probe\"\ndatasets = [\"d\"]\n",
+                                       available);
+    auto plan_with = [&](const std::string& descriptions) {
+        auto identities = identities_for(experiment);
+        identities.at("d").class_descriptions_json = descriptions;
+        return expand(experiment, identities);
+    };
+    const Plan none = plan_with(""), some = plan_with(R"({"AF":"atrial fibrillation"})"),
+               other = plan_with(R"({"AF":"atrial flutter"})");
+    ASSERT_EQ(none.evaluations.size(), 2u);
+    EXPECT_NE(some.evaluations[0].hash, none.evaluations[0].hash);
+    EXPECT_NE(other.evaluations[0].hash, some.evaluations[0].hash);
+    EXPECT_NE(some.evaluations[0].config.find("\"class_descriptions_sha256\":\"" + sha256_hex(R"({"AF":"atrial fibrillation"})")),
+              std::string::npos);
+    // The linear probe reads no descriptions: its cell is what it was before descriptions existed.
+    EXPECT_EQ(some.evaluations[1].hash, none.evaluations[1].hash);
+    EXPECT_EQ(some.evaluations[1].hash, plan_of(kSmall).evaluations[0].hash);
+    EXPECT_EQ(some.pretrain[0].hash, none.pretrain[0].hash);
 }
 
 TEST(Hashes, UnchangedByLabelsDescriptionAndDevice) {

@@ -6,8 +6,9 @@
 //            gives identical embeddings;
 //   ssl:     setup + loss finite on a tiny batch, training through the shared engine lowers it,
 //            the checkpoint round-trips the method's state;
-//   task:    runs on a toy split with a fixed encoder and returns per-record outputs covering every
-//            test record.
+//   task:    runs on a toy split with a fixed encoder (and a toy text tower for tasks needing one)
+//            and returns per-record outputs covering every test record.
+#include "ecgbench/text.hpp"
 #include "ecgbench/train.hpp"
 #include "registry/registry.hpp"
 #include "runner/checkpoint.hpp"
@@ -219,6 +220,23 @@ private:
     at::Tensor projection_;
 };
 
+/// A text tower for tasks that need one ("text_tower"): texts embed by their length, ECGs through the
+/// encoder, both 16-d, so zero-shot scores are defined and deterministic.
+class ToyTextTower final : public ecgbench::SslMethod, public ecgbench::TextTower {
+public:
+    void setup(ecgbench::Encoder&, const ecgbench::PretrainContext&) override {}
+    ecgbench::Loss loss(ecgbench::Encoder&, const ecgbench::Batch&) override { return at::zeros({}); }
+    at::Tensor embed_texts(const std::vector<std::string>& texts) override {
+        std::vector<at::Tensor> rows;
+        for (const auto& t : texts) rows.push_back(at::sin(at::arange(16, at::kFloat) * static_cast<double>(t.size())));
+        return at::stack(rows);
+    }
+    at::Tensor embed_signals(ecgbench::Encoder& encoder, const ecgbench::EncoderBatch& batch) override {
+        return encoder.encode(batch).pooled;
+    }
+    std::string text_identity() const override { return "toy"; }
+};
+
 /// Parameters a task plugin needs on the toy split (all others run with their defaults).
 std::map<std::string, ParamValue> task_params(const std::string& name) {
     if (name == "regression_probe") return {{"targets", std::vector<std::string>{"cycles_per_s"}}};
@@ -233,11 +251,13 @@ TEST(TaskContract, EveryTaskPluginReturnsOutputsForEveryTestRecord) {
     info.leads = {"I", "II", "III"};
     info.samples = 250;
     info.sampling_rate_hz = 100;
+    info.class_descriptions = {{"fast", "fast rhythm"}, {"slow", "slow"}};
+    auto tower = [] { return std::static_pointer_cast<ecgbench::SslMethod>(std::make_shared<ToyTextTower>()); };
     for (const auto& name : plugins_of(PluginKind::Task)) {
         SCOPED_TRACE("task plugin " + name);
         torch::manual_seed(0);
         auto make = [] { return std::static_pointer_cast<ecgbench::Encoder>(std::make_shared<FixedEncoder>()); };
-        ecgbench::EvalContext context{make(), make, {}, torch::kCPU, info, train, val, test, 1, {}};
+        ecgbench::EvalContext context{make(), make, tower, torch::kCPU, info, train, val, test, 1, {}};
         const auto result = registry().make_task(name, params_for(name, PluginKind::Task, task_params(name)))->evaluate(context);
         EXPECT_FALSE(result.metrics.empty());
         bool covered = false;
