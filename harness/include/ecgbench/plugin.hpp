@@ -26,8 +26,9 @@ namespace ecgbench {
 
 /// Bump whenever any type in harness/include/ecgbench changes layout or virtual interface.
 /// 2: Dataset::dropped_records; 3: EcgSplit::texts; 4: Dataset::stream; 5: Plugin API 2 (modules,
-/// full batches, encode(), task results, capabilities, several plugins per library).
-inline constexpr std::uint32_t kAbiVersion = 5;
+/// full batches, encode(), task results, capabilities, several plugins per library); 6:
+/// Encoder::token_spans.
+inline constexpr std::uint32_t kAbiVersion = 6;
 
 #define ECGBENCH_STRINGIFY_(x) #x
 #define ECGBENCH_STRINGIFY(x) ECGBENCH_STRINGIFY_(x)
