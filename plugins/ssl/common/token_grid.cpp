@@ -96,7 +96,7 @@ at::Tensor to_tokens(const TokenGrid& grid, const at::Tensor& cells) {
 
 // True for the `hidden` smallest of `count` uniform draws per row: `hidden` distinct of `count`.
 at::Tensor choose(std::int64_t rows, std::int64_t count, std::int64_t hidden, const at::TensorOptions& options) {
-    const at::Tensor rank = at::rand({rows, count}, options.dtype(at::kFloat)).argsort(1).argsort(1);
+    const at::Tensor rank = at::rand({rows, count}, options.dtype(at::kFloat)).argsort(/*dim=*/1, /*descending=*/false).argsort(/*dim=*/1, /*descending=*/false);
     return rank < hidden;
 }
 
@@ -114,7 +114,7 @@ at::Tensor random_token_mask(const at::Tensor& present, double ratio) {
     // Absent tokens draw 2, above every uniform draw, so they rank last.
     const at::Tensor draw =
         at::rand(present.sizes(), present.options().dtype(at::kFloat)).masked_fill(present.logical_not(), 2.0);
-    const at::Tensor rank = draw.argsort(1).argsort(1);
+    const at::Tensor rank = draw.argsort(/*dim=*/1, /*descending=*/false).argsort(/*dim=*/1, /*descending=*/false);
     const at::Tensor hidden = (present.sum(1, /*keepdim=*/true).to(at::kDouble) * ratio).floor().to(at::kLong);
     return rank < hidden;
 }
