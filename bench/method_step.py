@@ -168,7 +168,7 @@ class StMem(nn.Module):
         framed = torch.ones(b, l, 1, dtype=torch.bool)
         keep = torch.cat([framed, ~hidden, framed], 2).reshape(b, -1)
         kept = int(keep.sum(1).max())
-        order = keep.int().sort(1, stable=True, descending=True)[1][:, :kept]
+        order = keep.int().sort(stable=True, dim=1, descending=True)[1][:, :kept]
         index = order.unsqueeze(-1).expand(b, kept, w)
         h = self.norm(self.blocks(seq.gather(1, index)))
         out = torch.zeros(b, l * (p + 2), w).scatter(1, index, h).view(b, l, p + 2, w)[:, :, 1:-1].reshape(b, l * p, w)
