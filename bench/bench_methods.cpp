@@ -1,7 +1,7 @@
 // Training throughput and peak memory of every shipped SSL method: one pretraining of `kSteps`
 // optimiser steps (batch 64, 12 leads x 2500 samples, AdamW, fp32, no loader thread) through the
 // real plugins and the shared training engine, on resnet1d S and xresnet1d50; the masked-token
-// methods (st_mem, jepa) on vit1d S and M (patches of 75 samples: 12 x 33 tokens). Methods that need
+// methods (st_mem, jepa) on vit1d XS, S and M (patches of 75 samples: 12 x 33 tokens). Methods that need
 // metadata get it in the random split: subjects (3 records each), a risk-score covariate, labels.
 //
 // Peak memory: the kernel's high-water mark of the resident set (VmHWM), reset before each
@@ -126,6 +126,8 @@ void BM_MethodStep(benchmark::State& state, const std::string& method_name, cons
     BENCHMARK_CAPTURE(BM_MethodStep, method##_xresnet1d50, #method, "xresnet1d", "50")                      \
         ->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1)->Repetitions(3)
 #define ECGBENCH_TOKEN_METHOD_BENCH(method)                                                                  \
+    BENCHMARK_CAPTURE(BM_MethodStep, method##_vit1d_XS, #method, "vit1d", "XS")                              \
+        ->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1)->Repetitions(3);                            \
     BENCHMARK_CAPTURE(BM_MethodStep, method##_vit1d_S, #method, "vit1d", "S")                                \
         ->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1)->Repetitions(3);                            \
     BENCHMARK_CAPTURE(BM_MethodStep, method##_vit1d_M, #method, "vit1d", "M")                                \

@@ -33,8 +33,8 @@ struct MaskedCase {
 void PrintTo(const MaskedCase& c, std::ostream* out) { *out << c.method << " {" << c.params << "} seeds [" << c.seeds << "]"; }
 
 const MaskedCase kCases[] = {
-    {"st_mem", "st_mem", R"(decoder_width = 64, decoder_depth = 2, decoder_heads = 4)", "0", 0.0},
-    {"mae", "st_mem", R"(variant = "mae", decoder_width = 64, decoder_depth = 2, decoder_heads = 4)", "0", 0.0},
+    {"st_mem", "st_mem", R"(normalise_targets = false, decoder_width = 64, decoder_depth = 2, decoder_heads = 4)", "0", 0.0},
+    {"mae", "st_mem", R"(variant = "mae", normalise_targets = false, decoder_width = 64, decoder_depth = 2, decoder_heads = 4)", "0", 0.0},
     {"jepa", "jepa", R"(predictor_width = 64, predictor_depth = 2, predictor_heads = 4, tau_base = 0.99)", "0", 0.0},
 };
 

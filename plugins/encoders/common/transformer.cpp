@@ -53,7 +53,7 @@ at::Tensor TransformerStack::forward(at::Tensor x, const at::Tensor& key_padding
 
 void initialise_transformer(nn::Module& module) {
     torch::NoGradGuard no_grad;
-    for (auto& m : module.modules(/*include_self=*/true)) {
+    for (auto& m : module.modules(/*include_self=*/false)) {
         if (auto* linear = m->as<nn::Linear>()) {
             nn::init::xavier_uniform_(linear->weight);
             if (linear->bias.defined()) nn::init::zeros_(linear->bias);

@@ -41,8 +41,8 @@ private:
     std::vector<std::shared_ptr<TransformerBlock>> blocks_;
 };
 
-/// ViT / MAE initialisation of a module's Linear and LayerNorm layers: Xavier-uniform weights, zero
-/// biases, LayerNorm as identity.
+/// ViT / MAE initialisation of the Linear and LayerNorm layers below a module (not the module itself,
+/// which may be under construction): Xavier-uniform weights, zero biases, LayerNorm as identity.
 void initialise_transformer(torch::nn::Module& module);
 
 /// Fixed 1-D sine-cosine position codes (Vaswani et al. 2017; MAE, ST-MEM): [positions, width],

@@ -48,9 +48,9 @@ TEST(Vit1d, ParameterCountsPerSize) {
     EXPECT_EQ(expected_count(64, 4, 256, 12, 75, 30), 208'086);
     EXPECT_EQ(parameter_count(*vit({{"size", std::string("S")}})), 21'341'718);
     EXPECT_EQ(expected_count(384, 12, 1536, 12, 75, 30), 21'341'718);
-    EXPECT_EQ(parameter_count(*vit({{"size", std::string("M")}})), 85'150'614);
+    // M and L (340 MB and 1.2 GB of weights) are not built here: the formula, checked above on XS and
+    // S, gives the counts the manifest states.
     EXPECT_EQ(expected_count(768, 12, 3072, 12, 75, 30), 85'150'614);
-    // L (1.2 GB of weights) is not built here; its count from the same formula, as the manifest states it.
     EXPECT_EQ(expected_count(1024, 24, 4096, 12, 75, 30), 302'437'526);
     EXPECT_EQ(vit({{"size", std::string("S")}})->embedding_dim(), 384);
     // Reading two leads drops ten lead embeddings.
