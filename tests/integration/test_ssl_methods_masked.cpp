@@ -9,7 +9,9 @@
 // builds): random_init 0.652; st_mem 0.613 with raw targets (0.612 with per-patch normalised ones):
 // at this size ST-MEM's reconstruction does not beat random init under a linear probe (MAE-style
 // features are known to probe poorly), so its case only guards against a collapse (gain >= -0.08,
-// a collapsed encoder probes near 0.5). 74 s of CPU per case.
+// a collapsed encoder probes near 0.5); jepa 0.641 (gain -0.012): neither does ECG-JEPA's latent
+// prediction here, same guard. CPU per case: st_mem 74 s, jepa about 5 min (its target encoder and
+// per-lead predictor over every position), above the ~60 s the other cases keep to.
 #include "support/command.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -38,7 +40,7 @@ void PrintTo(const MaskedCase& c, std::ostream* out) { *out << c.method << " {" 
 
 const MaskedCase kCases[] = {
     {"st_mem", "st_mem", R"(normalise_targets = false, decoder_width = 64, decoder_depth = 2, decoder_heads = 4)", "0", -0.08},
-    {"jepa", "jepa", R"(predictor_width = 64, predictor_depth = 2, predictor_heads = 4, tau_base = 0.99)", "0", JEPA_MARGIN},
+    {"jepa", "jepa", R"(predictor_width = 64, predictor_depth = 2, predictor_heads = 4, tau_base = 0.99)", "0", -0.08},
 };
 
 std::string experiment(const MaskedCase& c) {
