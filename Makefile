@@ -28,7 +28,7 @@ test: build
 bench: build
 	@tools/install-deps.sh --bench
 	$(BUILD_DIR)/ecgbench_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
-	for method in simclr byol clef; do /usr/bin/python3 bench/method_step.py --method $$method; done
+	for method in simclr byol clef st_mem; do /usr/bin/python3 bench/method_step.py --method $$method; done
 
 clean:
 	rm -rf $(BUILD_DIR)

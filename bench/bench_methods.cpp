@@ -1,6 +1,7 @@
 // Training throughput and peak memory of every shipped SSL method: one pretraining of `kSteps`
 // optimiser steps (batch 64, 12 leads x 2500 samples, AdamW, fp32, no loader thread) through the
-// real plugins and the shared training engine, on resnet1d S and xresnet1d50. Methods that need
+// real plugins and the shared training engine, on resnet1d S and xresnet1d50; the masked-token
+// methods (st_mem, jepa) on vit1d XS, S and M (patches of 75 samples: 12 x 33 tokens). Methods that need
 // metadata get it in the random split: subjects (3 records each), a risk-score covariate, labels.
 //
 // Peak memory: the kernel's high-water mark of the resident set (VmHWM), reset before each
@@ -49,14 +50,15 @@ void reset_peak_rss() {
     std::ofstream("/proc/self/clear_refs") << "5";
 }
 
-/// The two encoders measured. resnet1d without its lead-mask channels: the Python peers'
-/// architecture exactly (8,737,408 parameters).
-std::map<std::string, ParamValue> encoder_params(const std::string& encoder) {
-    if (encoder == "resnet1d") return {{"size", std::string("S")}, {"lead_mask", false}};
-    return {{"depth", std::string("50")}};
+/// The encoders measured. resnet1d without its lead-mask channels: the Python peers' architecture
+/// exactly (8,737,408 parameters). vit1d at its default patch of 75 samples, as the ST-MEM peer.
+std::map<std::string, ParamValue> encoder_params(const std::string& encoder, const std::string& size) {
+    if (encoder == "resnet1d") return {{"size", size}, {"lead_mask", false}};
+    if (encoder == "vit1d") return {{"size", size}};
+    return {{"depth", size}};
 }
 
-void BM_MethodStep(benchmark::State& state, const std::string& method_name, const std::string& encoder_name) {
+void BM_MethodStep(benchmark::State& state, const std::string& method_name, const std::string& encoder_name, const std::string& size) {
     const auto* method_plugin = registry().find(method_name);
     const auto* encoder_plugin = registry().find(encoder_name);
     if (!method_plugin || !encoder_plugin) {
@@ -76,7 +78,7 @@ void BM_MethodStep(benchmark::State& state, const std::string& method_name, cons
 
     reset_peak_rss();
     const double rss_before = status_kib("VmRSS");
-    auto encoder = registry().make_encoder(encoder_name, validate_params(encoder_plugin->manifest().params, encoder_params(encoder_name)), input);
+    auto encoder = registry().make_encoder(encoder_name, validate_params(encoder_plugin->manifest().params, encoder_params(encoder_name, size)), input);
     auto method = registry().make_ssl(method_name, validate_params(method_plugin->manifest().params, {}));
     PretrainContext context;
     context.input = input;
@@ -88,7 +90,7 @@ void BM_MethodStep(benchmark::State& state, const std::string& method_name, cons
     context.total_steps = steps;
     context.data = &data;
     context.copy_encoder = [&]() {
-        auto copy = registry().make_encoder(encoder_name, validate_params(encoder_plugin->manifest().params, encoder_params(encoder_name)), input);
+        auto copy = registry().make_encoder(encoder_name, validate_params(encoder_plugin->manifest().params, encoder_params(encoder_name, size)), input);
         copy_module_state(*encoder, *copy);
         return copy;
     };
@@ -114,14 +116,21 @@ void BM_MethodStep(benchmark::State& state, const std::string& method_name, cons
     state.counters["peak_MiB"] = (status_kib("VmHWM") - rss_before) / 1024.0;
     std::int64_t parameters = 0;
     for (const auto& p : encoder->parameters()) parameters += p.numel();
-    state.SetLabel(encoder_name + " (" + std::to_string(parameters) + " params), batch 64, 12x2500, AdamW fp32, " +
+    state.SetLabel(encoder_name + " " + size + " (" + std::to_string(parameters) + " params), batch 64, 12x2500, AdamW fp32, " +
                    std::to_string(at::get_num_threads()) + " threads");
 }
 
 #define ECGBENCH_METHOD_BENCH(method)                                                                        \
-    BENCHMARK_CAPTURE(BM_MethodStep, method##_resnet1d_S, #method, "resnet1d")                               \
+    BENCHMARK_CAPTURE(BM_MethodStep, method##_resnet1d_S, #method, "resnet1d", "S")                          \
         ->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1)->Repetitions(3);                            \
-    BENCHMARK_CAPTURE(BM_MethodStep, method##_xresnet1d50, #method, "xresnet1d")                            \
+    BENCHMARK_CAPTURE(BM_MethodStep, method##_xresnet1d50, #method, "xresnet1d", "50")                      \
+        ->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1)->Repetitions(3)
+#define ECGBENCH_TOKEN_METHOD_BENCH(method)                                                                  \
+    BENCHMARK_CAPTURE(BM_MethodStep, method##_vit1d_XS, #method, "vit1d", "XS")                              \
+        ->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1)->Repetitions(3);                            \
+    BENCHMARK_CAPTURE(BM_MethodStep, method##_vit1d_S, #method, "vit1d", "S")                                \
+        ->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1)->Repetitions(3);                            \
+    BENCHMARK_CAPTURE(BM_MethodStep, method##_vit1d_M, #method, "vit1d", "M")                                \
         ->Unit(benchmark::kSecond)->UseRealTime()->Iterations(1)->Repetitions(3)
 
 ECGBENCH_METHOD_BENCH(simclr);
@@ -131,5 +140,7 @@ ECGBENCH_METHOD_BENCH(clef);
 ECGBENCH_METHOD_BENCH(tolerant);
 ECGBENCH_METHOD_BENCH(cpc);
 ECGBENCH_METHOD_BENCH(supervised);
+ECGBENCH_TOKEN_METHOD_BENCH(st_mem);
+ECGBENCH_TOKEN_METHOD_BENCH(jepa);
 
 }  // namespace

@@ -6,10 +6,14 @@
   clef    (BM_MethodStep/clef_*): simclr's head and views, NT-Xent whose negatives weigh
           0.1 + 0.9 min(1, |risk_a - risk_b| / sd(risk)) (plugin defaults: linear weighting, min_weight 0.1);
 on resnet1d S (or XS), batch 64, 12 leads x 2500 samples, the same ECG augmentations, AdamW lr 1e-3
-wd 1e-4, fp32 on CPU. Debian's python3-torch is the same LibTorch 1.13 the C++ side links, so the
+wd 1e-4, fp32 on CPU; and
+  st_mem  (BM_MethodStep/st_mem_vit1d_S): vit1d S (or XS) with patches of 75 samples (12 x 33 tokens,
+          per-lead [SEP] tokens), 24 of 33 patches hidden per lead, the encoder on visible tokens only,
+          a lead-wise decoder of 4 blocks of width 256, MSE on hidden patches against per-patch
+          normalised targets (plugin defaults), same batch, optimiser and precision. Debian's python3-torch is the same LibTorch 1.13 the C++ side links, so the
 ratio measures the harness's own overhead.
 
-    /usr/bin/python3 bench/method_step.py [--method simclr|byol|clef] [--size S|XS] [--repeats 5] [--steps 4]
+    /usr/bin/python3 bench/method_step.py [--method simclr|byol|clef|st_mem] [--size S|XS] [--repeats 5] [--steps 4]
 prints the median samples/s over repeats (each repeat = `steps` optimiser steps) and the peak
 resident memory the step adds (VmHWM reset through /proc/self/clear_refs, as bench_methods.cpp).
 """
@@ -101,6 +105,83 @@ def mlp(cin, hidden, cout):
     return nn.Sequential(nn.Linear(cin, hidden), nn.BatchNorm1d(hidden), nn.ReLU(), nn.Linear(hidden, cout))
 
 
+class Block(nn.Module):
+    """Pre-norm transformer block with attention written out as vit1d's (transformer.cpp)."""
+
+    def __init__(self, width, heads, mlp):
+        super().__init__()
+        self.heads = heads
+        self.norm1, self.qkv, self.proj = nn.LayerNorm(width), nn.Linear(width, 3 * width), nn.Linear(width, width)
+        self.norm2, self.fc1, self.fc2 = nn.LayerNorm(width), nn.Linear(width, mlp), nn.Linear(mlp, width)
+
+    def forward(self, x):
+        b, n, w = x.shape
+        q, k, v = self.qkv(self.norm1(x)).view(b, n, 3, self.heads, w // self.heads).permute(2, 0, 3, 1, 4)
+        a = (q @ k.transpose(-2, -1) / math.sqrt(w // self.heads)).softmax(-1) @ v
+        y = x + self.proj(a.transpose(1, 2).reshape(b, n, w))
+        return y + self.fc2(nn.functional.gelu(self.fc1(self.norm2(y))))
+
+
+def sincos(positions, width):
+    omega = 10000.0 ** (-torch.arange(width // 2, dtype=torch.float64) / (width / 2))
+    angle = torch.arange(positions, dtype=torch.float64).unsqueeze(1) * omega.unsqueeze(0)
+    return torch.cat([angle.sin(), angle.cos()], 1).float()
+
+
+class StMem(nn.Module):
+    """vit1d + st_mem's step (plugins/encoders/vit1d, plugins/ssl/st_mem) for records with every lead present."""
+
+    def __init__(self, leads, samples, patch, width, depth, heads, mlp, dec_width=256, dec_depth=4, dec_heads=4, ratio=0.75):
+        super().__init__()
+        self.leads, self.patch, self.p, self.width, self.ratio = leads, patch, samples // patch, width, ratio
+        self.embed = nn.Sequential(nn.LayerNorm(patch), nn.Linear(patch, width), nn.LayerNorm(width))
+        pos = torch.zeros(self.p + 2, width)
+        pos[1:-1] = sincos(self.p, width)
+        self.pos = nn.Parameter(pos)
+        self.sep = nn.Parameter(torch.randn(width) * 0.02)
+        self.lead = nn.Parameter(torch.randn(leads, width) * 0.02)
+        self.blocks = nn.Sequential(*[Block(width, heads, mlp) for _ in range(depth)])
+        self.norm = nn.LayerNorm(width)
+        self.dec_embed = nn.Linear(width, dec_width)
+        self.mask_token = nn.Parameter(torch.randn(dec_width) * 0.02)
+        self.dec_pos = nn.Parameter(sincos(self.p, dec_width))
+        self.dec_lead = nn.Parameter(torch.randn(leads, dec_width) * 0.02)
+        self.dec_blocks = nn.Sequential(*[Block(dec_width, dec_heads, 4 * dec_width) for _ in range(dec_depth)])
+        self.dec_norm, self.head = nn.LayerNorm(dec_width), nn.Linear(dec_width, patch)
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.xavier_uniform_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    def encoder_parameters(self):
+        return sum(p.numel() for n, p in self.named_parameters() if not n.startswith(("dec_", "mask_token", "head")))
+
+    def forward(self, x):
+        b, l, p, w = x.shape[0], self.leads, self.p, self.width
+        patches = x[:, :, :p * self.patch].reshape(b, l, p, self.patch)
+        hidden = torch.rand(b, l, p).argsort(2).argsort(2) < int(p * self.ratio)  # per lead, as st_mem
+        lead = self.lead.view(1, l, 1, w)
+        tokens = self.embed(patches) + self.pos[1:-1].view(1, 1, p, w) + lead
+        left = (self.sep + self.pos[0]).view(1, 1, 1, w) + lead
+        right = (self.sep + self.pos[-1]).view(1, 1, 1, w) + lead
+        seq = torch.cat([left.expand(b, l, 1, w), tokens, right.expand(b, l, 1, w)], 2).reshape(b, l * (p + 2), w)
+        framed = torch.ones(b, l, 1, dtype=torch.bool)
+        keep = torch.cat([framed, ~hidden, framed], 2).reshape(b, -1)
+        kept = int(keep.sum(1).max())
+        order = keep.int().sort(stable=True, dim=1, descending=True)[1][:, :kept]
+        index = order.unsqueeze(-1).expand(b, kept, w)
+        h = self.norm(self.blocks(seq.gather(1, index)))
+        out = torch.zeros(b, l * (p + 2), w).scatter(1, index, h).view(b, l, p + 2, w)[:, :, 1:-1].reshape(b, l * p, w)
+        hidden = hidden.reshape(b, l * p)
+        d = torch.where(hidden.unsqueeze(-1), self.mask_token.view(1, 1, -1), self.dec_embed(out))
+        d = (d.view(b, l, p, -1) + self.dec_pos.view(1, 1, p, -1) + self.dec_lead.view(1, l, 1, -1)).reshape(b * l, p, -1)
+        pred = self.head(self.dec_norm(self.dec_blocks(d))).view(b, l * p, self.patch)
+        target = patches.reshape(b, l * p, self.patch)
+        target = (target - target.mean(-1, keepdim=True)) / (target.var(-1, keepdim=True) + 1e-6).sqrt()
+        weight = hidden.float().unsqueeze(-1)
+        return ((pred - target).pow(2) * weight).sum() / (weight.sum() * self.patch)
+
+
 def status_kib(field):
     with open("/proc/self/status") as f:
         for line in f:
@@ -111,6 +192,10 @@ def status_kib(field):
 
 def make_step(method, enc, d, batch, total_steps, risk):
     """Returns (modules to optimise, step(x, rows, step_index) -> loss)."""
+    if method == "st_mem":
+        def loss(x, rows, _):
+            return enc(x)
+        return [enc], loss, None
     if method == "simclr":
         head = nn.Sequential(nn.Linear(d, d), nn.ReLU(), nn.Linear(d, 128))
 
@@ -154,7 +239,7 @@ def make_step(method, enc, d, batch, total_steps, risk):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--method", default="simclr", choices=["simclr", "byol", "clef"])
+    ap.add_argument("--method", default="simclr", choices=["simclr", "byol", "clef", "st_mem"])
     ap.add_argument("--size", default="S", choices=["S", "XS"])
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--steps", type=int, default=4)
@@ -169,8 +254,13 @@ def main():
         f.write("5")
     rss_before = status_kib("VmRSS")
     widths, blocks = ([64, 128, 256, 512], 2) if args.size == "S" else ([16, 32, 64, 128], 1)
-    enc = ResNet1d(12, widths, blocks)
-    if args.size == "S":
+    if args.method == "st_mem":
+        enc = StMem(12, 2500, 75, *((384, 12, 6, 1536) if args.size == "S" else (64, 4, 4, 256)))
+        if args.size == "S":  # vit1d S for 12 x 2500, patch 75 (33 patches): bench_methods.cpp's encoder
+            assert enc.encoder_parameters() == 21_342_870, enc.encoder_parameters()
+    else:
+        enc = ResNet1d(12, widths, blocks)
+    if args.size == "S" and args.method != "st_mem":
         assert sum(p.numel() for p in enc.parameters()) == 8_737_408
     modules, loss_of, after_step = make_step(args.method, enc, widths[-1], batch, args.steps * (args.repeats + 1), risk)
     opt = torch.optim.AdamW([p for m in modules for p in m.parameters()], lr=1e-3, weight_decay=1e-4)
@@ -196,7 +286,8 @@ def main():
         run()
         rates.append(batch * args.steps / (time.perf_counter() - t0))
     peak_mib = (status_kib("VmHWM") - rss_before) / 1024
-    print(f"python pytorch {torch.__version__} resnet1d {args.size} {args.method} step: median {statistics.median(rates):.1f} "
+    model = "vit1d" if args.method == "st_mem" else "resnet1d"
+    print(f"python pytorch {torch.__version__} {model} {args.size} {args.method} step: median {statistics.median(rates):.1f} "
           f"samples/s over {args.repeats} repeats (min {min(rates):.1f}, max {max(rates):.1f}), "
           f"peak {peak_mib:.0f} MiB above start, {torch.get_num_threads()} threads")
 

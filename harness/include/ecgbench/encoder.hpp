@@ -26,6 +26,14 @@ struct EncoderBatch {
     at::Tensor token_mask;    ///< bool [B, N] for token encoders; true = token hidden from the encoder (masked modelling); undefined = none
 };
 
+/// The input one token reads: a span of samples of one lead (or of every lead). Masked-modelling
+/// methods cut their reconstruction targets and arrange their decoders with it.
+struct TokenSpan {
+    std::int64_t lead = -1;   ///< column of EncoderBatch::signals the token reads; -1 = every lead
+    std::int64_t start = 0;   ///< first sample
+    std::int64_t length = 0;  ///< samples
+};
+
 /// What an encoder returns.
 struct EncoderOutput {
     at::Tensor pooled;  ///< float [B, embedding_dim()]: the record's embedding
@@ -45,6 +53,9 @@ public:
     virtual std::int64_t embedding_dim() const = 0;
     /// Tokens per record for this input (0 for encoders without tokens): the N of token masks.
     virtual std::int64_t token_count() const { return 0; }
+    /// What each of the token_count() tokens reads, in token order; empty = not described (an
+    /// encoder that describes them provides the "token_spans" capability).
+    virtual std::vector<TokenSpan> token_spans() const { return {}; }
 
     /// Convenience: pooled embedding of signals with every lead present and no token mask.
     at::Tensor forward(const at::Tensor& signals) { return encode({signals, {}, {}}).pooled; }

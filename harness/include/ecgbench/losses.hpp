@@ -68,6 +68,21 @@ at::Tensor info_nce_loss(const at::Tensor& predictions, const at::Tensor& target
 /// Mean squared error over the leads present in each record (signal reconstruction): Σ over b, l, t
 /// of present[b, l] · (prediction − target)² divided by T · Σ present (0 when no lead is present).
 /// prediction, target: float [B, L, T]; lead_present: bool [B, L] (undefined = all present).
+/// With tokens in place of leads — prediction, target [B, N, K] (K values per token), the mask
+/// [B, N] selecting tokens — it is masked-autoencoder reconstruction (MAE, ST-MEM): the mean over
+/// the selected tokens of each token's mean squared error.
 at::Tensor masked_mse_loss(const at::Tensor& prediction, const at::Tensor& target, const at::Tensor& lead_present);
+
+/// Smooth L1 (Huber with threshold β: ½d²/β where |d| < β, |d| − ½β elsewhere, d = prediction −
+/// target) over selected tokens, the JEPA latent-prediction loss: Σ_{b,n} selected[b, n] · Σ_k
+/// h(d[b, n, k]) divided by K · Σ selected (0 when nothing is selected). prediction, target:
+/// float [B, N, K]; selected: bool [B, N]. The target is detached (stop-gradient on the target
+/// encoder's branch).
+at::Tensor masked_smooth_l1_loss(const at::Tensor& prediction, const at::Tensor& target, const at::Tensor& selected,
+                                 double beta = 1.0);
+
+/// Per-patch normalised reconstruction targets (MAE's norm_pix_loss): each row of the last
+/// dimension minus its mean, divided by √(unbiased variance + eps). patches: float [..., K], K ≥ 2.
+at::Tensor normalise_patches(const at::Tensor& patches, double eps = 1e-6);
 
 }  // namespace ecgbench

@@ -27,8 +27,8 @@ namespace ecgbench {
 /// Bump whenever any type in harness/include/ecgbench changes layout or virtual interface.
 /// 2: Dataset::dropped_records; 3: EcgSplit::texts; 4: Dataset::stream; 5: Plugin API 2 (modules,
 /// full batches, encode(), task results, capabilities, several plugins per library); 6: TrainHooks::
-/// on_epoch_end, TrainReport::stopped_early.
-inline constexpr std::uint32_t kAbiVersion = 6;
+/// on_epoch_end, TrainReport::stopped_early; 7: Encoder::token_spans.
+inline constexpr std::uint32_t kAbiVersion = 7;
 
 #define ECGBENCH_STRINGIFY_(x) #x
 #define ECGBENCH_STRINGIFY(x) ECGBENCH_STRINGIFY_(x)

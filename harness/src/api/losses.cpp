@@ -167,4 +167,25 @@ at::Tensor masked_mse_loss(const at::Tensor& prediction, const at::Tensor& targe
     return (squared * weight).sum() / (weight.sum() * prediction.size(2)).clamp_min(1.0);
 }
 
+at::Tensor masked_smooth_l1_loss(const at::Tensor& prediction, const at::Tensor& target, const at::Tensor& selected,
+                                 double beta) {
+    if (prediction.dim() != 3 || prediction.sizes() != target.sizes())
+        throw std::invalid_argument("masked_smooth_l1_loss: prediction and target must both be [B, N, K] with equal shapes");
+    if (!selected.defined() || selected.dim() != 2 || selected.size(0) != prediction.size(0) || selected.size(1) != prediction.size(1))
+        throw std::invalid_argument("masked_smooth_l1_loss: selected must be bool [B, N] for [B, N, K] tokens");
+    if (!(beta > 0)) throw std::invalid_argument("masked_smooth_l1_loss: beta must be positive");
+    const at::Tensor d = (prediction - target.detach()).abs();
+    const at::Tensor huber = at::where(d < beta, 0.5 * d.pow(2) / beta, d - 0.5 * beta);
+    const at::Tensor weight = selected.to(prediction.scalar_type()).unsqueeze(-1);
+    return (huber * weight).sum() / (weight.sum() * prediction.size(2)).clamp_min(1.0);
+}
+
+at::Tensor normalise_patches(const at::Tensor& patches, double eps) {
+    if (patches.dim() < 1 || patches.size(-1) < 2)
+        throw std::invalid_argument("normalise_patches: patches need at least 2 values in the last dimension");
+    const at::Tensor mean = patches.mean(-1, /*keepdim=*/true);
+    const at::Tensor var = patches.var(-1, /*unbiased=*/true, /*keepdim=*/true);
+    return (patches - mean) / (var + eps).sqrt();
+}
+
 }  // namespace ecgbench

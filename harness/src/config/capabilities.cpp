@@ -56,6 +56,7 @@ void check_capabilities(const Experiment& experiment, const std::vector<DatasetI
         const std::size_t d = index_of(dataset_name);
         for (const auto& encoder : experiment.encoders)
             for (const auto& ssl : experiment.ssl_methods) {
+                if (!pairs_with(ssl, encoder.name)) continue;
                 const auto have = available(d, encoder, ssl);
                 const std::string context = "pretraining dataset '" + dataset_name + "' with encoder '" + encoder.name +
                                             "' and SSL method '" + ssl.name + "'";
@@ -68,6 +69,7 @@ void check_capabilities(const Experiment& experiment, const std::vector<DatasetI
             const std::size_t d = index_of(dataset_name);
             for (const auto& encoder : experiment.encoders)
                 for (const auto& ssl : experiment.ssl_methods) {
+                    if (!pairs_with(ssl, encoder.name)) continue;
                     const auto have = available(d, encoder, ssl);
                     require(have, "evaluation '" + evaluation.name + "'", evaluation.task.plugin, evaluation.task.where,
                             "evaluation dataset '" + dataset_name + "' with encoder '" + encoder.name + "' and SSL method '" +

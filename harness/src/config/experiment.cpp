@@ -333,7 +333,7 @@ private:
     void parse_experiment_table(const toml::table& root, Experiment& experiment) const;
     void parse_datasets(const toml::table& root, Experiment& experiment) const;
     std::vector<PreprocessStep> preprocess_steps(const toml::node& node, const std::string& dataset) const;
-    std::vector<ModelDecl> parse_models(const toml::table& root, const std::string& key) const;
+    std::vector<ModelDecl> parse_models(const toml::table& root, const std::string& key, const Experiment& experiment) const;
     void parse_pretrain(const toml::table& root, Experiment& experiment) const;
     void parse_evaluations(const toml::table& root, Experiment& experiment) const;
     std::vector<ShiftDecl> shift_conditions(const toml::node& node, const std::string& evaluation) const;
@@ -430,13 +430,20 @@ std::vector<PreprocessStep> Parser::preprocess_steps(const toml::node& node, con
     return steps;
 }
 
-std::vector<ModelDecl> Parser::parse_models(const toml::table& root, const std::string& key) const {
+std::vector<ModelDecl> Parser::parse_models(const toml::table& root, const std::string& key, const Experiment& experiment) const {
     const std::string section = "[[" + key + "]]";
+    const bool ssl = key == "ssl";
+    std::vector<std::string> encoder_names;
+    for (const ModelDecl& encoder : experiment.encoders) encoder_names.push_back(encoder.name);
     std::vector<ModelDecl> models;
     std::map<std::string, SourceLocation> names;
     for (const toml::node& node : *table_array(root, key, true)) {
         const toml::table& table = *node.as_table();
-        check_keys(table, {"name", "plugin", "params"}, section);
+        if (ssl) {
+            check_keys(table, {"name", "plugin", "params", "encoders"}, section);
+        } else {
+            check_keys(table, {"name", "plugin", "params"}, section);
+        }
         ModelDecl decl;
         decl.where = at(table);
         decl.ref = plugin_ref(table, "plugin", section);
@@ -445,6 +452,16 @@ std::vector<ModelDecl> Parser::parse_models(const toml::table& root, const std::
         // Two unnamed entries of one plugin (say, two parameterisations) collide on the default.
         claim_name(names, decl.name, name ? at(*name) : decl.where, key,
                    name ? "" : "; give each " + section + " a distinct 'name'");
+        if (const toml::node* encoders = ssl ? table.get("encoders") : nullptr) {
+            for (auto& [encoder, where] : string_list(*encoders, "encoders", section)) {
+                if (std::find(encoder_names.begin(), encoder_names.end(), encoder) == encoder_names.end()) {
+                    std::string hint = did_you_mean(encoder, encoder_names);
+                    if (hint.empty()) hint = " (declared encoders: " + join(encoder_names, ", ") + ")";
+                    fail(where, "unknown encoder " + quote(encoder) + " in 'encoders' " + in(section) + hint);
+                }
+                decl.encoders.push_back(encoder);
+            }
+        }
         models.push_back(std::move(decl));
     }
     return models;
@@ -656,8 +673,8 @@ Experiment Parser::parse(const std::string& text) {
     parse_experiment_table(root, experiment);
     // Datasets first: [pretrain] and [[evaluation]] refer to them by name.
     parse_datasets(root, experiment);
-    experiment.encoders = parse_models(root, "encoder");
-    experiment.ssl_methods = parse_models(root, "ssl");
+    experiment.encoders = parse_models(root, "encoder", experiment);
+    experiment.ssl_methods = parse_models(root, "ssl", experiment);
     parse_pretrain(root, experiment);
     parse_evaluations(root, experiment);
     return experiment;
@@ -728,6 +745,10 @@ void validate_ref(PluginRef& ref, PluginKind kind, const std::vector<PluginManif
 }
 
 }  // namespace
+
+bool pairs_with(const ModelDecl& ssl, const std::string& encoder) {
+    return ssl.encoders.empty() || std::find(ssl.encoders.begin(), ssl.encoders.end(), encoder) != ssl.encoders.end();
+}
 
 Experiment parse_experiment_text(const std::string& text, const std::string& file,
                                  const std::vector<std::string>& overrides) {

@@ -59,7 +59,11 @@ struct ModelDecl {
     std::string name;
     PluginRef ref;
     SourceLocation where;
+    std::vector<std::string> encoders;  ///< [[ssl]] only: names of the encoders it pairs with (empty = every encoder)
 };
+
+/// Whether the matrix pairs SSL method `ssl` with the encoder named `encoder` (its `encoders` list).
+bool pairs_with(const ModelDecl& ssl, const std::string& encoder);
 
 /// [pretrain]: the matrix axes that are not plugins, and the training budget.
 struct PretrainDecl {

@@ -85,6 +85,7 @@ Plan expand(const Experiment& experiment, const std::map<std::string, DatasetIde
         const std::size_t dataset = dataset_index(experiment, dataset_name);
         for (std::size_t encoder = 0; encoder < experiment.encoders.size(); ++encoder) {
             for (std::size_t ssl = 0; ssl < experiment.ssl_methods.size(); ++ssl) {
+                if (!pairs_with(experiment.ssl_methods[ssl], experiment.encoders[encoder].name)) continue;
                 for (std::int64_t seed : pretrain.seeds) {
                     PretrainCell cell;
                     cell.dataset = dataset;

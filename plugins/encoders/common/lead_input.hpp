@@ -13,19 +13,27 @@
 // token's span of input samples (`stride` samples per token) is zeroed in every signal channel.
 #pragma once
 
-#include "ecgbench/encoder.hpp"
-#include "ecgbench/params.hpp"
-
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "ecgbench/encoder.hpp"
+#include "ecgbench/params.hpp"
+
 namespace ecgbench::encoders {
 
 /// The `leads` and `lead_mask` parameters, to append to an encoder's manifest.
 std::vector<ParamSpec> lead_input_params();
+
+/// The `leads` parameter alone, for encoders that give each lead tokens of its own (vit1d: an
+/// absent lead has no tokens, so needs no presence channel).
+ParamSpec leads_param();
+
+/// Input columns the `leads` parameter selects, in its order (every column when it is empty).
+/// Throws std::invalid_argument naming `plugin` and a lead the input lacks.
+std::vector<std::int64_t> selected_columns(const std::string& plugin, const Params& params, const EncoderInput& input);
 
 /// Output length of `halvings` stride-2 stages that each map T to ceil(T / 2) (a conv with odd
 /// kernel k and padding k/2, max-pool 3/2/1, ceil-mode avg-pool 2/2): the token count for T.

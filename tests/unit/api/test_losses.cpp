@@ -1,6 +1,7 @@
 // The shared SSL losses against hand-computed values (NT-Xent also against a direct loop
 // transcription of its formula): NT-Xent, CLEF's weighted NT-Xent and risk weights, the
-// multi-positive loss of CLOCS with its positive masks, and BYOL's regression loss.
+// multi-positive loss of CLOCS with its positive masks, BYOL's regression loss, and the masked-token
+// losses (MSE over tokens, JEPA's smooth L1, per-patch normalised targets).
 #include "ecgbench/losses.hpp"
 
 #include <ATen/ATen.h>
@@ -388,6 +389,51 @@ TEST(MaskedMse, HandValues) {
                 13.0 / 6.0, 1e-6);
     EXPECT_THROW(ecgbench::masked_mse_loss(p, zero.view({1, 4}), {}), std::invalid_argument);
     EXPECT_THROW(ecgbench::masked_mse_loss(p, zero, at::ones({2, 2}, at::kBool)), std::invalid_argument);
+}
+
+// Tokens in place of leads: the MAE / ST-MEM reconstruction loss over hidden tokens.
+TEST(MaskedMse, OverSelectedTokens) {
+    // Two records × three tokens × two values; token errors (mean over values) 1, 4, 0.25 and 9, 0, 1.
+    const at::Tensor p = at::tensor({1.0f, -1.0f, 2.0f, 2.0f, 0.5f, -0.5f, 3.0f, -3.0f, 0.0f, 0.0f, 1.0f, 1.0f}).view({2, 3, 2});
+    const at::Tensor hidden = at::tensor({1, 0, 1, 1, 1, 0}).ne(0).view({2, 3});
+    EXPECT_NEAR(value(ecgbench::masked_mse_loss(p, at::zeros_like(p), hidden)), (1 + 0.25 + 9 + 0) / 4.0, 1e-6);
+}
+
+TEST(MaskedSmoothL1, HandValues) {
+    // d = 0.5, 3 | 1, −2: Huber(β = 1) = 0.125, 2.5 | 0.5, 1.5.
+    const at::Tensor p = at::tensor({0.5f, 3.0f, 1.0f, -2.0f}).view({1, 2, 2});
+    const at::Tensor zero = at::zeros_like(p);
+    const auto mask = [](std::initializer_list<int> m) { return at::tensor(std::vector<int>(m)).ne(0).view({1, 2}); };
+    EXPECT_NEAR(value(ecgbench::masked_smooth_l1_loss(p, zero, mask({1, 1}))), 4.625 / 4, 1e-6);
+    EXPECT_NEAR(value(ecgbench::masked_smooth_l1_loss(p, zero, mask({1, 0}))), 2.625 / 2, 1e-6);
+    EXPECT_NEAR(value(ecgbench::masked_smooth_l1_loss(p, zero, mask({0, 0}))), 0.0, 1e-6);
+    // β = 2: 0.5 is quadratic (0.25 / 4 = 0.0625), 3 linear (3 − 1 = 2).
+    EXPECT_NEAR(value(ecgbench::masked_smooth_l1_loss(p, zero, mask({1, 0}), 2.0)), 2.0625 / 2, 1e-6);
+    EXPECT_THROW(ecgbench::masked_smooth_l1_loss(p, zero, {}), std::invalid_argument);
+    EXPECT_THROW(ecgbench::masked_smooth_l1_loss(p, zero.view({1, 4}), mask({1, 1})), std::invalid_argument);
+}
+
+TEST(MaskedSmoothL1, TargetGetsNoGradient) {
+    const at::Tensor p = at::tensor({0.5f, 3.0f}).view({1, 1, 2}).requires_grad_();
+    const at::Tensor t = at::zeros({1, 1, 2}).requires_grad_();
+    ecgbench::masked_smooth_l1_loss(p, t, at::ones({1, 1}, at::kBool)).backward();
+    EXPECT_FALSE(t.grad().defined());
+    // d/dp: d/β = 0.5 inside, sign(d) = 1 outside, divided by K = 2.
+    EXPECT_NEAR(p.grad()[0][0][0].item<double>(), 0.25, 1e-6);
+    EXPECT_NEAR(p.grad()[0][0][1].item<double>(), 0.5, 1e-6);
+}
+
+TEST(NormalisePatches, HandValues) {
+    // [1, 2, 3]: mean 2, unbiased variance 1. [2, 4, 6, 8]: mean 5, variance 20/3.
+    const at::Tensor a = ecgbench::normalise_patches(at::tensor({1.0f, 2.0f, 3.0f}).view({1, 3}), 0.0);
+    EXPECT_TRUE(at::allclose(a, at::tensor({-1.0f, 0.0f, 1.0f}).view({1, 3})));
+    const at::Tensor b = ecgbench::normalise_patches(at::tensor({2.0f, 4.0f, 6.0f, 8.0f}).view({1, 1, 4}), 0.0);
+    const double s = std::sqrt(20.0 / 3.0);
+    EXPECT_NEAR(b[0][0][0].item<double>(), -3 / s, 1e-5);
+    EXPECT_NEAR(b[0][0][3].item<double>(), 3 / s, 1e-5);
+    // A flat patch stays finite (eps): 0 / √eps.
+    EXPECT_NEAR(ecgbench::normalise_patches(at::full({1, 4}, 5.0f))[0][2].item<double>(), 0.0, 1e-9);
+    EXPECT_THROW(ecgbench::normalise_patches(at::ones({3, 1})), std::invalid_argument);
 }
 
 }  // namespace

@@ -155,6 +155,28 @@ TEST(Expand, PretrainCellCountAndOrder) {
     EXPECT_EQ(distinct.size(), 24u);
 }
 
+// An [[ssl]] entry's `encoders` restricts its pairings: byol only with the transformer.
+TEST(Expand, SslEncodersListRestrictsPairings) {
+    const std::string text = replace(kBig, "plugin = \"byol\"", "plugin = \"byol\"\nencoders = [\"transformer\"]");
+    const Experiment experiment = load(text);
+    ASSERT_EQ(experiment.ssl_methods[1].encoders, (std::vector<std::string>{"transformer"}));
+    const Plan plan = expand(experiment, identities_for(experiment));
+    ASSERT_EQ(plan.pretrain.size(), 20u);  // 24 minus byol × resnet1d × 2 datasets × 2 seeds
+    for (const PretrainCell& cell : plan.pretrain) EXPECT_FALSE(cell.ssl == 1 && cell.encoder == 0);
+    // Unrestricted pairs hash as before.
+    const Plan full = plan_of(kBig);
+    EXPECT_EQ(plan.pretrain[0].hash, full.pretrain[0].hash);
+    // An unknown encoder is an error naming it and its location; `encoders` is not an [[encoder]] key.
+    try {
+        load(replace(kBig, "plugin = \"byol\"", "plugin = \"byol\"\nencoders = [\"transformr\"]"));
+        ADD_FAILURE() << "unknown encoder accepted";
+    } catch (const ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find("unknown encoder 'transformr'"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("transformer"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(load(replace(kBig, "plugin = \"transformer\"", "plugin = \"transformer\"\nencoders = [\"resnet1d\"]")), ConfigError);
+}
+
 TEST(Expand, EvaluationCellCountAndOrder) {
     const Plan plan = plan_of(kBig);
     // Per pretraining cell: probe on 2 datasets x 3 fractions, then finetune on 1 x 1.

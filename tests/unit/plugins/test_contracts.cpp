@@ -107,6 +107,7 @@ ecgbench::EncoderPtr make_encoder(const std::string& name, std::int64_t leads, s
     std::map<std::string, ParamValue> small;
     if (name == "resnet1d") small["size"] = std::string("XS");
     if (name == "xresnet1d") small["depth"] = std::string("18");
+    if (name == "vit1d") small = {{"size", std::string("XS")}, {"patch_size", std::int64_t{25}}};
     return registry().make_encoder(name, params_for(name, PluginKind::Encoder, small), in);
 }
 
@@ -125,7 +126,8 @@ TEST(EncoderContract, EveryEncoderPlugin) {
                 torch::NoGradGuard no_grad;
                 const at::Tensor x = at::randn({3, leads, samples});
                 at::Tensor present = at::ones({3, leads}, at::kBool);
-                present[0][0] = false;
+                // A record keeps one lead at least: a token encoder has nothing to encode otherwise.
+                if (leads > 1) present[0][0] = false;
                 const auto out = encoder->encode({x * present.unsqueeze(-1), present, {}});
                 ASSERT_EQ(out.pooled.sizes(), (std::vector<std::int64_t>{3, encoder->embedding_dim()})) << leads << "x" << samples;
                 EXPECT_TRUE(out.pooled.isfinite().all().item<bool>());
@@ -164,7 +166,11 @@ TEST(SslContract, EveryMethodPlugin) {
     for (const auto& name : plugins_of(PluginKind::Ssl)) {
         SCOPED_TRACE("ssl plugin " + name);
         torch::manual_seed(0);
-        auto encoder = make_encoder("resnet1d", leads, samples);
+        // Masked-token methods need an encoder whose tokens read lead patches.
+        const auto& needs = registry().require(name, PluginKind::Ssl).manifest().needs;
+        const std::string encoder_name =
+            std::find(needs.begin(), needs.end(), "token_spans") != needs.end() ? "vit1d" : "resnet1d";
+        auto encoder = make_encoder(encoder_name, leads, samples);
         auto method = registry().make_ssl(name, params_for(name, PluginKind::Ssl));
         ecgbench::PretrainContext context;
         context.input = {leads, samples, 100.0, {"I", "II", "III"}};
@@ -176,7 +182,7 @@ TEST(SslContract, EveryMethodPlugin) {
         context.total_steps = 24;
         context.data = &data;
         context.copy_encoder = [&] {
-            auto copy = make_encoder("resnet1d", leads, samples);
+            auto copy = make_encoder(encoder_name, leads, samples);
             ecgbench::copy_module_state(*encoder, *copy);
             return copy;
         };
