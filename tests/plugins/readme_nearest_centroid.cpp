@@ -1,4 +1,4 @@
-// The README's task example, verbatim, built and run by the tests (README_examples).
+// The plugin guide's (docs/plugins.md) task example, verbatim, built and run by the tests (README_examples).
 // plugins/tasks/nearest_centroid/nearest_centroid.cpp: a frozen-encoder protocol in brief — class
 // centroids of the train embeddings, cosine scores on test, macro AUROC and per-record scores.
 #include "ecgbench/metrics.hpp"

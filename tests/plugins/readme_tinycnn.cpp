@@ -1,4 +1,4 @@
-// The README's "Writing a plugin" example, verbatim, built and exercised by the tests so the
+// The plugin guide's (docs/plugins.md) encoder example, verbatim, built and exercised by the tests so the
 // documentation cannot rot. (In a real tree it would live in plugins/encoders/tinycnn/.)
 #include "ecgbench/plugin.hpp"
 

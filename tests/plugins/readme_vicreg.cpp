@@ -1,4 +1,4 @@
-// The README's SSL-method example, verbatim, built and run by the tests (README_examples).
+// The plugin guide's (docs/plugins.md) SSL-method example, verbatim, built and run by the tests (README_examples).
 // plugins/ssl/vicreg_mini/vicreg_mini.cpp: VICReg (Bardes et al. 2022) in brief — two augmented
 // views, an expander MLP, and three named loss terms the store keeps per epoch.
 #include "ecgbench/augment.hpp"

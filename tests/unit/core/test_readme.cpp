@@ -1,5 +1,6 @@
-// The README's plugin examples are the files in tests/plugins/readme_*.cpp, verbatim: the tests
-// build and run those files, and this test keeps the README's text identical to them.
+// The plugin guide's examples (docs/plugins.md, linked from the README) are the files in
+// tests/plugins/readme_*.cpp, verbatim: the tests build and run those files, and this test keeps the
+// guide's text identical to them.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -15,7 +16,7 @@ std::string read(const std::string& path) {
     return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-/// The example as the README shows it: from its first `// plugins/…` or `#include` line on.
+/// The example as the guide shows it: from its first `// plugins/…` or `#include` line on.
 std::string example_text(const std::string& source) {
     std::istringstream in(source);
     std::string line, out;
@@ -28,7 +29,7 @@ std::string example_text(const std::string& source) {
 }
 
 TEST(Readme, PluginExamplesAreTheTestedFilesVerbatim) {
-    const std::string readme = read(std::string(ECGBENCH_SOURCE_DIR) + "/README.md");
+    const std::string readme = read(std::string(ECGBENCH_SOURCE_DIR) + "/docs/plugins.md");
     ASSERT_FALSE(readme.empty());
     int examples = 0;
     for (const auto& entry : std::filesystem::directory_iterator(std::string(ECGBENCH_SOURCE_DIR) + "/tests/plugins")) {
@@ -38,7 +39,7 @@ TEST(Readme, PluginExamplesAreTheTestedFilesVerbatim) {
         const std::string text = example_text(read(entry.path().string()));
         ASSERT_FALSE(text.empty()) << name;
         EXPECT_NE(readme.find("```cpp\n" + text + "```"), std::string::npos)
-            << name << " differs from the README's code block (copy it into the README verbatim)";
+            << name << " differs from docs/plugins.md's code block (copy it there verbatim)";
     }
     EXPECT_EQ(examples, 3);
 }

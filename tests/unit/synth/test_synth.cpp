@@ -442,7 +442,7 @@ TEST(SynthExport, WfdbOutputIsReadableAndIdenticalForAnyThreadCount) {
 // ---------------------------------------------------------------------------------------------
 // Realism against real records in ../shared/data (CinC 2021 incl. PTB-XL, LUDB): amplitude per
 // lead, QRS width and PR interval, and spectral content of generated normals must fall inside the
-// range the real records span. The README reports these numbers.
+// range the real records span. docs/synthetic-cohort.md reports these numbers.
 
 namespace {
 
