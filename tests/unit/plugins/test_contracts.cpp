@@ -216,14 +216,23 @@ TEST(SslContract, EveryMethodPlugin) {
     }
 }
 
+/// A fixed random encoder with tokens (one per 25-sample step over the 3 leads), so that tasks
+/// needing "tokens" (attention_probe) run too.
 class FixedEncoder final : public ecgbench::Encoder {
 public:
-    FixedEncoder() : projection_(register_parameter("projection", at::randn({3 * 250, 16}))) {}
-    ecgbench::EncoderOutput encode(const ecgbench::EncoderBatch& b) override { return {b.signals.flatten(1).mm(projection_).tanh(), {}}; }
+    FixedEncoder()
+        : projection_(register_parameter("projection", at::randn({3 * 250, 16}))),
+          token_projection_(register_parameter("token_projection", at::randn({3 * 25, 16}))) {}
+    ecgbench::EncoderOutput encode(const ecgbench::EncoderBatch& b) override {
+        const at::Tensor steps = b.signals.reshape({b.signals.size(0), 3, 10, 25}).permute({0, 2, 1, 3}).flatten(2);  // [B, 10, 75]
+        return {b.signals.flatten(1).mm(projection_).tanh(), steps.matmul(token_projection_).tanh()};
+    }
     std::int64_t embedding_dim() const override { return 16; }
+    std::int64_t token_count() const override { return 10; }
 
 private:
     at::Tensor projection_;
+    at::Tensor token_projection_;
 };
 
 /// A text tower for tasks that need one ("text_tower"): texts embed by their length, ECGs through the
