@@ -8,6 +8,10 @@
 // benchmark by writing 5 to /proc/self/clear_refs (after malloc_trim hands the previous
 // benchmark's freed memory back), minus the resident set at that moment: the memory one method's
 // training adds on top of the process (weights, activations, optimiser state, allocator caching). bench/method_step.py measures its Python peers the same way.
+//
+// ECGBENCH_BENCH_DEVICE=cuda (or auto) trains on the GPU — bf16 autocast with ECGBENCH_BENCH_PRECISION=bf16,
+// batches pinned and copied asynchronously — and the samples/s are then the device's; the peak
+// memory stays the host's (the GPU's is the peer's torch.cuda.max_memory_allocated).
 #include "registry/registry.hpp"
 #include "ecgbench/train.hpp"
 
@@ -94,9 +98,16 @@ void BM_MethodStep(benchmark::State& state, const std::string& method_name, cons
         copy_module_state(*encoder, *copy);
         return copy;
     };
+    const char* device_env = std::getenv("ECGBENCH_BENCH_DEVICE");
+    const char* precision_env = std::getenv("ECGBENCH_BENCH_PRECISION");
+    const std::string device = resolve_device(device_env ? device_env : "cpu");
+    encoder->to(torch::Device(device));
     method->setup(*encoder, context);
+    method->to(torch::Device(device));
 
     TrainOptions options;
+    options.device = device;
+    options.precision = precision_env ? precision_env : "fp32";
     options.epochs = 1;
     options.batch_size = batch;
     options.warmup_fraction = 0;
@@ -116,8 +127,8 @@ void BM_MethodStep(benchmark::State& state, const std::string& method_name, cons
     state.counters["peak_MiB"] = (status_kib("VmHWM") - rss_before) / 1024.0;
     std::int64_t parameters = 0;
     for (const auto& p : encoder->parameters()) parameters += p.numel();
-    state.SetLabel(encoder_name + " " + size + " (" + std::to_string(parameters) + " params), batch 64, 12x2500, AdamW fp32, " +
-                   std::to_string(at::get_num_threads()) + " threads");
+    state.SetLabel(encoder_name + " " + size + " (" + std::to_string(parameters) + " params), batch 64, 12x2500, AdamW " +
+                   options.precision + ", " + device + ", " + std::to_string(at::get_num_threads()) + " threads");
 }
 
 #define ECGBENCH_METHOD_BENCH(method)                                                                        \

@@ -243,7 +243,14 @@ def main():
     ap.add_argument("--size", default="S", choices=["S", "XS"])
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--steps", type=int, default=4)
+    ap.add_argument("--device", default="cpu",
+                    help="cpu, or cuda (needs torch >= 2.0: every tensor is then made on the device through "
+                         "torch.set_default_device, the data included)")
+    ap.add_argument("--bf16", action="store_true", help="bf16 autocast, as ecgbench's precision = \"bf16\"")
     args = ap.parse_args()
+    cuda = args.device.startswith("cuda")
+    if cuda:
+        torch.set_default_device(args.device)
     if "OMP_NUM_THREADS" not in os.environ:  # Debian's torch defaults to 1 thread; match ecgbench
         torch.set_num_threads(os.cpu_count())
     torch.manual_seed(0)
@@ -273,7 +280,9 @@ def main():
             rows = order[i * batch:(i + 1) * batch]
             x = data.index_select(0, rows)
             opt.zero_grad(set_to_none=True)
-            loss_of(x, rows, step).backward()
+            with torch.autocast(device_type="cuda" if cuda else "cpu", dtype=torch.bfloat16, enabled=args.bf16):
+                loss = loss_of(x, rows, step)
+            loss.backward()
             opt.step()
             step += 1
             if after_step:
@@ -281,15 +290,19 @@ def main():
 
     run()  # warm-up
     rates = []
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
     for _ in range(args.repeats):
+        sync()
         t0 = time.perf_counter()
         run()
+        sync()
         rates.append(batch * args.steps / (time.perf_counter() - t0))
-    peak_mib = (status_kib("VmHWM") - rss_before) / 1024
+    peak_mib = torch.cuda.max_memory_allocated() / 2**20 if cuda else (status_kib("VmHWM") - rss_before) / 1024
     model = "vit1d" if args.method == "st_mem" else "resnet1d"
     print(f"python pytorch {torch.__version__} {model} {args.size} {args.method} step: median {statistics.median(rates):.1f} "
           f"samples/s over {args.repeats} repeats (min {min(rates):.1f}, max {max(rates):.1f}), "
-          f"peak {peak_mib:.0f} MiB above start, {torch.get_num_threads()} threads")
+          f"peak {peak_mib:.0f} MiB {'on the device' if cuda else 'above start'}, {args.device}"
+          f"{' bf16' if args.bf16 else ''}, {torch.get_num_threads()} threads")
 
 
 if __name__ == "__main__":
