@@ -9,7 +9,7 @@
 #include "config/matrix.hpp"
 
 #include "util/json.hpp"
-#include "util/sha256.hpp"
+#include "ecgbench/sha256.hpp"
 
 #include <charconv>
 #include <cmath>

@@ -12,7 +12,7 @@
 #include "runner/provenance.hpp"
 #include "runner/shard_cache.hpp"
 #include "util/json.hpp"
-#include "util/sha256.hpp"
+#include "ecgbench/sha256.hpp"
 
 #include <torch/torch.h>
 

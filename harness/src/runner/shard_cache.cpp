@@ -1,7 +1,7 @@
 #include "runner/shard_cache.hpp"
 
 #include "util/json.hpp"
-#include "util/sha256.hpp"
+#include "ecgbench/sha256.hpp"
 
 #include <ATen/ATen.h>
 

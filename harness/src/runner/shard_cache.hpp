@@ -17,7 +17,7 @@
 #pragma once
 
 #include "ecgbench/dataset.hpp"
-#include "util/sha256.hpp"
+#include "ecgbench/sha256.hpp"
 
 #include <cstdint>
 #include <filesystem>

@@ -1,6 +1,6 @@
 #include "store/outputs.hpp"
 
-#include "util/sha256.hpp"
+#include "ecgbench/sha256.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <zlib.h>

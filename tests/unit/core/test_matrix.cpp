@@ -2,7 +2,7 @@
 // a cell's hash. Experiments are parsed from TOML and validated against hand-built manifests.
 #include "config/experiment.hpp"
 #include "config/matrix.hpp"
-#include "util/sha256.hpp"
+#include "ecgbench/sha256.hpp"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>

@@ -3,7 +3,7 @@
 // chunk with bounded memory.
 #include "runner/shard_cache.hpp"
 #include "support/flip_bytes.hpp"
-#include "util/sha256.hpp"
+#include "ecgbench/sha256.hpp"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
