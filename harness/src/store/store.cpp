@@ -762,7 +762,7 @@ void Store::finish(std::int64_t run_id, const std::vector<MetricRecord>& metrics
         }
         SQLite::Statement output(*db_,
                                  "INSERT INTO record_outputs(run_id, split, kind, columns, records, encoding, sha256, bytes, data) "
-                                 "VALUES (?, ?, ?, ?, ?, 'tsv+zlib', ?, ?, ?)");
+                                 "VALUES (?, ?, ?, ?, ?, 'tsv+zstd', ?, ?, ?)");  // outputs.hpp
         for (const auto& o : outputs) {
             const EncodedOutputs encoded = encode_outputs(o);
             output.reset();
