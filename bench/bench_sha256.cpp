@@ -1,11 +1,11 @@
 // SHA-256 throughput on a 64 MiB buffer (the size of a large checkpoint or cache shard), fed in
 // 1 MiB updates as sha256_file streams a file. Reports MB/s.
-#include "ecgbench/sha256.hpp"
-
 #include <benchmark/benchmark.h>
 
 #include <random>
 #include <string>
+
+#include "ecgbench/sha256.hpp"
 
 namespace {
 

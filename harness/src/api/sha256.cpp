@@ -51,7 +51,8 @@ std::string sha256_hex(std::string_view text) {
 std::string sha256_file(const std::string& path) {
     // A directory opens fine as an ifstream and then reads as empty; refuse it explicitly.
     std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) throw std::runtime_error("cannot hash '" + path + "': it is a directory");
+    if (std::filesystem::is_directory(path, ec))
+        throw std::runtime_error("cannot hash '" + path + "': it is a directory");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw std::runtime_error("cannot open '" + path + "': " + std::strerror(errno));
     Sha256 hasher;

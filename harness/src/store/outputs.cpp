@@ -3,6 +3,7 @@
 #include "ecgbench/sha256.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <nlohmann/json.hpp>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -41,23 +42,7 @@ bool decompress(const void* data, std::size_t size, std::string& tsv) {
 }  // namespace
 
 std::string json_string_array(const std::vector<std::string>& values) {
-    std::string out = "[";
-    for (std::size_t i = 0; i < values.size(); ++i) {
-        if (i) out += ",";
-        out += "\"";
-        for (char c : values[i]) {
-            if (c == '"' || c == '\\') out += '\\';
-            if (static_cast<unsigned char>(c) < 0x20) {
-                char buffer[8];
-                std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
-                out += buffer;
-            } else {
-                out += c;
-            }
-        }
-        out += "\"";
-    }
-    return out + "]";
+    return nlohmann::json(values).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 EncodedOutputs encode_outputs(const OutputRecord& o) {

@@ -12,7 +12,7 @@
 namespace ecgbench {
 
 /// zstd level for stored outputs: docs/store.md has the sizes per level on a real run's logits.
-inline constexpr int kOutputsZstdLevel = 19;
+inline constexpr int kOutputsZstdLevel = 12;
 
 struct EncodedOutputs {
     std::vector<unsigned char> compressed;
