@@ -14,6 +14,7 @@ packages=(
   zlib1g-dev libzstd-dev libssl-dev nlohmann-json3-dev
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   libsentencepiece-dev
+  libgloo-dev
 )
 for arg in "$@"; do
   case "$arg" in

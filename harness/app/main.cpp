@@ -13,6 +13,7 @@
 #include "report/report.hpp"
 #include "runner/export.hpp"
 #include "runner/artifacts.hpp"
+#include "runner/local_ranks.hpp"
 #include "runner/runner.hpp"
 #include "store/store.hpp"
 #include "synth/synth.hpp"
@@ -35,6 +36,7 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <optional>
 
 namespace {
@@ -51,12 +53,14 @@ void on_signal(int signal) {
 }
 
 // Debian's LibTorch starts with one intra-op thread whatever the machine has; use every core unless
-// the user chose (--threads or OMP_NUM_THREADS).
-void configure_threads(int requested) {
+// the user chose (--threads or OMP_NUM_THREADS). `local_ranks` processes of `run --nproc` share the
+// cores: each gets its part, as oversubscribed threads slow every rank down.
+void configure_threads(int requested, int local_ranks) {
     if (requested > 0) {
         torch::set_num_threads(requested);
     } else if (std::getenv("OMP_NUM_THREADS") == nullptr) {
-        torch::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+        const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        torch::set_num_threads(std::max(1, cores / std::max(1, local_ranks)));
     }
 }
 
@@ -241,14 +245,45 @@ int cmd_status(const PluginRegistry& registry, const CellArgs& args, const std::
     return 0;
 }
 
-int cmd_run(const PluginRegistry& registry, const CellArgs& args, const std::string& store_path, RunOptions options) {
+/// How `run` spreads pretraining over processes (docs/cli.md, "Data-parallel pretraining").
+struct ParallelArgs {
+    int nproc = 1;             ///< start this many local ranks
+    bool distributed = false;  ///< take rank and world from srun (or ECGBENCH_*) instead
+};
+
+int cmd_run(const PluginRegistry& registry, const CellArgs& args, const std::string& store_path, RunOptions options,
+            const ParallelArgs& parallel, char** argv) {
     auto prepared = prepare_experiment(args.file, registry, args.overrides);
     if (args.filtered || !args.only.empty()) options.selection = selection_for(prepared, args);
     Store store(store_path);
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     options.stop = &g_stop;
+
+    // Data-parallel pretraining: this process is rank 0 unless the environment says otherwise.
+    std::optional<LocalRanks> local_ranks;
+    std::optional<Rendezvous> rendezvous;
+    if (parallel.nproc > 1 || parallel.distributed)
+        rendezvous = rendezvous_from_environment(std::filesystem::absolute(store_path).parent_path().string());
+    if (parallel.nproc > 1 && !rendezvous) {
+        local_ranks.emplace(parallel.nproc, argv);
+        rendezvous = local_ranks->rendezvous();
+    }
+    if (parallel.distributed && !rendezvous)
+        throw std::invalid_argument("--distributed: no srun step (SLURM_NTASKS) and no ECGBENCH_WORLD_SIZE in the environment");
+    std::unique_ptr<DataParallel> group;
+    if (rendezvous && rendezvous->world_size > 1) {
+        group = std::make_unique<DataParallel>(*rendezvous);
+        options.data_parallel = group.get();
+        if (group->rank() > 0) {
+            follow_experiment(prepared, store, registry, options);
+            return g_stop.load() ? 130 : 0;
+        }
+        if (!options.quiet)
+            std::cout << "data-parallel pretraining on " << group->world_size() << " processes (Gloo)\n";
+    }
     const auto summary = run_experiment(prepared, store, registry, options);
+    if (local_ranks && local_ranks->wait() > 0) std::cerr << "warning: a data-parallel rank exited with an error\n";
     std::cout << "done: " << summary.finished << " ran, " << summary.skipped << " already finished, " << summary.failed
               << " failed, " << summary.busy << " running elsewhere" << (summary.interrupted ? ", INTERRUPTED" : "")
               << "\n";
@@ -538,6 +573,14 @@ int main(int argc, char** argv) {
     std::int64_t chunk_mb = run_options.stream_chunk_bytes >> 20;
     run->add_option("--chunk-mb", chunk_mb, "raw signal read from a dataset plugin at a time while a split is loaded and cached")
         ->capture_default_str()->check(CLI::Range(1, 1 << 20));
+    ParallelArgs parallel_args;
+    run->add_option("--nproc", parallel_args.nproc,
+                    "train each pretraining cell on N local processes (data-parallel over Gloo; the batch is split "
+                    "over them, so batch_size must divide by N)")
+        ->capture_default_str()->check(CLI::Range(1, 256));
+    run->add_flag("--distributed", parallel_args.distributed,
+                  "one rank of a data-parallel group started by srun (SLURM_PROCID, SLURM_NTASKS; rendezvous file "
+                  "beside the store)");
     auto* status = app.add_subcommand("status", "count cells by state and show recorded errors");
     add_cell_options(status, cell_args, true);
     auto* report = app.add_subcommand("report", "write comparison tables, figures and provenance from the store (docs/reports.md)");
@@ -629,7 +672,7 @@ int main(int argc, char** argv) {
     }
     for (const auto* sub : {plan, run, status})
         if (*sub) cell_args.filtered = sub->count("--filter") > 0;
-    configure_threads(threads);
+    configure_threads(threads, *run ? parallel_args.nproc : 1);
     try {
         if (*completion) {
             const CompletionHints hints{{"--store", "@file"}, {"--plugin-dir", "@dir"}, {"--out", "@file"},
@@ -671,7 +714,7 @@ int main(int argc, char** argv) {
         if (*status) return cmd_status(*registry, cell_args, store_path);
         if (*run) {
             run_options.stream_chunk_bytes = chunk_mb << 20;
-            return cmd_run(*registry, cell_args, store_path, run_options);
+            return cmd_run(*registry, cell_args, store_path, run_options, parallel_args, argv);
         }
     } catch (const ConfigError& e) {
         std::cerr << "error: " << e.what() << "\n";
