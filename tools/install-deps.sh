@@ -11,7 +11,7 @@ packages=(
   libtorch-dev libopenblas0-pthread
   libboost-dev libboost-filesystem-dev
   libtomlplusplus-dev libsqlitecpp-dev libsqlite3-dev sqlite3
-  zlib1g-dev
+  zlib1g-dev libzstd-dev libssl-dev nlohmann-json3-dev
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   libsentencepiece-dev
   libgloo-dev

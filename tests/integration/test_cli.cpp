@@ -3,7 +3,7 @@
 #include "store/store.hpp"
 #include "support/command.hpp"
 #include "support/flip_bytes.hpp"
-#include "util/sha256.hpp"
+#include "ecgbench/sha256.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>

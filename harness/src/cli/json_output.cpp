@@ -1,72 +1,63 @@
 #include "cli/json_output.hpp"
 
-#include "util/json.hpp"
-
 #include <cmath>
 #include <map>
 #include <optional>
 
+#include "util/json.hpp"
+
 namespace ecgbench {
 namespace {
 
-std::string json_bool(bool value) { return value ? "true" : "false"; }
+// A missing or non-finite number is null.
+Json json_optional(const std::optional<double>& value) {
+    return value && std::isfinite(*value) ? Json(*value) : Json();
+}
 
-std::string json_optional(const std::optional<double>& value) { return value ? json_number(*value) : "null"; }
-
-std::string plugin_object(const LoadedPlugin& plugin) {
+Json plugin_object(const LoadedPlugin& plugin) {
     const PluginManifest& m = plugin.manifest();
-    std::vector<std::string> params;
+    Json params = Json::array();
     for (const ParamSpec& p : m.params)
-        params.push_back(json_object({{"name", json_string(p.name)},
-                                      {"type", json_string(to_string(p.type))},
-                                      {"default", json_param_value(p.default_value)},
-                                      {"doc", json_string(p.doc)},
-                                      {"min", json_optional(p.min)},
-                                      {"max", json_optional(p.max)},
-                                      {"choices", json_strings(p.choices)}}));
-    return json_object({{"name", json_string(m.name)},
-                        {"kind", json_string(to_string(m.kind))},
-                        {"version", json_string(m.version)},
-                        {"summary", json_string(m.summary)},
-                        {"path", json_string(plugin.path)},
-                        {"params", json_array(params)},
-                        {"needs", json_strings(m.needs)},
-                        {"provides", json_strings(m.provides)}});
+        params.push_back(Json{{"name", p.name},
+                              {"type", to_string(p.type)},
+                              {"default", json_param_value(p.default_value)},
+                              {"doc", p.doc},
+                              {"min", json_optional(p.min)},
+                              {"max", json_optional(p.max)},
+                              {"choices", p.choices}});
+    return Json{{"name", m.name},      {"kind", to_string(m.kind)}, {"version", m.version}, {"summary", m.summary},
+                {"path", plugin.path}, {"params", params},          {"needs", m.needs},     {"provides", m.provides}};
 }
 
-std::string counts_object(const std::map<std::string, int>& counts) {
-    JsonObject object;
-    for (const auto& [status, n] : counts) object[status] = json_number(static_cast<std::int64_t>(n));
-    return json_object(object);
-}
+Json counts_object(const std::map<std::string, int>& counts) { return Json(counts); }
 
 /// The fields a cell has in plan and status documents; `status` is its latest run's state or "todo".
-JsonObject pretrain_fields(const PreparedExperiment& prepared, std::size_t p) {
+Json pretrain_fields(const PreparedExperiment& prepared, std::size_t p) {
     const auto& exp = prepared.experiment;
     const PretrainCell& cell = prepared.plan.pretrain[p];
-    return {{"hash", json_string(cell.hash)},
-            {"kind", json_string("pretrain")},
-            {"label", json_string(pretrain_label(exp, cell))},
-            {"dataset", json_string(exp.datasets[cell.dataset].name)},
-            {"encoder", json_string(exp.encoders[cell.encoder].name)},
-            {"ssl", json_string(exp.ssl_methods[cell.ssl].name)},
-            {"seed", json_number(cell.seed)}};
+    return {{"hash", cell.hash},
+            {"kind", "pretrain"},
+            {"label", pretrain_label(exp, cell)},
+            {"dataset", exp.datasets[cell.dataset].name},
+            {"encoder", exp.encoders[cell.encoder].name},
+            {"ssl", exp.ssl_methods[cell.ssl].name},
+            {"seed", cell.seed}};
 }
 
-JsonObject eval_fields(const PreparedExperiment& prepared, std::size_t e) {
+Json eval_fields(const PreparedExperiment& prepared, std::size_t e) {
     const auto& exp = prepared.experiment;
     const EvalCell& cell = prepared.plan.evaluations[e];
-    JsonObject object = pretrain_fields(prepared, cell.pretrain);
+    Json object = pretrain_fields(prepared, cell.pretrain);
     const auto& evaluation = exp.evaluations[cell.evaluation];
-    object["hash"] = json_string(cell.hash);
-    object["kind"] = json_string("eval");
-    object["label"] = json_string(eval_label(exp, prepared.plan, cell));
-    object["pretrain_hash"] = json_string(cell.pretrain_hash);
-    object["evaluation"] = json_string(evaluation.name);
-    object["task"] = json_string(evaluation.task.plugin);
-    object["eval_dataset"] = json_string(exp.datasets[cell.dataset].name);
-    object["label_fraction"] = json_number(cell.label_fraction);
-    object["shift"] = json_string(evaluation.shifts[cell.shift].name);
+    object["hash"] = cell.hash;
+    object["kind"] = "eval";
+    object["label"] = eval_label(exp, prepared.plan, cell);
+    object["pretrain_hash"] = cell.pretrain_hash;
+    object["evaluation"] = evaluation.name;
+    object["task"] = evaluation.task.plugin;
+    object["eval_dataset"] = exp.datasets[cell.dataset].name;
+    object["label_fraction"] = cell.label_fraction;
+    object["shift"] = evaluation.shifts[cell.shift].name;
     return object;
 }
 
@@ -76,40 +67,38 @@ std::optional<RunRecord> latest(const Store* store, const std::string& hash) {
 
 std::string status_text(const std::optional<RunRecord>& run) { return run ? to_string(run->status) : "todo"; }
 
-JsonObject document_head(const std::string& schema, const PreparedExperiment& prepared, const Store* store,
-                         const std::string& store_path) {
-    return {{"schema", json_string(schema)},
-            {"experiment", json_string(prepared.experiment.name)},
-            {"file", json_string(prepared.experiment.file)},
-            {"overrides", json_strings(prepared.experiment.overrides)},
-            {"store", json_string(store_path)},
-            {"store_exists", json_bool(store != nullptr)}};
+Json document_head(const std::string& schema, const PreparedExperiment& prepared, const Store* store,
+                   const std::string& store_path) {
+    return {{"schema", schema},
+            {"experiment", prepared.experiment.name},
+            {"file", prepared.experiment.file},
+            {"overrides", prepared.experiment.overrides},
+            {"store", store_path},
+            {"store_exists", store != nullptr}};
 }
 
 }  // namespace
 
 std::string plugins_json(const std::vector<const LoadedPlugin*>& plugins, const std::vector<LoadFailure>& failures) {
-    std::vector<std::string> items, failed;
+    Json items = Json::array(), failed = Json::array();
     for (const LoadedPlugin* plugin : plugins) items.push_back(plugin_object(*plugin));
-    for (const LoadFailure& f : failures)
-        failed.push_back(json_object({{"path", json_string(f.path)}, {"reason", json_string(f.reason)}}));
-    return json_object({{"schema", json_string("ecgbench.plugins/1")},
-                        {"plugins", json_array(items)},
-                        {"failures", json_array(failed)}});
+    for (const LoadFailure& f : failures) failed.push_back({{"path", f.path}, {"reason", f.reason}});
+    return json_text({{"schema", "ecgbench.plugins/1"}, {"plugins", items}, {"failures", failed}});
 }
 
 std::string plan_json(const PreparedExperiment& prepared, const Selection& selection, const Store* store,
                       const std::string& store_path) {
     const Plan& plan = prepared.plan;
     std::map<std::string, int> counts;
-    std::vector<std::string> cells;
-    auto add = [&](JsonObject object, const std::string& config, bool selected, const std::string& hash) {
+    Json cells = Json::array();
+    auto add = [&](Json object, const std::string& config, bool selected, const std::string& hash) {
         const std::string status = status_text(latest(store, hash));
         if (selected) ++counts[status];
-        object["status"] = json_string(status);
-        object["selected"] = json_bool(selected);
-        object["config"] = config;  // canonical JSON already
-        cells.push_back(json_object(object));
+        object["status"] = status;
+        object["selected"] = selected;
+        // The value the cell's hash is taken over; its canonical text is the store's cells.config.
+        object["config"] = Json::parse(config);
+        cells.push_back(std::move(object));
     };
     for (std::size_t p = 0; p < plan.pretrain.size(); ++p) {
         if (!selection.involved(plan, p)) continue;
@@ -118,31 +107,30 @@ std::string plan_json(const PreparedExperiment& prepared, const Selection& selec
             if (plan.evaluations[e].pretrain == p && selection.evaluations[e])
                 add(eval_fields(prepared, e), plan.evaluations[e].config, true, plan.evaluations[e].hash);
     }
-    JsonObject document = document_head("ecgbench.plan/1", prepared, store, store_path);
-    document["cells"] = json_array(cells);
+    Json document = document_head("ecgbench.plan/1", prepared, store, store_path);
+    document["cells"] = std::move(cells);
     document["counts"] = counts_object(counts);
-    document["total"] = json_object({{"pretrain", json_number(static_cast<std::int64_t>(plan.pretrain.size()))},
-                                     {"eval", json_number(static_cast<std::int64_t>(plan.evaluations.size()))}});
-    return json_object(document);
+    document["total"] = {{"pretrain", plan.pretrain.size()}, {"eval", plan.evaluations.size()}};
+    return json_text(document);
 }
 
 std::string status_json(const PreparedExperiment& prepared, const Selection& selection, const Store* store,
                         const std::string& store_path) {
     const Plan& plan = prepared.plan;
     std::map<std::string, int> counts;
-    std::vector<std::string> cells;
-    auto add = [&](JsonObject object, const std::string& hash) {
+    Json cells = Json::array();
+    auto add = [&](Json object, const std::string& hash) {
         const auto run = latest(store, hash);
         ++counts[status_text(run)];
-        object["status"] = json_string(status_text(run));
-        object["run"] = !run ? "null"
-                             : json_object({{"id", json_number(run->id)},
-                                            {"started_at", json_string(run->started_at)},
-                                            {"ended_at", run->ended_at.empty() ? "null" : json_string(run->ended_at)},
-                                            {"host", json_string(run->host)},
-                                            {"pid", json_number(run->pid)},
-                                            {"error", run->error.empty() ? "null" : json_string(run->error)}});
-        cells.push_back(json_object(object));
+        object["status"] = status_text(run);
+        auto or_null = [](const std::string& text) { return text.empty() ? Json() : Json(text); };
+        object["run"] = !run ? Json() : Json{{"id", run->id},
+                                             {"started_at", run->started_at},
+                                             {"ended_at", or_null(run->ended_at)},
+                                             {"host", run->host},
+                                             {"pid", run->pid},
+                                             {"error", or_null(run->error)}};
+        cells.push_back(std::move(object));
     };
     for (std::size_t p = 0; p < plan.pretrain.size(); ++p) {
         if (selection.pretrain[p]) add(pretrain_fields(prepared, p), plan.pretrain[p].hash);
@@ -150,100 +138,98 @@ std::string status_json(const PreparedExperiment& prepared, const Selection& sel
             if (plan.evaluations[e].pretrain == p && selection.evaluations[e])
                 add(eval_fields(prepared, e), plan.evaluations[e].hash);
     }
-    JsonObject document = document_head("ecgbench.status/1", prepared, store, store_path);
-    document["cells"] = json_array(cells);
+    Json document = document_head("ecgbench.status/1", prepared, store, store_path);
+    document["cells"] = std::move(cells);
     document["counts"] = counts_object(counts);
-    return json_object(document);
+    return json_text(document);
 }
 
 std::string report_json(const std::string& experiment, const std::string& store_path, const ReportTable& table,
                         const std::vector<FlatResult>& rows, const std::vector<std::string>& files) {
-    std::vector<std::string> columns, methods, results;
+    Json columns = Json::array(), methods = Json::array(), results = Json::array();
     for (const ReportColumn& c : table.columns)
-        columns.push_back(json_object({{"task", json_string(c.task)},
-                                       {"eval_dataset", json_string(c.eval_dataset)},
-                                       {"label_fraction", json_number(c.label_fraction)},
-                                       {"shift", json_string(c.shift)},
-                                       {"category", json_string(c.category)},
-                                       {"noise", json_string(c.noise)},
-                                       {"snr_db", json_optional(c.snr_db)},
-                                       {"leads", json_number(c.leads)},
-                                       {"shift_leads", json_number(c.shift_leads)}}));
+        columns.push_back(Json{{"task", c.task},
+                               {"eval_dataset", c.eval_dataset},
+                               {"label_fraction", c.label_fraction},
+                               {"shift", c.shift},
+                               {"category", c.category},
+                               {"noise", c.noise},
+                               {"snr_db", json_optional(c.snr_db)},
+                               {"leads", c.leads},
+                               {"shift_leads", c.shift_leads}});
     for (const ReportRow& row : table.rows) {
-        std::vector<std::string> cells;
+        Json cells = Json::array();
         for (const ReportCell& cell : row.cells)
-            cells.push_back(json_object({{"column", json_number(static_cast<std::int64_t>(cell.column))},
-                                         {"mean", json_number(cell.summary.mean)},
-                                         {"std", json_number(cell.summary.std)},
-                                         {"n", json_number(static_cast<std::int64_t>(cell.summary.n))},
-                                         {"best", json_bool(cell.best)},
-                                         {"second", json_bool(cell.second)},
-                                         {"expected", json_number(static_cast<std::int64_t>(cell.expected))},
-                                         {"failed", json_number(static_cast<std::int64_t>(cell.failed))},
-                                         {"running", json_number(static_cast<std::int64_t>(cell.running))},
-                                         {"ci_low", json_optional(cell.ci_low)},
-                                         {"ci_high", json_optional(cell.ci_high)},
-                                         {"delta", json_optional(cell.delta)},
-                                         {"p_value", json_optional(cell.p_value)}}));
-        std::vector<std::string> gaps, means;
+            cells.push_back(Json{{"column", cell.column},
+                                 {"mean", cell.summary.mean},
+                                 {"std", cell.summary.std},
+                                 {"n", cell.summary.n},
+                                 {"best", cell.best},
+                                 {"second", cell.second},
+                                 {"expected", cell.expected},
+                                 {"failed", cell.failed},
+                                 {"running", cell.running},
+                                 {"ci_low", json_optional(cell.ci_low)},
+                                 {"ci_high", json_optional(cell.ci_high)},
+                                 {"delta", json_optional(cell.delta)},
+                                 {"p_value", json_optional(cell.p_value)}});
+        Json gaps = Json::array(), means = Json::array();
         for (const ReportGap& gap : row.gaps)
-            gaps.push_back(json_object({{"column", json_number(static_cast<std::int64_t>(gap.column))},
-                                        {"state", json_string(to_string(gap.state))},
-                                        {"expected", json_number(static_cast<std::int64_t>(gap.expected))},
-                                        {"error", json_string(gap.error)}}));
+            gaps.push_back(Json{{"column", gap.column},
+                                {"state", to_string(gap.state)},
+                                {"expected", gap.expected},
+                                {"error", gap.error}});
         for (const auto& m : row.category_means) means.push_back(json_optional(m));
-        methods.push_back(json_object({{"dataset", json_string(row.dataset)},
-                                       {"encoder", json_string(row.encoder)},
-                                       {"ssl", json_string(row.ssl)},
-                                       {"uses_labels", json_bool(row.uses_labels)},
-                                       {"cells", json_array(cells)},
-                                       {"gaps", json_array(gaps)},
-                                       {"category_means", json_array(means)},
-                                       {"average_rank", json_optional(row.average_rank)}}));
+        methods.push_back(Json{{"dataset", row.dataset},
+                               {"encoder", row.encoder},
+                               {"ssl", row.ssl},
+                               {"uses_labels", row.uses_labels},
+                               {"cells", cells},
+                               {"gaps", gaps},
+                               {"category_means", means},
+                               {"average_rank", json_optional(row.average_rank)}});
     }
     for (const FlatResult& r : rows)
-        results.push_back(json_object({{"dataset", json_string(r.dataset)},
-                                       {"encoder", json_string(r.encoder)},
-                                       {"ssl", json_string(r.ssl)},
-                                       {"task", json_string(r.task)},
-                                       {"eval_dataset", json_string(r.eval_dataset)},
-                                       {"protocol", json_string(r.protocol)},
-                                       {"label_fraction", json_number(r.label_fraction)},
-                                       {"shift", json_string(r.shift)},
-                                       {"seed", json_number(r.seed)},
-                                       {"metric", json_string(r.metric)},
-                                       {"split", json_string(r.split)},
-                                       {"value", json_number(r.value)},
-                                       {"ci_low", json_optional(r.ci_low)},
-                                       {"ci_high", json_optional(r.ci_high)},
-                                       {"higher_is_better", json_bool(r.higher_is_better)},
-                                       {"pretrain_uses_labels", json_bool(r.pretrain_uses_labels)},
-                                       {"cell_hash", json_string(r.cell_hash)}}));
-    std::vector<std::string> rank_columns;
-    for (std::size_t c : table.rank_columns) rank_columns.push_back(json_number(static_cast<std::int64_t>(c)));
-    const std::string friedman =
-        table.friedman ? json_object({{"chi_square", json_number(table.friedman->chi_square)},
-                                      {"p_chi_square", json_number(table.friedman->p_chi_square)},
-                                      {"iman_davenport", std::isfinite(table.friedman->iman_davenport) ? json_number(table.friedman->iman_davenport) : "null"},
-                                      {"critical_difference", json_number(table.critical_difference)},
-                                      {"alpha", json_number(table.alpha)}})
-                       : "null";
-    return json_object({{"schema", json_string("ecgbench.report/1")},
-                        {"experiment", json_string(experiment)},
-                        {"store", json_string(store_path)},
-                        {"metric", json_string(table.metric)},
-                        {"split", json_string(table.split)},
-                        {"higher_is_better", json_bool(table.higher_is_better)},
-                        {"ci", json_string(table.ci == CiMode::Bootstrap ? "bootstrap" : "std")},
-                        {"baseline", json_string(table.baseline)},
-                        {"categories", json_strings(table.categories)},
-                        {"rank_columns", json_array(rank_columns)},
-                        {"friedman", friedman},
-                        {"notes", json_strings(table.notes)},
-                        {"columns", json_array(columns)},
-                        {"rows", json_array(methods)},
-                        {"results", json_array(results)},
-                        {"files", json_strings(files)}});
+        results.push_back(Json{{"dataset", r.dataset},
+                               {"encoder", r.encoder},
+                               {"ssl", r.ssl},
+                               {"task", r.task},
+                               {"eval_dataset", r.eval_dataset},
+                               {"protocol", r.protocol},
+                               {"label_fraction", r.label_fraction},
+                               {"shift", r.shift},
+                               {"seed", r.seed},
+                               {"metric", r.metric},
+                               {"split", r.split},
+                               {"value", r.value},
+                               {"ci_low", json_optional(r.ci_low)},
+                               {"ci_high", json_optional(r.ci_high)},
+                               {"higher_is_better", r.higher_is_better},
+                               {"pretrain_uses_labels", r.pretrain_uses_labels},
+                               {"cell_hash", r.cell_hash}});
+    const Json rank_columns = table.rank_columns;
+    const Json friedman = table.friedman ? Json{{"chi_square", table.friedman->chi_square},
+                                                {"p_chi_square", table.friedman->p_chi_square},
+                                                {"iman_davenport", json_optional(table.friedman->iman_davenport)},
+                                                {"critical_difference", table.critical_difference},
+                                                {"alpha", table.alpha}}
+                                         : Json();
+    return json_text({{"schema", "ecgbench.report/1"},
+                      {"experiment", experiment},
+                      {"store", store_path},
+                      {"metric", table.metric},
+                      {"split", table.split},
+                      {"higher_is_better", table.higher_is_better},
+                      {"ci", table.ci == CiMode::Bootstrap ? "bootstrap" : "std"},
+                      {"baseline", table.baseline},
+                      {"categories", table.categories},
+                      {"rank_columns", rank_columns},
+                      {"friedman", friedman},
+                      {"notes", table.notes},
+                      {"columns", columns},
+                      {"rows", methods},
+                      {"results", results},
+                      {"files", files}});
 }
 
 }  // namespace ecgbench

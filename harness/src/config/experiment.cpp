@@ -9,6 +9,7 @@
 #include "config/overrides.hpp"
 
 #include "ecgbench/leads.hpp"
+#include "util/json.hpp"
 #include "util/text.hpp"
 
 #include <toml++/toml.h>
@@ -646,7 +647,7 @@ std::vector<ShiftDecl> Parser::shift_conditions(const toml::node& node, const st
                 fail(at(*random), "'random_leads' in " + section + " must be in [1, 12]");
         }
         // Two entries that change the data identically would be one cell under two names.
-        const std::string identity = shift.identity_json();
+        const std::string identity = canonical_json(shift.identity());
         if (const auto it = identities.find(identity); it != identities.end())
             fail(at(table), "shift " + quote(shift.name) + " in " + section + " is the same condition as the one at " +
                                 it->second.str());

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "config/experiment.hpp"
+#include "util/json.hpp"
 
 #include <cstdint>
 #include <map>
@@ -47,7 +48,7 @@ struct DatasetIdentity {
     std::string version;
     double sampling_rate_hz = 0;
     std::vector<std::string> leads;  ///< leads actually used (declared leads or all available)
-    std::string preprocess_json;     ///< canonical JSON of the declared pipeline ("" = none)
+    Json preprocess = Json::array();  ///< the declared pipeline's steps (Pipeline::json; empty = none)
     std::string class_descriptions_json;  ///< canonical JSON of DatasetInfo::class_descriptions ("" = none)
 };
 

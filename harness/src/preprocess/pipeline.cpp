@@ -252,11 +252,10 @@ std::pair<double, std::int64_t> Pipeline::output_format(double fs, std::int64_t 
     return {f.fs, f.samples};
 }
 
-std::string Pipeline::json() const {
-    std::vector<std::string> steps;
-    for (const PreprocessStep& s : steps_)
-        steps.push_back(json_object({{"step", json_string(s.step)}, {"params", json_params(s.params)}}));
-    return json_array(steps);
+Json Pipeline::json() const {
+    Json steps = Json::array();
+    for (const PreprocessStep& s : steps_) steps.push_back({{"step", s.step}, {"params", json_params(s.params)}});
+    return steps;
 }
 
 std::string Pipeline::describe() const {

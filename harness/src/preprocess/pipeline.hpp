@@ -18,6 +18,8 @@
 #include "ecgbench/dataset.hpp"
 #include "preprocess/step.hpp"
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -35,8 +37,8 @@ public:
     /// std::invalid_argument naming the step when it cannot apply (a corner at or above Nyquist, a
     /// window longer than the record, an unsupported resampling ratio).
     std::pair<double, std::int64_t> output_format(double fs, std::int64_t samples) const;
-    /// Canonical JSON of the steps with every parameter (part of the cells' identity).
-    std::string json() const;
+    /// The steps with every parameter, as JSON (part of the cells' identity through canonical_json).
+    nlohmann::json json() const;
     /// One line for DatasetInfo::preprocessing, e.g. "resample 100 Hz; bandpass 0.5-40 Hz".
     std::string describe() const;
     /// The split after every step (the input is not modified). `fs` is the input rate.

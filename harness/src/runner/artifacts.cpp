@@ -2,7 +2,7 @@
 
 #include "runner/checkpoint.hpp"
 #include "runner/shard_cache.hpp"
-#include "util/sha256.hpp"
+#include "ecgbench/sha256.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <torch/serialize.h>

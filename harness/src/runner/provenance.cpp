@@ -43,11 +43,7 @@ std::string hostname() {
 }
 
 // String pairs as a JSON object.
-std::string string_object(const std::map<std::string, std::string>& fields) {
-    JsonObject object;
-    for (const auto& [key, value] : fields) object[key] = json_string(value);
-    return json_object(object);
-}
+std::string string_object(const std::map<std::string, std::string>& fields) { return json_text(Json(fields)); }
 
 /// The CPU model and the ISA extensions that change numerics or speed (results move with BLAS
 /// kernels, which depend on them): "Intel(R) Xeon(R) ... | avx2 fma avx512f avx512_bf16".

@@ -13,7 +13,7 @@
 #include "runner/shard_cache.hpp"
 #include "train/data_parallel.hpp"
 #include "util/json.hpp"
-#include "util/sha256.hpp"
+#include "ecgbench/sha256.hpp"
 
 #include <torch/torch.h>
 
@@ -92,7 +92,7 @@ public:
         }
         const auto& info = prepared_.dataset_infos[dataset];
         const Pipeline& pipeline = prepared_.pipelines[dataset];
-        const std::string shard = shard_key(info.fingerprint, info.version, leads, pipeline.empty() ? "" : pipeline.json(), split);
+        const std::string shard = shard_key(info.fingerprint, info.version, leads, pipeline.json(), split);
         // Memory-mapped: the OS pages samples in and out instead of the process holding them. A
         // shard that fails its check against its manifest is never used: it is rebuilt.
         std::optional<EcgSplit> mapped;
@@ -182,7 +182,7 @@ public:
         std::map<std::string, std::string> versions;
         for (const auto& p : registry.plugins()) versions[p.manifest().name] = p.manifest().version;
         provenance_ = current_provenance(versions);
-        provenance_.extra = with_overrides("{}");
+        provenance_.extra = with_overrides(Json::object());
     }
 
     RunSummary run() {
@@ -218,11 +218,10 @@ private:
     }
 
     /// `extra` provenance JSON (an object) with the run's --set overrides added when there are any.
-    std::string with_overrides(const std::string& extra) const {
+    std::string with_overrides(Json extra) const {
         const auto& overrides = prepared_.experiment.overrides;
-        if (overrides.empty()) return extra;
-        const std::string field = "\"overrides\":" + json_strings(overrides);
-        return extra == "{}" ? "{" + field + "}" : extra.substr(0, extra.size() - 1) + "," + field + "}";
+        if (!overrides.empty()) extra["overrides"] = overrides;
+        return json_text(extra);
     }
 
     bool finished(const std::string& hash, bool forced) const {
@@ -492,15 +491,16 @@ private:
             save_checkpoint(*encoder, method.get(), path);
             ArtifactRecord artifact{"checkpoint", path, sha256_file(path), static_cast<std::int64_t>(fs::file_size(path))};
             timings.push_back({"save_checkpoint", seconds_since(start)});
-            store_.set_run_extra(claim.run_id, with_overrides("{\"uses_labels\":" + std::string(method->uses_labels() ? "true" : "false") +
-                                                   ",\"trains\":" + (method->trains() ? "true" : "false") +
-                                                   ",\"device\":" + json_string(device) +
-                                                   ",\"precision\":" + json_string(options.precision) +
-                                                   ",\"resumed_from_step\":" + std::to_string(resumed_from) +
-                                                   ",\"processes\":" + std::to_string(options_.data_parallel ? options_.data_parallel->world_size() : 1) +
-                                                   ",\"encoder_input\":{\"leads\":" + json_strings(leads) + ",\"samples\":" +
-                                                   std::to_string(encoder_input(cell.dataset).samples) + ",\"sampling_rate_hz\":" +
-                                                   json_number(encoder_input(cell.dataset).sampling_rate_hz) + "}}"));
+            store_.set_run_extra(claim.run_id, with_overrides({{"uses_labels", method->uses_labels()},
+                                                               {"trains", method->trains()},
+                                                               {"device", device},
+                                                               {"precision", options.precision},
+                                                               {"resumed_from_step", resumed_from},
+                                                               {"processes", options_.data_parallel ? options_.data_parallel->world_size() : 1},
+                                                               {"encoder_input",
+                                                                {{"leads", leads},
+                                                                 {"samples", encoder_input(cell.dataset).samples},
+                                                                 {"sampling_rate_hz", encoder_input(cell.dataset).sampling_rate_hz}}}}));
             store_.finish(claim.run_id, metrics, {artifact}, timings);
             ++summary_.finished;
             return artifact;
@@ -660,15 +660,15 @@ private:
     }
 
     // Everything about an evaluation's inputs that is not already in its canonical config.
-    std::string eval_extra(const EvalCell& cell, const ArtifactRecord& checkpoint, const DatasetInfo& info,
-                           const std::vector<std::string>& leads) const {
-        return "{\"checkpoint_sha256\":" + json_string(checkpoint.sha256) +
-               ",\"checkpoint_path\":" + json_string(checkpoint.path) + ",\"leads\":" + json_strings(leads) +
-               ",\"classes\":" + json_strings(info.classes) + ",\"sampling_rate_hz\":" + json_number(info.sampling_rate_hz) +
-               ",\"samples\":" + std::to_string(info.samples) + ",\"dataset\":" + json_string(info.name) +
-               ",\"data_version\":" + json_string(info.version) + ",\"fingerprint\":" + json_string(info.fingerprint) +
-               ",\"preprocessing\":" + json_string(info.preprocessing) + ",\"split_rule\":" + json_string(info.split_rule) +
-               ",\"label_fraction\":" + json_number(cell.label_fraction) + ",\"evaluated_split\":\"test\"}";
+    Json eval_extra(const EvalCell& cell, const ArtifactRecord& checkpoint, const DatasetInfo& info,
+                    const std::vector<std::string>& leads) const {
+        return {{"checkpoint_sha256", checkpoint.sha256}, {"checkpoint_path", checkpoint.path},
+                {"leads", leads},                         {"classes", info.classes},
+                {"sampling_rate_hz", info.sampling_rate_hz}, {"samples", info.samples},
+                {"dataset", info.name},                   {"data_version", info.version},
+                {"fingerprint", info.fingerprint},        {"preprocessing", info.preprocessing},
+                {"split_rule", info.split_rule},          {"label_fraction", cell.label_fraction},
+                {"evaluated_split", "test"}};
     }
 
     PreparedExperiment& prepared_;
@@ -719,11 +719,10 @@ PreparedExperiment prepare_experiment(const std::string& file, const PluginRegis
             }
             info.preprocessing += (info.preprocessing.empty() ? "" : "; then ") + std::string("ecgbench pipeline: ") + pipeline.describe();
         }
-        JsonObject descriptions;
-        for (const auto& [name, text] : info.class_descriptions) descriptions[name] = json_string(text);
-        identities[decl.name] = {info.fingerprint, info.version, info.sampling_rate_hz, leads,
-                                 pipeline.empty() ? std::string() : pipeline.json(),
-                                 descriptions.empty() ? std::string() : json_object(descriptions)};
+        Json descriptions = Json::object();
+        for (const auto& [name, text] : info.class_descriptions) descriptions[name] = text;
+        identities[decl.name] = {info.fingerprint, info.version, info.sampling_rate_hz, leads, pipeline.json(),
+                                 descriptions.empty() ? std::string() : canonical_json(descriptions)};
         prepared.pipelines.push_back(std::move(pipeline));
         prepared.source_rates.push_back(source_rate);
         prepared.source_samples.push_back(source_samples);

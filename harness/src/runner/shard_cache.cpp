@@ -1,7 +1,7 @@
 #include "runner/shard_cache.hpp"
 
 #include "util/json.hpp"
-#include "util/sha256.hpp"
+#include "ecgbench/sha256.hpp"
 
 #include <ATen/ATen.h>
 
@@ -164,13 +164,13 @@ at::Tensor map_signals(const fs::path& file, std::int64_t n, std::int64_t leads,
 }  // namespace
 
 std::string shard_key(const std::string& dataset_fingerprint, const std::string& data_version,
-                      const std::vector<std::string>& leads, const std::string& pipeline_json, Split split) {
-    const std::string identity = json_object({{"format", json_string(kMagic)},
-                                              {"fingerprint", json_string(dataset_fingerprint)},
-                                              {"data_version", json_string(data_version)},
-                                              {"leads", json_strings(leads)},
-                                              {"preprocess", pipeline_json.empty() ? "[]" : pipeline_json},
-                                              {"split", json_string(to_string(split))}});
+                      const std::vector<std::string>& leads, const nlohmann::json& pipeline, Split split) {
+    const std::string identity = canonical_json({{"format", kMagic},
+                                                 {"fingerprint", dataset_fingerprint},
+                                                 {"data_version", data_version},
+                                                 {"leads", leads},
+                                                 {"preprocess", pipeline.is_null() ? Json::array() : pipeline},
+                                                 {"split", to_string(split)}});
     return sha256_hex(identity).substr(0, 24);
 }
 

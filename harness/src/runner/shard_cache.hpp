@@ -17,7 +17,9 @@
 #pragma once
 
 #include "ecgbench/dataset.hpp"
-#include "util/sha256.hpp"
+#include "ecgbench/sha256.hpp"
+
+#include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
 #include <filesystem>
@@ -29,9 +31,10 @@
 
 namespace ecgbench {
 
-/// The shard key: a hash of everything that determines the processed split.
+/// The shard key: a hash of everything that determines the processed split. `pipeline` is the
+/// declared pipeline's steps (Pipeline::json; null or [] = none).
 std::string shard_key(const std::string& dataset_fingerprint, const std::string& data_version,
-                      const std::vector<std::string>& leads, const std::string& pipeline_json, Split split);
+                      const std::vector<std::string>& leads, const nlohmann::json& pipeline, Split split);
 
 /// A committed shard that does not match its manifest, cannot be read, or has no manifest (built
 /// before shards carried content hashes). The message names the shard and the file.

@@ -20,14 +20,14 @@ std::vector<std::string> lead_preset(const std::string& name) {
     throw std::invalid_argument("unknown lead set '" + name + "' (expected limb, precordial, cinc6, cinc4, cinc3 or cinc2)");
 }
 
-std::string ShiftDecl::identity_json() const {
-    JsonObject fields;
-    if (!noise.empty()) fields["noise"] = json_string(noise);
-    if (!noise_record.empty()) fields["noise_record"] = json_string(noise_record);
-    if (!noise.empty() || !noise_record.empty()) fields["snr_db"] = json_number(snr_db);
-    if (!leads.empty()) fields["leads"] = json_strings(leads);
-    if (random_leads > 0) fields["random_leads"] = json_number(random_leads);
-    return json_object(fields);
+Json ShiftDecl::identity() const {
+    Json fields = Json::object();
+    if (!noise.empty()) fields["noise"] = noise;
+    if (!noise_record.empty()) fields["noise_record"] = noise_record;
+    if (!noise.empty() || !noise_record.empty()) fields["snr_db"] = snr_db;
+    if (!leads.empty()) fields["leads"] = leads;
+    if (random_leads > 0) fields["random_leads"] = random_leads;
+    return fields;
 }
 
 }  // namespace ecgbench

@@ -5,6 +5,8 @@
 // (no LibTorch), for the experiment parser; shift.hpp applies it.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -26,8 +28,8 @@ struct ShiftDecl {
     std::int64_t random_leads = 0;    ///< keep this many leads drawn at random per record (0 = off)
 
     bool changes_data() const { return !noise.empty() || !noise_record.empty() || !leads.empty() || random_leads > 0; }
-    /// Canonical JSON of what changes the data (not the label): part of the cell identity.
-    std::string identity_json() const;
+    /// What changes the data (not the label), as JSON: part of the cell identity.
+    nlohmann::json identity() const;
 };
 
 /// Noise types `ShiftDecl::noise` accepts.

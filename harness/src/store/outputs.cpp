@@ -1,11 +1,14 @@
 #include "store/outputs.hpp"
 
-#include "util/sha256.hpp"
+#include "ecgbench/sha256.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <nlohmann/json.hpp>
 #include <zlib.h>
+#include <zstd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <sstream>
 #include <stdexcept>
 
@@ -18,26 +21,28 @@ void require_plain(const std::string& text, const char* what) {
         throw std::invalid_argument(std::string("record outputs: ") + what + " '" + text + "' contains a tab or newline");
 }
 
+bool is_zstd_frame(const void* data, std::size_t size) {
+    // A zstd frame starts with the magic number 0xFD2FB528, little-endian; a zlib stream (what
+    // stores before schema encoding 'tsv+zstd' hold) starts with 0x78.
+    static const unsigned char kMagic[4] = {0x28, 0xB5, 0x2F, 0xFD};
+    return size >= 4 && std::memcmp(data, kMagic, 4) == 0;
+}
+
+// Decompresses into `tsv` (sized to the recorded uncompressed length); false when the data is damaged.
+bool decompress(const void* data, std::size_t size, std::string& tsv) {
+    if (is_zstd_frame(data, size)) {
+        const std::size_t length = ZSTD_decompress(tsv.data(), tsv.size(), data, size);
+        return !ZSTD_isError(length) && length == tsv.size();
+    }
+    uLongf length = static_cast<uLongf>(tsv.size());
+    return uncompress(reinterpret_cast<Bytef*>(tsv.data()), &length, static_cast<const Bytef*>(data), static_cast<uLong>(size)) == Z_OK &&
+           length == tsv.size();
+}
+
 }  // namespace
 
 std::string json_string_array(const std::vector<std::string>& values) {
-    std::string out = "[";
-    for (std::size_t i = 0; i < values.size(); ++i) {
-        if (i) out += ",";
-        out += "\"";
-        for (char c : values[i]) {
-            if (c == '"' || c == '\\') out += '\\';
-            if (static_cast<unsigned char>(c) < 0x20) {
-                char buffer[8];
-                std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
-                out += buffer;
-            } else {
-                out += c;
-            }
-        }
-        out += "\"";
-    }
-    return out + "]";
+    return nlohmann::json(values).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 EncodedOutputs encode_outputs(const OutputRecord& o) {
@@ -64,10 +69,9 @@ EncodedOutputs encode_outputs(const OutputRecord& o) {
     EncodedOutputs out;
     out.sha256 = sha256_hex(tsv);
     out.bytes = tsv.size();
-    uLongf size = compressBound(static_cast<uLong>(tsv.size()));
-    out.compressed.resize(size);
-    if (compress2(out.compressed.data(), &size, reinterpret_cast<const Bytef*>(tsv.data()), static_cast<uLong>(tsv.size()), 6) != Z_OK)
-        throw std::runtime_error("record outputs: zlib compression failed");
+    out.compressed.resize(ZSTD_compressBound(tsv.size()));
+    const std::size_t size = ZSTD_compress(out.compressed.data(), out.compressed.size(), tsv.data(), tsv.size(), kOutputsZstdLevel);
+    if (ZSTD_isError(size)) throw std::runtime_error(std::string("record outputs: zstd compression failed: ") + ZSTD_getErrorName(size));
     out.compressed.resize(size);
     return out;
 }
@@ -75,9 +79,7 @@ EncodedOutputs encode_outputs(const OutputRecord& o) {
 OutputRecord decode_outputs(const void* data, std::size_t size, std::size_t bytes, const std::string& sha256,
                             const std::string& what) {
     std::string tsv(bytes, '\0');
-    uLongf length = static_cast<uLongf>(bytes);
-    if (uncompress(reinterpret_cast<Bytef*>(tsv.data()), &length, static_cast<const Bytef*>(data), static_cast<uLong>(size)) != Z_OK ||
-        length != bytes)
+    if (!decompress(data, size, tsv))
         throw std::runtime_error(what + ": stored outputs are damaged (cannot decompress)");
     const std::string actual = sha256_hex(tsv);
     if (actual != sha256) throw std::runtime_error(what + ": stored outputs have sha256 " + actual + ", recorded " + sha256);

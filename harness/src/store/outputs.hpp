@@ -1,5 +1,7 @@
 // Encoding of per-record task outputs for the store: a TSV (header "record_id<TAB>column…", one
-// row per record, floats as %.9g so float32 values round-trip exactly) compressed with zlib.
+// row per record, floats as %.9g so float32 values round-trip exactly) compressed with zstd
+// (encoding 'tsv+zstd'). Stores written before hold zlib streams ('tsv+zlib'); decoding tells the
+// two apart by the zstd frame's magic number and reads both.
 #pragma once
 
 #include "store/store.hpp"
@@ -8,6 +10,9 @@
 #include <vector>
 
 namespace ecgbench {
+
+/// zstd level for stored outputs: docs/store.md has the sizes per level on a real run's logits.
+inline constexpr int kOutputsZstdLevel = 12;
 
 struct EncodedOutputs {
     std::vector<unsigned char> compressed;

@@ -224,7 +224,8 @@ CREATE TABLE dropped_records (
 ALTER TABLE metrics ADD COLUMN higher_is_better INTEGER NOT NULL DEFAULT 1;
 
 -- A task's per-record outputs of one split: a TSV (record_id, then one column per output) compressed
--- with zlib; sha256 is that of the uncompressed TSV. CIs, subgroup metrics and paired comparisons
+-- (zlib when this table was made, zstd since; `encoding` says which, store/outputs.hpp reads both);
+-- sha256 is that of the uncompressed TSV. CIs, subgroup metrics and paired comparisons
 -- are computed from these later, without re-running anything.
 CREATE TABLE record_outputs (
     run_id   INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -762,7 +763,7 @@ void Store::finish(std::int64_t run_id, const std::vector<MetricRecord>& metrics
         }
         SQLite::Statement output(*db_,
                                  "INSERT INTO record_outputs(run_id, split, kind, columns, records, encoding, sha256, bytes, data) "
-                                 "VALUES (?, ?, ?, ?, ?, 'tsv+zlib', ?, ?, ?)");
+                                 "VALUES (?, ?, ?, ?, ?, 'tsv+zstd', ?, ?, ?)");  // outputs.hpp
         for (const auto& o : outputs) {
             const EncodedOutputs encoded = encode_outputs(o);
             output.reset();

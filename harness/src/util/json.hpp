@@ -1,34 +1,32 @@
-// A small canonical JSON writer: keys sorted bytewise (std::map), no whitespace, shortest
-// round-trip numbers. Its bytes are fully specified here because cell identities hash them.
+// JSON values are nlohmann::json (Debian nlohmann-json3-dev). Two ways to write them:
+//
+// - json_text: nlohmann's compact dump, for documents people and tools read (`--json` output,
+//   run provenance in the store).
+// - canonical_json: the text that cell identities and cache-shard keys hash. Its bytes are
+//   specified here, not by the library, because changing one byte changes every stored cell's
+//   hash: keys sorted bytewise, no whitespace, integers in decimal, doubles in shortest round-trip
+//   form (std::to_chars: "1", "1e-04", "1e+05"; -0 as 0; NaN/inf refused), strings with \" \\ \n
+//   \r \t and \u00xx for other control bytes, all else verbatim. nlohmann's dump differs on exactly
+//   the cases that occur in identities (it writes 1.0, 500.0, 0.0001, 100000.0, -0.0, \b, \f), so
+//   using it would have re-hashed existing stores (tests/unit/core/test_json.cpp pins both forms).
 #pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
 
 #include "ecgbench/params.hpp"
 
-#include <cstdint>
-#include <map>
-#include <string>
-#include <vector>
-
 namespace ecgbench {
 
-/// JSON object under construction: key -> already serialised value. std::map sorts the keys.
-using JsonObject = std::map<std::string, std::string>;
+using Json = nlohmann::json;
 
-/// A string literal with JSON escapes (UTF-8 passes through).
-std::string json_string(const std::string& text);
-/// An integer.
-std::string json_number(std::int64_t value);
-/// A finite double in shortest round-trip form; -0 is written as 0. Throws on NaN/inf.
-std::string json_number(double value);
-/// An array of already serialised values.
-std::string json_array(const std::vector<std::string>& serialised);
-/// An array of strings.
-std::string json_strings(const std::vector<std::string>& items);
-/// An object of already serialised values.
-std::string json_object(const JsonObject& object);
-/// A plugin parameter value (bool, number, string or list of strings).
-std::string json_param_value(const ParamValue& value);
+/// The canonical (hashed) text of a value; throws std::invalid_argument on a non-finite number.
+std::string canonical_json(const Json& value);
+/// Compact text for people and tools; invalid UTF-8 is replaced by U+FFFD instead of throwing.
+std::string json_text(const Json& value);
+/// A plugin parameter value (bool, integer, double, string or list of strings).
+Json json_param_value(const ParamValue& value);
 /// Validated parameters as an object (every key, defaults included).
-std::string json_params(const Params& params);
+Json json_params(const Params& params);
 
 }  // namespace ecgbench

@@ -1,6 +1,6 @@
 #include "common/tokenizer.hpp"
 
-#include "util/sha256.hpp"
+#include "ecgbench/sha256.hpp"
 
 #include <dlfcn.h>
 

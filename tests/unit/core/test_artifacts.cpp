@@ -3,7 +3,7 @@
 #include "runner/artifacts.hpp"
 #include "runner/checkpoint.hpp"
 #include "support/flip_bytes.hpp"
-#include "util/sha256.hpp"
+#include "ecgbench/sha256.hpp"
 
 #include <torch/nn/modules/linear.h>
 #include <gtest/gtest.h>

@@ -2,7 +2,7 @@
 // a cell's hash. Experiments are parsed from TOML and validated against hand-built manifests.
 #include "config/experiment.hpp"
 #include "config/matrix.hpp"
-#include "util/sha256.hpp"
+#include "ecgbench/sha256.hpp"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -109,7 +109,7 @@ task = "finetune"
 datasets = ["held"]
 )";
 
-DatasetIdentity identity(const std::string& fingerprint) { return {fingerprint, "v1", 500.0, {"I", "II"}, "", ""}; }
+DatasetIdentity identity(const std::string& fingerprint) { return {fingerprint, "v1", 500.0, {"I", "II"}, Json::array(), ""}; }
 
 std::map<std::string, DatasetIdentity> identities_for(const Experiment& experiment) {
     std::map<std::string, DatasetIdentity> out;
@@ -219,6 +219,8 @@ TEST(Expand, CanonicalPretrainConfigIsSortedCompactJson) {
               R"("params":{"label":"","noise":0,"records":1000,"tags":[]},"plugin":"synthetic","sampling_rate_hz":500,)"
               R"("version":"1.2"},"encoder":{"params":{"size":"S"},"plugin":"resnet1d","version":"0.3"},)"
               R"("kind":"pretrain","seed":0,"ssl":{"params":{"temperature":0.5},"plugin":"simclr","version":"1.0"}})");
+    // Pinned: the cell's identity as stores hold it (sha256 of the text above).
+    EXPECT_EQ(plan.pretrain[0].hash, "904f5fe16ef10ec388a45b68ec2be6c9bfa4c03539507377d45cf65f59b85c43");
 }
 
 TEST(Expand, CanonicalEvalConfig) {

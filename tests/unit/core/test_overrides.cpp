@@ -67,7 +67,7 @@ Experiment parse(const std::string& text, const std::vector<std::string>& overri
 
 Plan plan_of(const Experiment& e) {
     std::map<std::string, DatasetIdentity> identities;
-    for (const auto& d : e.datasets) identities[d.name] = {"fp-" + d.name, "v1", 100.0, {"I", "II"}, ""};
+    for (const auto& d : e.datasets) identities[d.name] = {"fp-" + d.name, "v1", 100.0, {"I", "II"}, Json::array()};
     return expand(e, identities);
 }
 

@@ -1,6 +1,7 @@
 // The preprocessing pipeline: DSP primitives against hand-computed values, and the pipeline on splits.
 #include "dsp/dsp.hpp"
 #include "preprocess/pipeline.hpp"
+#include "util/json.hpp"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -163,8 +164,9 @@ TEST(Pipeline, OutputFormatDescriptionAndIdentity) {
     EXPECT_DOUBLE_EQ(fs, 100);
     EXPECT_EQ(samples, 200);
     EXPECT_EQ(p.describe(), "resample to 100 Hz (polyphase, Kaiser FIR); bandpass 0.5-40 Hz (zero-phase Butterworth); window 2 s, stride 1 s");
-    EXPECT_EQ(p.json(), R"([{"params":{"hz":100},"step":"resample"},{"params":{"high_hz":40,"low_hz":0.5},"step":"bandpass"},)"
-                        R"({"params":{"seconds":2,"stride_s":1},"step":"window"}])");
+    EXPECT_EQ(canonical_json(p.json()),
+              R"([{"params":{"hz":100},"step":"resample"},{"params":{"high_hz":40,"low_hz":0.5},"step":"bandpass"},)"
+              R"({"params":{"seconds":2,"stride_s":1},"step":"window"}])");
     EXPECT_TRUE(Pipeline().empty());
     // Steps that cannot apply say why.
     try {

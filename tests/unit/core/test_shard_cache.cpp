@@ -2,8 +2,9 @@
 // hashes (manifest, cheap check on load, full verify, discard), and building a shard chunk by
 // chunk with bounded memory.
 #include "runner/shard_cache.hpp"
+#include "util/json.hpp"
 #include "support/flip_bytes.hpp"
-#include "util/sha256.hpp"
+#include "ecgbench/sha256.hpp"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -84,13 +85,18 @@ TEST(ShardCache, RoundTripIsExactAndSignalsAreMapped) {
 }
 
 TEST(ShardCache, KeysSeparateEverythingThatChangesTheSplit) {
-    const std::string base = shard_key("fp", "1", {"I", "II"}, "", Split::Train);
-    EXPECT_EQ(base, shard_key("fp", "1", {"I", "II"}, "", Split::Train));
-    EXPECT_NE(base, shard_key("fp2", "1", {"I", "II"}, "", Split::Train));
-    EXPECT_NE(base, shard_key("fp", "2", {"I", "II"}, "", Split::Train));
-    EXPECT_NE(base, shard_key("fp", "1", {"II", "I"}, "", Split::Train));
-    EXPECT_NE(base, shard_key("fp", "1", {"I", "II"}, R"([{"params":{},"step":"standardise"}])", Split::Train));
-    EXPECT_NE(base, shard_key("fp", "1", {"I", "II"}, "", Split::Test));
+    const Json none = Json::array(), standardise = Json::parse(R"([{"params":{},"step":"standardise"}])");
+    const std::string base = shard_key("fp", "1", {"I", "II"}, none, Split::Train);
+    EXPECT_EQ(base, shard_key("fp", "1", {"I", "II"}, Json(), Split::Train));
+    EXPECT_NE(base, shard_key("fp2", "1", {"I", "II"}, none, Split::Train));
+    EXPECT_NE(base, shard_key("fp", "2", {"I", "II"}, none, Split::Train));
+    EXPECT_NE(base, shard_key("fp", "1", {"II", "I"}, none, Split::Train));
+    EXPECT_NE(base, shard_key("fp", "1", {"I", "II"}, standardise, Split::Train));
+    EXPECT_NE(base, shard_key("fp", "1", {"I", "II"}, none, Split::Test));
+    // Pinned: the keys caches were built under before JSON moved to nlohmann-json. sha256 of
+    // {"data_version":"1","fingerprint":"fp","format":"ecgbench-shard 1","leads":["I","II"],"preprocess":[],"split":"train"}
+    EXPECT_EQ(base, "116ac71e602837541608747a");
+    EXPECT_EQ(shard_key("fp", "1", {"I", "II"}, standardise, Split::Train), "29d4206c203d236be5005b1c");
 }
 
 TEST(ShardCache, DamagedShardIsAnErrorNamingTheFile) {

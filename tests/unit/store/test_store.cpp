@@ -2,8 +2,11 @@
 // protocol that keeps concurrent `ecgbench run` processes from running a cell twice.
 #include "store/store.hpp"
 
+#include "ecgbench/sha256.hpp"
+
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <atomic>
 #include <cmath>
@@ -699,7 +702,8 @@ TEST_F(StoreTest, RecordOutputsRoundTripCompressedAndDamageIsNamed) {
     EXPECT_EQ(back[0].record_ids, logits.record_ids);
     EXPECT_EQ(back[0].values, logits.values);  // float32 round-trips exactly through %.9g
     EXPECT_EQ(query_int(store, "SELECT records FROM record_outputs"), 3);
-    EXPECT_EQ(query_text(store, "SELECT encoding FROM record_outputs"), "tsv+zlib");
+    EXPECT_EQ(query_text(store, "SELECT encoding FROM record_outputs"), "tsv+zstd");
+    EXPECT_EQ(query_text(store, "SELECT hex(substr(data, 1, 4)) FROM record_outputs"), "28B52FFD");  // zstd frame magic
 
     const auto rows = store.results("exp");
     ASSERT_EQ(rows.size(), 1u);
@@ -711,4 +715,43 @@ TEST_F(StoreTest, RecordOutputsRoundTripCompressedAndDamageIsNamed) {
     OutputRecord bad{"test", "logits", {"AF"}, {"a", "b"}, {1.0f}};
     const auto again = store.claim("ev", provenance(), true);
     EXPECT_THROW(store.finish(again.run_id, {}, {}, {}, {bad}), std::invalid_argument);
+}
+
+TEST_F(StoreTest, RecordOutputsWrittenWithZlibBeforeZstdAreStillRead) {
+    // Stores written before outputs moved to zstd hold zlib streams ('tsv+zlib', compress2 level 6);
+    // such a row, made here byte for byte as that encoder made it, decodes beside a new zstd one.
+    Store store(path_);
+    const auto e = store.upsert_experiment("exp", "exp.toml", "");
+    store.upsert_cell(e, pretrain_cell("p1"));
+    store.upsert_cell(e, eval_cell("ev", "p1"));
+    store.finish(store.claim("p1", provenance(), false).run_id, {}, {}, {});
+    const auto run = store.claim("ev", provenance(), false);
+    OutputRecord labels{"test", "labels", {"AF"}, {"rec-1", "rec-2"}, {1.0f, 0.0f}};
+    OutputRecord logits{"test", "logits", {"AF", "MI"}, {"rec-1", "rec-2"}, {0.5f, -1.25f, 3e-07f, 2.0f}};
+    store.finish(run.run_id, {}, {}, {}, {labels, logits});
+
+    const std::string tsv = "record_id\tAF\tMI\nrec-1\t0.5\t-1.25\nrec-2\t3.00000011e-07\t2\n";
+    uLongf size = compressBound(static_cast<uLong>(tsv.size()));
+    std::vector<unsigned char> zlib(size);
+    ASSERT_EQ(compress2(zlib.data(), &size, reinterpret_cast<const Bytef*>(tsv.data()), static_cast<uLong>(tsv.size()), 6), Z_OK);
+    zlib.resize(size);
+    SQLite::Statement old(store.database(),
+                          "UPDATE record_outputs SET encoding = 'tsv+zlib', data = ?, bytes = ?, sha256 = ? WHERE kind = 'logits'");
+    old.bind(1, zlib.data(), static_cast<int>(zlib.size()));
+    old.bind(2, static_cast<int64_t>(tsv.size()));
+    old.bind(3, sha256_hex(tsv));
+    ASSERT_EQ(old.exec(), 1);
+    EXPECT_EQ(query_text(store, "SELECT hex(substr(data, 1, 1)) FROM record_outputs WHERE kind = 'logits'"), "78");
+
+    const auto back = store.outputs(run.run_id);
+    ASSERT_EQ(back.size(), 2u);
+    EXPECT_EQ(back[0].kind, "labels");  // zstd
+    EXPECT_EQ(back[0].values, labels.values);
+    EXPECT_EQ(back[1].kind, "logits");  // zlib
+    EXPECT_EQ(back[1].record_ids, logits.record_ids);
+    EXPECT_EQ(back[1].values, logits.values);
+
+    // A damaged stream of either kind is named, not misread.
+    store.database().exec("UPDATE record_outputs SET data = substr(data, 1, length(data) - 3)");
+    expect_throws_naming([&] { store.outputs(run.run_id); }, "test/labels", "cannot decompress");
 }

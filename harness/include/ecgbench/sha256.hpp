@@ -1,13 +1,18 @@
-// SHA-256 (FIPS 180-4), for cell identities and checkpoint digests. Small and dependency-free.
+// SHA-256 (FIPS 180-4): cell identities, artifact and cache-shard digests, and what plugins pin by
+// content (e.g. a tokenizer model). Computed by OpenSSL's libcrypto (EVP interface), which uses the
+// CPU's SHA instructions where it has them; its headers stay out of this one.
 #pragma once
 
 #include <cstddef>
-#include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
+struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX
+
 namespace ecgbench {
 
+/// Incremental SHA-256: update() any number of times, then hex_digest() once.
 class Sha256 {
 public:
     Sha256();
@@ -17,11 +22,10 @@ public:
     std::string hex_digest();
 
 private:
-    void compress(const std::uint8_t* block);
-    std::uint32_t state_[8];
-    std::uint8_t buffer_[64];
-    std::size_t buffered_ = 0;
-    std::uint64_t total_bytes_ = 0;
+    struct FreeContext {
+        void operator()(evp_md_ctx_st* context) const noexcept;
+    };
+    std::unique_ptr<evp_md_ctx_st, FreeContext> context_;
 };
 
 /// Hex SHA-256 of a string.
@@ -29,11 +33,5 @@ std::string sha256_hex(std::string_view text);
 
 /// Hex SHA-256 of a file's bytes, streamed. Throws std::runtime_error naming the file.
 std::string sha256_file(const std::string& path);
-
-/// Whether this process hashes with the CPU's SHA instructions (x86 SHA-NI) rather than portable C++.
-bool sha256_uses_cpu_instructions();
-/// Test hook: hash with the portable code even where the CPU has SHA instructions (process-wide;
-/// not thread-safe).
-void sha256_force_portable_for_testing(bool portable);
 
 }  // namespace ecgbench
