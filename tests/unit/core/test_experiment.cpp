@@ -612,8 +612,6 @@ TEST(ValidateErrors, ParamProblemsFromSchemaPointAtTheParam) {
     }
 }
 
-}  // namespace
-}  // namespace ecgbench
 
 // [slurm]: shared keys apply to both kinds of array task, [slurm.pretrain]/[slurm.evaluate] override
 // them; every malformed value is refused naming its key and section.
@@ -664,3 +662,6 @@ TEST(ParseExperiment, SlurmErrorsNameTheField) {
     const std::string located = base + "time = \"1:2:3:4\"\n";
     EXPECT_EQ(message("time = \"1:2:3:4\"\n").rfind(loc(located, "\"1:2:3:4\""), 0), 0u) << message("time = \"1:2:3:4\"\n");
 }
+
+}  // namespace
+}  // namespace ecgbench
