@@ -61,6 +61,9 @@ cmd_start() {
   [[ $(id -u) -eq 0 ]] || { say "needs root (slurmd runs jobs as their users)"; exit 1; }
   command -v slurmctld >/dev/null || { say "slurmctld not installed: run tools/install-deps.sh --slurm"; exit 1; }
   mkdir -p "$dir/state" "$dir/spool"
+  # Tests run in parallel may start it at once: one at a time.
+  exec 9>"$dir/start.lock"
+  flock 9
   start_munge
   [[ -f $conf ]] || write_conf
   export SLURM_CONF=$conf
