@@ -21,7 +21,7 @@ start_munge() {
   mkdir -p /run/munge /var/lib/munge /var/log/munge
   [[ -f /etc/munge/munge.key ]] || mungekey -c
   chown -R munge:munge /etc/munge /var/lib/munge /var/log/munge /run/munge
-  su -s /bin/sh munge -c /usr/sbin/munged  # munged refuses to run as root
+  su -s /bin/sh munge -c /usr/sbin/munged 9>&-  # munged refuses to run as root
   touch "$dir/munged.started"
 }
 
@@ -61,14 +61,15 @@ cmd_start() {
   [[ $(id -u) -eq 0 ]] || { say "needs root (slurmd runs jobs as their users)"; exit 1; }
   command -v slurmctld >/dev/null || { say "slurmctld not installed: run tools/install-deps.sh --slurm"; exit 1; }
   mkdir -p "$dir/state" "$dir/spool"
-  # Tests run in parallel may start it at once: one at a time.
+  # Tests run in parallel may start it at once: one at a time. The daemons must not inherit the
+  # lock's descriptor (9>&-), or they would hold the lock for as long as they live.
   exec 9>"$dir/start.lock"
-  flock 9
+  flock -w 120 9 || { say "another start has held $dir/start.lock for 2 minutes"; exit 1; }
   start_munge
   [[ -f $conf ]] || write_conf
   export SLURM_CONF=$conf
-  alive "$dir/slurmctld.pid" || slurmctld
-  alive "$dir/slurmd.pid" || slurmd
+  alive "$dir/slurmctld.pid" || slurmctld 9>&-
+  alive "$dir/slurmd.pid" || slurmd 9>&-
   for _ in $(seq 60); do
     state=$(sinfo -h -o %t 2>/dev/null | head -n1 || true)
     if [[ $state == idle* || $state == mix* || $state == alloc* ]]; then

@@ -73,7 +73,7 @@ protected:
         if (::geteuid() != 0) GTEST_SKIP() << "needs root to start a local Slurm (tools/slurm-local.sh)";
         if (std::system("command -v slurmctld >/dev/null 2>&1") != 0)
             GTEST_SKIP() << "Slurm is not installed (tools/install-deps.sh --slurm)";
-        const auto started = run_command(std::string(ECGBENCH_SOURCE_DIR) + "/tools/slurm-local.sh start");
+        const auto started = run_command("timeout 180 " + std::string(ECGBENCH_SOURCE_DIR) + "/tools/slurm-local.sh start");
         const auto at = started.output.find("export SLURM_CONF=");
         if (started.exit_code != 0 || at == std::string::npos)
             GTEST_SKIP() << "could not start the local Slurm cluster:\n" << started.output;
@@ -141,7 +141,8 @@ std::int64_t count(const std::string& store, const std::string& sql) {
 }  // namespace
 
 // Submitted as arrays (2 pretraining tasks, 2 evaluation tasks after them), merged: the same cells
-// and, bit for bit, the same metrics as one local `ecgbench run` (same seeds, same thread count, CPU).
+// and, bit for bit, the same metrics as one local `ecgbench run` (same seeds, same thread count, CPU),
+// so the local store itself merges in as the same results.
 TEST_F(Slurm, ArraysMergeToTheLocalRunsResults) {
     const auto file = write("arrays.toml", experiment("slurm-arrays", 1, 96, true));
     const std::string main_store = (dir_ / "main.db").string();
@@ -175,6 +176,12 @@ TEST_F(Slurm, ArraysMergeToTheLocalRunsResults) {
     const auto expected = finished_metrics(local_store);
     EXPECT_GT(expected.size(), 8u);
     EXPECT_EQ(finished_metrics(main_store), expected) << logs();
+    // The local run's store merges in as the same results (same checkpoint bytes, same metrics).
+    const auto local_merged = run_command(kBinary + " merge " + main_store + " " + local_store);
+    ASSERT_EQ(local_merged.exit_code, 0) << local_merged.output;
+    EXPECT_NE(local_merged.output.find("0 runs added, 0 runs already present, 4 with the same result kept once"), std::string::npos)
+        << local_merged.output;
+    EXPECT_EQ(count(main_store, "SELECT COUNT(*) FROM runs"), 4);
 
     const auto report = run_command(kBinary + " --store " + main_store + " status " + file);
     EXPECT_NE(report.output.find("finished 4"), std::string::npos) << report.output;
@@ -215,12 +222,17 @@ TEST_F(Slurm, KilledArrayTaskResumesWhenRequeued) {
     ASSERT_GT(pid, 0) << "the pretraining task never reached a resume state\n" << logs();
     ASSERT_EQ(run_command("scontrol requeue " + task).exit_code, 0);
     ::kill(static_cast<pid_t>(pid), SIGKILL);
-    // A requeued job waits ~2 minutes before it is eligible again; the test does not.
-    bool released = false;
-    for (int i = 0; i < 40 && !released; ++i) {
+    // A requeued job waits ~2 minutes before it is eligible again; the test shortens that, once the
+    // job is pending again and a few seconds have passed (slurmd refuses a start within the second
+    // its previous credential was revoked: "Job credential revoked").
+    bool pending = false;
+    for (int i = 0; i < 120 && !pending; ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(250));
-        released = run_command("scontrol update JobId=" + task + " StartTime=now").exit_code == 0;
+        pending = run_command("squeue -h -o %T -j " + task).output.starts_with("PENDING");
     }
+    ASSERT_TRUE(pending) << logs();
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    const bool released = run_command("scontrol update JobId=" + task + " StartTime=now").exit_code == 0;
     ASSERT_TRUE(released) << logs();
     ASSERT_TRUE(wait_for_jobs("slurm-preempted", 120)) << "the arrays did not finish in 120 s\n" << logs();
 
