@@ -16,6 +16,7 @@ packages=(
   zlib1g-dev
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   libsentencepiece-dev
+  libgloo-dev
 )
 for arg in "$@"; do
   case "$arg" in

@@ -13,6 +13,7 @@
 #include "report/report.hpp"
 #include "runner/export.hpp"
 #include "runner/artifacts.hpp"
+#include "runner/local_ranks.hpp"
 #include "runner/runner.hpp"
 #include "slurm/submit.hpp"
 #include "store/merge.hpp"
@@ -37,6 +38,7 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <optional>
 
 namespace {
@@ -53,12 +55,14 @@ void on_signal(int signal) {
 }
 
 // Debian's LibTorch starts with one intra-op thread whatever the machine has; use every core unless
-// the user chose (--threads or OMP_NUM_THREADS).
-void configure_threads(int requested) {
+// the user chose (--threads or OMP_NUM_THREADS). `local_ranks` processes of `run --nproc` share the
+// cores: each gets its part, as oversubscribed threads slow every rank down.
+void configure_threads(int requested, int local_ranks) {
     if (requested > 0) {
         torch::set_num_threads(requested);
     } else if (std::getenv("OMP_NUM_THREADS") == nullptr) {
-        torch::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+        const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        torch::set_num_threads(std::max(1, cores / std::max(1, local_ranks)));
     }
 }
 
@@ -244,20 +248,51 @@ int cmd_status(const PluginRegistry& registry, const CellArgs& args, const std::
     return 0;
 }
 
+/// How `run` spreads pretraining over processes (docs/cli.md, "Data-parallel pretraining").
+struct ParallelArgs {
+    int nproc = 1;             ///< start this many local ranks
+    bool distributed = false;  ///< take rank and world from srun (or ECGBENCH_*) instead
+};
+
 int cmd_run(const PluginRegistry& registry, const CellArgs& args, const std::string& store_path, RunOptions options,
-            bool sole_writer) {
+            const ParallelArgs& parallel, bool sole_writer, char** argv) {
     auto prepared = prepare_experiment(args.file, registry, args.overrides);
     if (args.filtered || !args.only.empty() || !args.cells.empty()) options.selection = selection_for(prepared, args);
     Store store(store_path);
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    options.stop = &g_stop;
+
+    // Data-parallel pretraining: this process is rank 0 unless the environment says otherwise.
+    std::optional<LocalRanks> local_ranks;
+    std::optional<Rendezvous> rendezvous;
+    if (parallel.nproc > 1 || parallel.distributed)
+        rendezvous = rendezvous_from_environment(std::filesystem::absolute(store_path).parent_path().string());
+    if (parallel.nproc > 1 && !rendezvous) {
+        local_ranks.emplace(parallel.nproc, argv);
+        rendezvous = local_ranks->rendezvous();
+    }
+    if (parallel.distributed && !rendezvous)
+        throw std::invalid_argument("--distributed: no srun step (SLURM_NTASKS) and no ECGBENCH_WORLD_SIZE in the environment");
+    std::unique_ptr<DataParallel> group;
+    if (rendezvous && rendezvous->world_size > 1) {
+        group = std::make_unique<DataParallel>(*rendezvous);
+        options.data_parallel = group.get();
+        if (group->rank() > 0) {
+            follow_experiment(prepared, store, registry, options);
+            return g_stop.load() ? 130 : 0;
+        }
+        if (!options.quiet)
+            std::cout << "data-parallel pretraining on " << group->world_size() << " processes (Gloo)\n";
+    }
+    // Rank 0 alone: the other ranks of its group start later and must not touch its claims.
     if (sole_writer) {
         const int abandoned = store.abandon_running("its process died (this store's previous owner; found by a --sole-writer run)");
         if (abandoned > 0 && !options.quiet)
             std::cout << "marked " << abandoned << " run(s) the previous owner of " << store_path << " left running as killed\n";
     }
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
-    options.stop = &g_stop;
     const auto summary = run_experiment(prepared, store, registry, options);
+    if (local_ranks && local_ranks->wait() > 0) std::cerr << "warning: a data-parallel rank exited with an error\n";
     std::cout << "done: " << summary.finished << " ran, " << summary.skipped << " already finished, " << summary.failed
               << " failed, " << summary.busy << " running elsewhere" << (summary.interrupted ? ", INTERRUPTED" : "")
               << "\n";
@@ -627,6 +662,14 @@ int main(int argc, char** argv) {
     std::int64_t chunk_mb = run_options.stream_chunk_bytes >> 20;
     run->add_option("--chunk-mb", chunk_mb, "raw signal read from a dataset plugin at a time while a split is loaded and cached")
         ->capture_default_str()->check(CLI::Range(1, 1 << 20));
+    ParallelArgs parallel_args;
+    run->add_option("--nproc", parallel_args.nproc,
+                    "train each pretraining cell on N local processes (data-parallel over Gloo; the batch is split "
+                    "over them, so batch_size must divide by N)")
+        ->capture_default_str()->check(CLI::Range(1, 256));
+    run->add_flag("--distributed", parallel_args.distributed,
+                  "one rank of a data-parallel group started by srun (SLURM_PROCID, SLURM_NTASKS; rendezvous file "
+                  "beside the store)");
     bool sole_writer = false;
     run->add_flag("--sole-writer", sole_writer,
                   "this process is the store's only user (a Slurm array task's shard): runs it holds as running were "
@@ -735,7 +778,7 @@ int main(int argc, char** argv) {
     }
     for (const auto* sub : {plan, run, status, submit})
         if (*sub) cell_args.filtered = sub->count("--filter") > 0;
-    configure_threads(threads);
+    configure_threads(threads, *run ? parallel_args.nproc : 1);
     try {
         if (*completion) {
             const CompletionHints hints{{"--store", "@file"}, {"--plugin-dir", "@dir"}, {"--out", "@file"},
@@ -779,7 +822,7 @@ int main(int argc, char** argv) {
         if (*status) return cmd_status(*registry, cell_args, store_path);
         if (*run) {
             run_options.stream_chunk_bytes = chunk_mb << 20;
-            return cmd_run(*registry, cell_args, store_path, run_options, sole_writer);
+            return cmd_run(*registry, cell_args, store_path, run_options, parallel_args, sole_writer, argv);
         }
         if (*submit) return cmd_submit(*registry, cell_args, submit_args, plugin_dirs, store_path);
     } catch (const ConfigError& e) {

@@ -28,7 +28,7 @@ namespace ecgbench {
 /// 2: Dataset::dropped_records; 3: EcgSplit::texts; 4: Dataset::stream; 5: Plugin API 2 (modules,
 /// full batches, encode(), task results, capabilities, several plugins per library); 6: TrainHooks::
 /// on_epoch_end, TrainReport::stopped_early; 7: Encoder::token_spans.
-inline constexpr std::uint32_t kAbiVersion = 7;
+inline constexpr std::uint32_t kAbiVersion = 8;
 
 #define ECGBENCH_STRINGIFY_(x) #x
 #define ECGBENCH_STRINGIFY(x) ECGBENCH_STRINGIFY_(x)

@@ -25,6 +25,8 @@
 namespace ecgbench {
 
 /// Thrown when a stop was requested (Ctrl-C, SIGTERM) between steps.
+class DataParallel;  // the host's data-parallel group (internal; plugins leave the pointer null)
+
 class Interrupted : public std::runtime_error {
 public:
     Interrupted() : std::runtime_error("interrupted") {}
@@ -47,6 +49,11 @@ struct TrainOptions {
     std::string resume_path;               ///< where the resume state lives ("" = no resume support)
     int loader_workers = 0;                ///< batch-gathering threads (never changes the result)
     int prefetch = 4;                      ///< batches gathered ahead
+    /// Set by the host for data-parallel pretraining (`run --nproc N`, srun): every rank runs this
+    /// loop on its share of each global batch of batch_size rows (batch_size must divide by the
+    /// ranks), gradients are averaged over the ranks each step, and the loss reported is the
+    /// global batch's. Null (the default, and always in plugins): one process.
+    DataParallel* data_parallel = nullptr;
 };
 
 /// Progress after one step (for display).

@@ -11,6 +11,7 @@
 #include "runner/progress.hpp"
 #include "runner/provenance.hpp"
 #include "runner/shard_cache.hpp"
+#include "train/data_parallel.hpp"
 #include "util/json.hpp"
 #include "util/sha256.hpp"
 
@@ -353,6 +354,64 @@ private:
         return (fs::path(checkpoint_dir(store_)) / (hash + ".resume.pt")).string();
     }
 
+    /// One pretraining cell's encoder, method and loop options, built the same way on every rank.
+    struct Pretraining {
+        EncoderPtr encoder;
+        std::shared_ptr<SslMethod> method;
+        TrainOptions options;
+    };
+
+    Pretraining prepare_pretraining(const PretrainCell& cell, const EcgSplit& data) {
+        const auto& exp = prepared_.experiment;
+        torch::manual_seed(static_cast<std::uint64_t>(cell.seed));
+        const std::string device = resolve_device(exp.pretrain.device);
+        const auto& ssl_ref = exp.ssl_methods[cell.ssl].ref;
+        Pretraining out;
+        out.encoder = make_encoder(cell.encoder, cell.dataset, device);
+        out.method = registry_.make_ssl(ssl_ref.plugin, ssl_ref.params);
+        out.options = train_options(cell.dataset, device);
+        out.options.resume_path = resume_path(cell.hash);
+        out.options.data_parallel = options_.data_parallel;
+        out.method->setup(*out.encoder, pretrain_context(cell.dataset, *out.encoder, data, planned_steps(data.size(), out.options), cell.encoder));
+        out.method->to(torch::Device(device));  // heads live where the encoder lives
+        return out;
+    }
+
+    /// The training loop of a pretraining cell, with the hooks every rank needs.
+    TrainReport train_pretraining(Pretraining& run, const EcgSplit& data, TrainHooks hooks) {
+        hooks.stop = options_.stop;
+        hooks.on_step_end = [&](const StepState& state) { run.method->on_step_end(*run.encoder, state); };
+        hooks.epoch_order = [&](std::int64_t epoch) {
+            auto generator = at::detail::getDefaultCPUGenerator();
+            return run.method->epoch_order(data, epoch, generator);
+        };
+        auto loss = [&](const Batch& batch) { return run.method->loss(*run.encoder, batch); };
+        return ecgbench::train({run.encoder.get(), run.method.get()}, data, loss, run.options, hooks);
+    }
+
+public:
+    /// A data-parallel rank other than 0: trains the pretraining cells rank 0 announces, on its
+    /// share of each batch, until rank 0 says the run is over. Writes nothing to the store.
+    void follow() {
+        DataParallel& dp = *options_.data_parallel;
+        for (;;) {
+            const std::string message = dp.next_message(options_.stop);
+            if (message.empty() || message == "end") return;
+            const auto& cell = prepared_.plan.pretrain.at(std::stoul(message));
+            try {
+                const auto& data = splits_.get(cell.dataset, Split::Train, prepared_.leads[cell.dataset]);
+                Pretraining run = prepare_pretraining(cell, data);
+                train_pretraining(run, data, {});
+            } catch (const Interrupted&) {
+                return;
+            } catch (const std::exception& e) {
+                // Rank 0 meets the same failure (or a timeout in the exchange) and records it.
+                std::cerr << "rank " << dp.rank() << ": pretraining cell " << short_hash(cell.hash) << ": " << first_line(e.what()) << "\n";
+            }
+        }
+    }
+
+private:
     // Runs one pretraining cell; returns its checkpoint, or nullopt with `error` set.
     std::optional<ArtifactRecord> pretrain_cell(std::size_t p, const std::string& what, std::size_t total,
                                                 std::string& error) {
@@ -380,27 +439,17 @@ private:
             const auto& data = splits_.get(cell.dataset, Split::Train, leads);
             timings.push_back({"load_data", seconds_since(start)});
 
-            torch::manual_seed(static_cast<std::uint64_t>(cell.seed));
-            const std::string device = resolve_device(exp.pretrain.device);
-            const auto& ssl_ref = exp.ssl_methods[cell.ssl].ref;
-            auto encoder = make_encoder(cell.encoder, cell.dataset, device);
-            auto method = registry_.make_ssl(ssl_ref.plugin, ssl_ref.params);
-            TrainOptions options = train_options(cell.dataset, device);
-            options.resume_path = resume_path(cell.hash);
-            method->setup(*encoder, pretrain_context(cell.dataset, *encoder, data, planned_steps(data.size(), options), cell.encoder));
-            method->to(torch::Device(device));  // heads live where the encoder lives
+            Pretraining run = prepare_pretraining(cell, data);
+            auto& encoder = run.encoder;
+            auto& method = run.method;
+            const TrainOptions& options = run.options;
+            const std::string& device = options.device;
 
             std::vector<MetricRecord> metrics;
             std::int64_t resumed_from = 0;
             if (method->trains()) {
                 start = Clock::now();
                 TrainHooks hooks;
-                hooks.stop = options_.stop;
-                hooks.on_step_end = [&](const StepState& state) { method->on_step_end(*encoder, state); };
-                hooks.epoch_order = [&](std::int64_t epoch) {
-                    auto generator = at::detail::getDefaultCPUGenerator();
-                    return method->epoch_order(data, epoch, generator);
-                };
                 auto last_heartbeat = Clock::now();
                 hooks.on_progress = [&](const TrainProgress& s) {
                     const double eta = s.seconds_elapsed / static_cast<double>(std::max<std::int64_t>(1, s.step - resumed_from)) *
@@ -419,8 +468,9 @@ private:
                 };
                 if (std::filesystem::exists(options.resume_path))
                     progress_.line("    resuming from the state an interrupted run left (" + options.resume_path + ")");
-                auto loss = [&](const Batch& batch) { return method->loss(*encoder, batch); };
-                auto report = ecgbench::train({encoder.get(), method.get()}, data, loss, options, hooks);
+                // The other ranks join here (they build the same encoder and method from the cell).
+                if (options_.data_parallel) options_.data_parallel->post(std::to_string(p));
+                auto report = train_pretraining(run, data, hooks);
                 resumed_from = report.resumed_from_step;
                 timings.push_back({"train", report.seconds});
                 metrics.push_back({"final_loss", "train", report.final_loss, {}, {}, false});
@@ -448,6 +498,7 @@ private:
                                                    ",\"device\":" + json_string(device) +
                                                    ",\"precision\":" + json_string(options.precision) +
                                                    ",\"resumed_from_step\":" + std::to_string(resumed_from) +
+                                                   ",\"processes\":" + std::to_string(options_.data_parallel ? options_.data_parallel->world_size() : 1) +
                                                    ",\"encoder_input\":{\"leads\":" + json_strings(leads) + ",\"samples\":" +
                                                    std::to_string(encoder_input(cell.dataset).samples) + ",\"sampling_rate_hz\":" +
                                                    json_number(encoder_input(cell.dataset).sampling_rate_hz) + "}}"));
@@ -730,7 +781,19 @@ std::int64_t register_experiment(const PreparedExperiment& prepared, Store& stor
 RunSummary run_experiment(PreparedExperiment& prepared, Store& store, const PluginRegistry& registry,
                           const RunOptions& options) {
     register_experiment(prepared, store);
+    // However rank 0's run ends, the other ranks are told, so none waits for a cell that never comes.
+    struct EndMessage {
+        DataParallel* dp;
+        ~EndMessage() {
+            if (dp) dp->post("end");
+        }
+    } end{options.data_parallel};
     return CellRunner(prepared, store, registry, options).run();
+}
+
+void follow_experiment(PreparedExperiment& prepared, Store& store, const PluginRegistry& registry, const RunOptions& options) {
+    if (!options.data_parallel) throw std::logic_error("follow_experiment needs a data-parallel group");
+    CellRunner(prepared, store, registry, options).follow();
 }
 
 std::string checkpoint_dir(const Store& store) {

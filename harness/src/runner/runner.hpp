@@ -19,6 +19,8 @@
 
 namespace ecgbench {
 
+class DataParallel;
+
 /// An experiment ready to run: parsed, validated against the loaded plugins, datasets instantiated
 /// (only DatasetInfo is computed; records load lazily) and the matrix expanded.
 struct PreparedExperiment {
@@ -56,6 +58,9 @@ struct RunOptions {
     /// none for an in-memory split, where a gathering thread only competes for the cores
     /// (measured: 0.85x the steps/s on 2 cores).
     LoaderOptions loader{-1, 4};
+    /// A data-parallel group (`run --nproc N`, srun): rank 0 runs the experiment as usual and every
+    /// pretraining cell trains on all ranks (see follow_experiment); null = one process.
+    DataParallel* data_parallel = nullptr;
 };
 
 struct RunSummary {
@@ -69,6 +74,11 @@ struct RunSummary {
 /// Runs every selected cell not yet finished (all of them with force). Never throws for a cell's failure.
 RunSummary run_experiment(PreparedExperiment& prepared, Store& store, const PluginRegistry& registry,
                           const RunOptions& options);
+
+/// The part of ranks 1..N-1 of a data-parallel group: trains each pretraining cell rank 0 announces
+/// (on its share of every batch) until rank 0's run ends. Claims nothing and writes nothing to the
+/// store; rank 0 records the cells. Needs options.data_parallel.
+void follow_experiment(PreparedExperiment& prepared, Store& store, const PluginRegistry& registry, const RunOptions& options);
 
 /// Directory where checkpoints of `store` live: <store dir>/checkpoints.
 std::string checkpoint_dir(const Store& store);

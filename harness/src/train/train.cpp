@@ -5,6 +5,7 @@
 #include "ecgbench/train.hpp"
 
 #include "train/batch_loader.hpp"
+#include "train/data_parallel.hpp"
 
 #include <ATen/autocast_mode.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -14,12 +15,14 @@
 #include <torch/optim/sgd.h>
 #include <torch/serialize.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <sstream>
 
 namespace ecgbench {
@@ -160,6 +163,90 @@ void save_state(const std::string& path, const std::vector<torch::nn::Module*>& 
     fs::rename(partial, path);  // a kill mid-write never leaves a torn state under the final name
 }
 
+/// The step a state file written by save_state resumes at, or nullopt when it does not match this
+/// run's shape.
+std::optional<std::int64_t> resumable_step(const std::string& path, std::int64_t total, std::int64_t records) {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path);
+    at::Tensor t;
+    archive.read("total", t, true);
+    if (t.item<std::int64_t>() != total) return std::nullopt;
+    at::Tensor r;
+    archive.read("records", r, true);
+    if (r.item<std::int64_t>() != records) return std::nullopt;
+    at::Tensor step;
+    archive.read("step", step, true);
+    return step.item<std::int64_t>();
+}
+
+// --- data parallelism: what every rank must agree on, exchanged through the group ---
+
+/// Rank 0's value of `tensor` on every rank (any device; the exchange goes through the CPU).
+void broadcast_from_rank0(DataParallel& dp, const at::Tensor& tensor) {
+    at::Tensor cpu = tensor.detach().to(torch::kCPU).contiguous();
+    dp.broadcast(cpu, 0);
+    tensor.detach().copy_(cpu);
+}
+
+/// Every rank's `value`, in rank order.
+std::vector<std::int64_t> all_gather(DataParallel& dp, std::int64_t value) {
+    at::Tensor slots = torch::zeros({dp.world_size()}, torch::kLong);
+    slots[dp.rank()] = value;
+    dp.all_reduce_sum(slots);
+    return std::vector<std::int64_t>(slots.data_ptr<std::int64_t>(), slots.data_ptr<std::int64_t>() + slots.numel());
+}
+
+/// Rank 0's epoch order on every rank (the others pass an undefined tensor).
+at::Tensor share_order(DataParallel& dp, const at::Tensor& order) {
+    at::Tensor length = torch::tensor({order.defined() ? order.numel() : std::int64_t{0}}, torch::kLong);
+    dp.broadcast(length, 0);
+    at::Tensor shared = dp.rank() == 0 ? order.to(torch::kLong).contiguous() : torch::empty({length.item<std::int64_t>()}, torch::kLong);
+    dp.broadcast(shared, 0);
+    return shared;
+}
+
+/// One step's exchange: gradients averaged over the ranks (a parameter no rank has a gradient for
+/// keeps none, as in one process), the loss and its terms averaged (equal local batches, so this
+/// is the global batch's mean), and whether any rank was asked to stop.
+struct ReducedStep {
+    double loss = 0;
+    std::map<std::string, double> terms;
+    bool stop = false;
+};
+
+ReducedStep reduce_step(DataParallel& dp, const std::vector<at::Tensor>& params, double loss,
+                        const std::map<std::string, at::Tensor>& terms, bool stop) {
+    const double ranks = dp.world_size();
+    std::vector<at::Tensor> grads;
+    std::vector<double> stats;  // per parameter: has a gradient; then loss, terms, stop
+    for (const auto& p : params) {
+        const at::Tensor& g = p.grad();
+        stats.push_back(g.defined() ? 1.0 : 0.0);
+        grads.push_back(g.defined() ? g.detach().to(torch::kCPU, torch::kFloat).reshape({-1}) : torch::zeros({p.numel()}, torch::kFloat));
+    }
+    stats.push_back(loss);
+    for (const auto& [name, term] : terms) stats.push_back(term.detach().to(torch::kDouble).item<double>());
+    stats.push_back(stop ? 1.0 : 0.0);
+    at::Tensor flat = torch::cat(grads);
+    at::Tensor numbers = torch::tensor(stats, torch::kDouble);
+    dp.all_reduce_sum(flat);
+    dp.all_reduce_sum(numbers);
+    const double* n = numbers.data_ptr<double>();
+    std::int64_t offset = 0;
+    for (std::size_t i = 0; i < params.size(); ++i) {
+        at::Tensor p = params[i];
+        const std::int64_t size = p.numel();
+        if (n[i] > 0) p.mutable_grad() = flat.slice(0, offset, offset + size).view(p.sizes()).div(ranks).to(p.options());
+        offset += size;
+    }
+    ReducedStep out;
+    std::size_t k = params.size();
+    out.loss = n[k++] / ranks;
+    for (const auto& [name, term] : terms) out.terms[name] = n[k++] / ranks;
+    out.stop = n[k] > 0;
+    return out;
+}
+
 /// Restores the state written by save_state; false (and nothing changed) when the file does not
 /// match this run's shape.
 bool load_state(const std::string& path, const std::vector<torch::nn::Module*>& modules, torch::optim::Optimizer& optimizer,
@@ -293,6 +380,12 @@ TrainReport train(const std::vector<TrainGroup>& groups, const EcgSplit& data, c
     // Contrastive losses and BatchNorm need full batches: drop the ragged tail unless it is all we have.
     const std::int64_t batch = std::min(options.batch_size, n);
     const std::int64_t total = planned_steps(n, options);
+    DataParallel* dp = options.data_parallel && options.data_parallel->world_size() > 1 ? options.data_parallel : nullptr;
+    const std::int64_t ranks = dp ? dp->world_size() : 1;
+    if (batch % ranks != 0)
+        throw std::invalid_argument("batch_size " + std::to_string(batch) + " does not divide over " + std::to_string(ranks) +
+                                    " data-parallel processes");
+    const std::int64_t local_batch = batch / ranks;
 
     std::vector<torch::nn::Module*> modules;
     std::vector<at::Tensor> params;                  // every trained parameter, group after group
@@ -322,12 +415,34 @@ TrainReport train(const std::vector<TrainGroup>& groups, const EcgSplit& data, c
     LoopState state;
     TrainReport report;
     const bool can_resume = !options.resume_path.empty();
-    if (can_resume && fs::exists(options.resume_path)) {
-        try {
-            if (load_state(options.resume_path, modules, *optimizer, ema, state, total, n)) report.resumed_from_step = state.step;
-        } catch (const std::exception& e) {
-            throw std::runtime_error("cannot resume from " + options.resume_path + ": " + e.what() +
-                                     " (delete the file to start the cell afresh)");
+    // Each rank keeps its own resume state (its random stream differs); they resume only together.
+    const std::string resume_file =
+        dp && dp->rank() > 0 ? options.resume_path + ".rank" + std::to_string(dp->rank()) : options.resume_path;
+    try {
+        std::int64_t resume_at = -1;
+        if (can_resume && fs::exists(resume_file)) resume_at = resumable_step(resume_file, total, n).value_or(-1);
+        if (dp) {
+            const auto steps = all_gather(*dp, resume_at);
+            if (std::any_of(steps.begin(), steps.end(), [&](std::int64_t s) { return s != steps.front(); })) resume_at = -1;
+        }
+        if (resume_at >= 0 && load_state(resume_file, modules, *optimizer, ema, state, total, n)) report.resumed_from_step = state.step;
+    } catch (const std::exception& e) {
+        throw std::runtime_error("cannot resume from " + resume_file + ": " + e.what() + " (delete the file to start the cell afresh)");
+    }
+    std::vector<at::Tensor> buffers;
+    if (dp) {
+        // Every rank starts from rank 0's weights; the ranks' random streams (augmentations,
+        // masks) must differ, or each would draw the same views for different records.
+        torch::NoGradGuard no_grad;
+        for (auto* m : modules) {
+            for (auto& p : m->parameters()) broadcast_from_rank0(*dp, p);
+            for (auto& b : m->buffers()) buffers.push_back(b);
+        }
+        for (auto& b : buffers) broadcast_from_rank0(*dp, b);
+        if (dp->rank() > 0 && report.resumed_from_step == 0) {
+            auto generator = at::detail::getDefaultCPUGenerator();
+            std::lock_guard<std::mutex> lock(generator.mutex());
+            generator.set_current_seed(generator.current_seed() ^ (0x9E3779B97F4A7C15ULL * static_cast<std::uint64_t>(dp->rank())));
         }
     }
     const auto start = std::chrono::steady_clock::now();
@@ -338,9 +453,13 @@ TrainReport train(const std::vector<TrainGroup>& groups, const EcgSplit& data, c
         std::int64_t done_in_epoch = state.epoch_steps;
         if (!state.order.defined()) {
             // A fresh epoch: the method's composition, else a shuffle of the global generator.
+            // With several ranks, rank 0 draws it and the others take it from there.
             at::Tensor order;
-            if (hooks.epoch_order) order = hooks.epoch_order(state.epoch + 1);
-            if (!order.defined()) order = torch::randperm(n, torch::kLong);
+            if (!dp || dp->rank() == 0) {
+                if (hooks.epoch_order) order = hooks.epoch_order(state.epoch + 1);
+                if (!order.defined()) order = torch::randperm(n, torch::kLong);
+            }
+            if (dp) order = share_order(*dp, order);
             if (order.dim() != 1 || order.numel() < batch)
                 throw std::invalid_argument("epoch order for epoch " + std::to_string(state.epoch + 1) + " has " +
                                             std::to_string(order.numel()) + " rows, fewer than one batch");
@@ -349,10 +468,14 @@ TrainReport train(const std::vector<TrainGroup>& groups, const EcgSplit& data, c
         }
         const std::int64_t epoch_batches = state.order.numel() / batch;
         const std::int64_t remaining = std::min(epoch_batches - done_in_epoch, total - state.step);
-        BatchLoader loader(data, state.order.slice(0, done_in_epoch * batch), batch, std::max<std::int64_t>(0, remaining),
-                           loader_options);
+        const std::int64_t batches = std::max<std::int64_t>(0, remaining);
+        at::Tensor rows = state.order.slice(0, done_in_epoch * batch, (done_in_epoch + batches) * batch);
+        // Rank r trains on the r-th slice of every global batch.
+        if (dp) rows = rows.view({batches, ranks, local_batch}).select(1, dp->rank()).reshape({-1});
+        BatchLoader loader(data, rows, local_batch, batches, loader_options);
         for (std::int64_t b = 0; b < remaining; ++b) {
-            if (hooks.stop && hooks.stop->load()) throw Interrupted();
+            const bool stop_asked = hooks.stop && hooks.stop->load();
+            if (stop_asked && !dp) throw Interrupted();  // ranks stop together, after the exchange below
             const Batch on_device = to_device(loader.next(), device);
             const double lr = scheduled_lr(options, state.step, total);
             for (std::size_t g = 0; g < lr_scales.size(); ++g) optimizer->param_groups()[g].options().set_lr(lr * lr_scales[g]);
@@ -366,23 +489,37 @@ TrainReport train(const std::vector<TrainGroup>& groups, const EcgSplit& data, c
             }
             if (!loss.total.defined() || loss.total.numel() != 1)
                 throw std::invalid_argument("the loss must be a defined scalar tensor");
-            const double value = loss.total.item<double>();
-            if (!std::isfinite(value))
-                throw std::runtime_error("loss became " + std::to_string(value) + " at epoch " + std::to_string(state.epoch + 1) +
-                                         ", step " + std::to_string(state.step + 1) + " (lower the learning rate?)");
+            double value = loss.total.item<double>();
+            auto require_finite_loss = [&] {
+                if (!std::isfinite(value))
+                    throw std::runtime_error("loss became " + std::to_string(value) + " at epoch " + std::to_string(state.epoch + 1) +
+                                             ", step " + std::to_string(state.step + 1) + " (lower the learning rate?)");
+            };
+            if (!dp) require_finite_loss();
             loss.total.backward();
+            std::map<std::string, double> terms;
+            if (dp) {
+                ReducedStep reduced = reduce_step(*dp, params, value, loss.terms, stop_asked);
+                if (reduced.stop) throw Interrupted();
+                value = reduced.loss;
+                terms = std::move(reduced.terms);
+                require_finite_loss();
+            } else {
+                for (const auto& [name, term] : loss.terms) terms[name] = term.detach().to(torch::kDouble).item<double>();
+            }
             if (options.grad_clip_norm > 0) torch::nn::utils::clip_grad_norm_(params, options.grad_clip_norm);
             optimizer->step();
+            if (dp) {
+                // Buffers (BatchNorm statistics) follow rank 0, as DistributedDataParallel's do.
+                torch::NoGradGuard no_grad;
+                for (auto& b : buffers) broadcast_from_rank0(*dp, b);
+            }
             ++state.step;
             if (!ema.empty()) {
                 torch::NoGradGuard no_grad;
                 for (std::size_t i = 0; i < ema.size(); ++i) ema[i].mul_(options.ema_decay).add_(params[i].detach(), 1.0 - options.ema_decay);
             }
-            std::map<std::string, double> terms;
-            for (const auto& [name, term] : loss.terms) {
-                terms[name] = term.detach().to(torch::kDouble).item<double>();
-                state.term_sums[name] += terms[name];
-            }
+            for (const auto& [name, value] : terms) state.term_sums[name] += value;
             state.loss_sum += value;
             ++state.epoch_steps;
             if (hooks.on_step_end) hooks.on_step_end({state.step, total, state.epoch + 1, lr});
@@ -410,7 +547,7 @@ TrainReport train(const std::vector<TrainGroup>& groups, const EcgSplit& data, c
                 }
             }
             if (can_resume && options.checkpoint_every > 0 && state.step % options.checkpoint_every == 0 && state.step < total)
-                save_state(options.resume_path, modules, *optimizer, ema, state, total, n);
+                save_state(resume_file, modules, *optimizer, ema, state, total, n);
         }
         if (remaining <= 0) break;  // an order shorter than a batch already failed above; never spin
         if (report.stopped_early) break;
@@ -420,7 +557,7 @@ TrainReport train(const std::vector<TrainGroup>& groups, const EcgSplit& data, c
         for (std::size_t i = 0; i < ema.size(); ++i) params[i].copy_(ema[i]);
     }
     for (auto* m : modules) m->eval();
-    if (can_resume) fs::remove(options.resume_path);
+    if (can_resume) fs::remove(resume_file);
     report.steps = state.step;
     report.epochs = state.finished;
     if (!report.epochs.empty()) {
