@@ -95,6 +95,7 @@ for ((i = 1; i <= iterations; ++i)); do
         ((++completed_before_kill))
     fi
     landed[$phase]=$(( ${landed[$phase]:-0} + 1 ))
+    echo "kill-anywhere: iteration $i: killed after $delay_ms ms: $phase"
     if ! (run_iteration "$i" --quiet) > "$work/resumed-$i.log" 2>&1; then
         echo "kill-anywhere: iteration $i: the run after the kill did not complete the experiment:" >&2
         cat "$work/resumed-$i.log" >&2

@@ -416,7 +416,6 @@ private:
     std::optional<ArtifactRecord> pretrain_cell(std::size_t p, const std::string& what, std::size_t total,
                                                 std::string& error) {
         const auto& cell = prepared_.plan.pretrain[p];
-        const auto& exp = prepared_.experiment;
         // A finished run whose checkpoint file vanished is redone (force) so evaluations can proceed.
         const auto previous = store_.latest_run(cell.hash);
         const bool redo = (options_.force && selection_.pretrain[p]) || (previous && previous->status == RunStatus::Finished);

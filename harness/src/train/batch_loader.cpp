@@ -66,6 +66,10 @@ Batch BatchLoader::gather(std::int64_t batch) const {
         const auto id = static_cast<std::size_t>(row) < data_.record_ids.size() ? " '" + data_.record_ids[static_cast<std::size_t>(row)] + "'" : "";
         throw std::invalid_argument("pretraining data: record " + std::to_string(row) + id + " has NaN or infinite samples");
     }
+    if (options_.pin_memory) {
+        for (at::Tensor* t : {&out.signals, &out.lead_present, &out.labels, &out.subjects})
+            if (t->defined()) *t = t->pin_memory();
+    }
     return out;
 }
 

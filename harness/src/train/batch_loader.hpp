@@ -25,6 +25,9 @@ namespace ecgbench {
 struct LoaderOptions {
     int workers = 1;   ///< gathering threads (0 or less: gather on the caller's thread, in next())
     int prefetch = 4;  ///< batches gathered ahead of the one being trained on (bounds memory)
+    /// Gather into page-locked memory, so the copy to a CUDA device can run asynchronously
+    /// (non_blocking); the engine sets it when it trains on CUDA. Needs a CUDA build of LibTorch.
+    bool pin_memory = false;
 };
 
 class BatchLoader {

@@ -1,8 +1,10 @@
 #include "train/data_parallel.hpp"
 
+#if ECGBENCH_HAVE_GLOO
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
 
 #include <chrono>
 #include <cstdlib>
@@ -60,6 +62,8 @@ std::optional<Rendezvous> rendezvous_from_environment(const std::string& shared_
     return r;
 }
 
+#if ECGBENCH_HAVE_GLOO
+
 struct DataParallel::Impl {
     c10::intrusive_ptr<c10d::Store> store;
     c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
@@ -109,5 +113,21 @@ std::string DataParallel::next_message(const std::atomic<bool>* stop) {
     const auto bytes = impl_->store->get(key);
     return std::string(bytes.begin(), bytes.end());
 }
+
+#else  // a LibTorch without c10d Gloo: everything but the group itself still builds and runs
+
+struct DataParallel::Impl {};
+
+DataParallel::DataParallel(const Rendezvous&, int) {
+    throw std::runtime_error("data-parallel training needs LibTorch's c10d Gloo backend, which this build lacks "
+                             "(Debian: install libgloo-dev and reconfigure)");
+}
+DataParallel::~DataParallel() = default;
+void DataParallel::all_reduce_sum(at::Tensor&) {}
+void DataParallel::broadcast(at::Tensor&, int) {}
+void DataParallel::post(const std::string&) {}
+std::string DataParallel::next_message(const std::atomic<bool>*) { return ""; }
+
+#endif
 
 }  // namespace ecgbench

@@ -447,7 +447,7 @@ TrainReport train(const std::vector<TrainGroup>& groups, const EcgSplit& data, c
     }
     const auto start = std::chrono::steady_clock::now();
     const bool autocast = options.precision == "bf16";
-    LoaderOptions loader_options{options.loader_workers, options.prefetch};
+    LoaderOptions loader_options{options.loader_workers, options.prefetch, /*pin_memory=*/device.is_cuda()};
 
     while (state.step < total) {
         std::int64_t done_in_epoch = state.epoch_steps;
