@@ -4,6 +4,8 @@
 # `--bench` adds the Python peers' packages (Debian's python3-torch: the same LibTorch 1.13).
 # `--browser` adds Debian's chromium for the headless check of HTML reports
 # (tools/check-html-report.sh; an 81 MB download, about 290 MB installed with 16 packages).
+# `--slurm` adds Slurm (slurmctld, slurmd, sbatch…) and munge for the tests of `ecgbench submit`
+# against a real single-node cluster (tools/slurm-local.sh starts one).
 set -euo pipefail
 
 packages=(
@@ -20,7 +22,8 @@ for arg in "$@"; do
   case "$arg" in
     --bench) packages+=(python3-torch) ;;
     --browser) packages+=(chromium) ;;
-    *) echo "install-deps: unknown option $arg (options: --bench, --browser)" >&2; exit 2 ;;
+    --slurm) packages+=(slurm-wlm munge) ;;
+    *) echo "install-deps: unknown option $arg (options: --bench, --browser, --slurm)" >&2; exit 2 ;;
   esac
 done
 

@@ -1,5 +1,5 @@
-// The ecgbench command line: plugins, plan, run, status, report, compare, verify, export, synth, wfdb,
-// new-plugin, completion. Reference: docs/cli.md; JSON output schemas: docs/json.md.
+// The ecgbench command line: plugins, plan, run, status, report, compare, verify, export, submit, merge,
+// synth, wfdb, new-plugin, completion. Reference: docs/cli.md; JSON output schemas: docs/json.md.
 #include "cli/completion.hpp"
 #include "cli/json_output.hpp"
 #include "cli/new_plugin.hpp"
@@ -15,6 +15,8 @@
 #include "runner/artifacts.hpp"
 #include "runner/local_ranks.hpp"
 #include "runner/runner.hpp"
+#include "slurm/submit.hpp"
+#include "store/merge.hpp"
 #include "store/store.hpp"
 #include "synth/synth.hpp"
 #include "util/text.hpp"
@@ -145,6 +147,7 @@ struct CellArgs {
     std::string filter;
     bool filtered = false;  ///< --filter given (an empty regex matches everything)
     std::string only;
+    std::vector<std::string> cells;  ///< --cell hash prefixes
     bool json = false;
 };
 
@@ -157,7 +160,7 @@ Selection selection_for(const PreparedExperiment& prepared, const CellArgs& args
     try {
         return select_cells(prepared.experiment, prepared.plan,
                             args.filtered ? std::optional<std::string>(args.filter) : std::nullopt,
-                            parse_cell_kinds(args.only));
+                            parse_cell_kinds(args.only), args.cells);
     } catch (const std::invalid_argument& e) {
         throw UsageError(e.what());
     }
@@ -252,9 +255,9 @@ struct ParallelArgs {
 };
 
 int cmd_run(const PluginRegistry& registry, const CellArgs& args, const std::string& store_path, RunOptions options,
-            const ParallelArgs& parallel, char** argv) {
+            const ParallelArgs& parallel, bool sole_writer, char** argv) {
     auto prepared = prepare_experiment(args.file, registry, args.overrides);
-    if (args.filtered || !args.only.empty()) options.selection = selection_for(prepared, args);
+    if (args.filtered || !args.only.empty() || !args.cells.empty()) options.selection = selection_for(prepared, args);
     Store store(store_path);
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
@@ -282,6 +285,12 @@ int cmd_run(const PluginRegistry& registry, const CellArgs& args, const std::str
         if (!options.quiet)
             std::cout << "data-parallel pretraining on " << group->world_size() << " processes (Gloo)\n";
     }
+    // Rank 0 alone: the other ranks of its group start later and must not touch its claims.
+    if (sole_writer) {
+        const int abandoned = store.abandon_running("its process died (this store's previous owner; found by a --sole-writer run)");
+        if (abandoned > 0 && !options.quiet)
+            std::cout << "marked " << abandoned << " run(s) the previous owner of " << store_path << " left running as killed\n";
+    }
     const auto summary = run_experiment(prepared, store, registry, options);
     if (local_ranks && local_ranks->wait() > 0) std::cerr << "warning: a data-parallel rank exited with an error\n";
     std::cout << "done: " << summary.finished << " ran, " << summary.skipped << " already finished, " << summary.failed
@@ -289,6 +298,82 @@ int cmd_run(const PluginRegistry& registry, const CellArgs& args, const std::str
               << "\n";
     if (summary.interrupted) return 130;
     return summary.failed > 0 ? 1 : 0;
+}
+
+// `ecgbench submit FILE --slurm`: the matrix as Slurm job arrays (slurm/submit.hpp, docs/slurm.md).
+struct SubmitArgs {
+    bool slurm = false, dry_run = false;
+    std::string shared;
+    std::vector<std::string> sbatch_options;
+};
+
+int cmd_submit(const PluginRegistry& registry, const CellArgs& args, const SubmitArgs& submit,
+               const std::vector<std::string>& plugin_dirs, const std::string& store_path) {
+    namespace fs = std::filesystem;
+    if (!submit.slurm) throw UsageError("submit: name the scheduler: --slurm (the only one supported)");
+    auto prepared = prepare_experiment(args.file, registry, args.overrides);
+    const auto& exp = prepared.experiment;
+    SubmitOptions options;
+    options.shared = submit.shared.empty() ? exp.slurm.shared : submit.shared;
+    if (options.shared.empty())
+        throw UsageError("submit: no shared directory: give --shared DIR or `shared` in the [slurm] table of " + args.file);
+    options.shared = fs::absolute(options.shared).lexically_normal().string();
+    while (options.shared.size() > 1 && options.shared.back() == '/') options.shared.pop_back();
+    options.executable = fs::canonical("/proc/self/exe").string();
+    options.experiment_file = fs::absolute(args.file).lexically_normal().string();
+    options.workdir = fs::current_path().string();
+    options.overrides = args.overrides;
+    for (const auto& dir : plugin_dirs) options.plugin_dirs.push_back(fs::absolute(dir).lexically_normal().string());
+    if (args.filtered) options.filter = args.filter;
+    SlurmSubmission submission;
+    try {
+        submission = slurm_submission(exp, prepared.plan, selection_for(prepared, args), options);
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(e.what());
+    }
+    const fs::path dir = fs::path(options.shared) / "slurm";
+    const std::string pretrain_script = (dir / (exp.name + "-pretrain.sh")).string();
+    const std::string eval_script = (dir / (exp.name + "-evaluate.sh")).string();
+    std::string extra;
+    for (const auto& option : submit.sbatch_options) extra += " " + shell_quote(option);
+    const std::string after = "--dependency=aftercorr:";
+    if (submit.dry_run) {
+        std::cout << "# sbatch --parsable" << extra << " " << pretrain_script << "\n" << submission.pretrain.script;
+        if (submission.evaluate)
+            std::cout << "\n# sbatch --parsable " << after << "<pretraining job id> --kill-on-invalid-dep=yes" << extra << " "
+                      << eval_script << "\n" << submission.evaluate->script;
+        return 0;
+    }
+    for (const char* sub : {"slurm", "logs", "shards"}) fs::create_directories(fs::path(options.shared) / sub);
+    std::ofstream(pretrain_script) << submission.pretrain.script;
+    const std::string job = sbatch(submit.sbatch_options, pretrain_script);
+    std::cout << "submitted pretraining array " << job << " (" << submission.pretrain.tasks << " tasks): " << pretrain_script << "\n";
+    if (submission.evaluate) {
+        std::ofstream(eval_script) << submission.evaluate->script;
+        std::vector<std::string> arguments{after + job, "--kill-on-invalid-dep=yes"};
+        arguments.insert(arguments.end(), submit.sbatch_options.begin(), submit.sbatch_options.end());
+        const std::string eval_job = sbatch(arguments, eval_script);
+        std::cout << "submitted evaluation array " << eval_job << " (" << submission.evaluate->tasks
+                  << " tasks, each after its pretraining task): " << eval_script << "\n";
+    }
+    std::cout << "logs in " << options.shared << "/logs; when the arrays are done: ecgbench merge " << store_path << " "
+              << options.shared << "/shards/*.db\n";
+    return 0;
+}
+
+// `ecgbench merge MAIN SHARD...`: store shards folded into MAIN (store/merge.hpp).
+int cmd_merge(const std::string& main_path, const std::vector<std::string>& shards) {
+    Store store(main_path);
+    int running = 0;
+    for (const auto& shard : shards) {
+        const auto s = merge_store(store, shard);
+        running += s.runs_running;
+        std::cout << "merged " << shard << ": " << s.cells_added << " cells and " << s.runs_added << " runs added, "
+                  << s.runs_present << " runs already present, " << s.runs_same_result << " with the same result kept once, "
+                  << s.runs_superseded << " superseded attempts left out, " << s.runs_running << " still running\n";
+    }
+    if (running > 0) std::cout << running << " run(s) still running were not merged: merge again once they end\n";
+    return 0;
 }
 
 int cmd_report(const std::string& experiment, const std::string& store_path, std::string out_dir,
@@ -532,6 +617,10 @@ void add_cell_options(CLI::App* sub, CellArgs& args, bool json) {
     sub->add_option("--filter", args.filter, "REGEX: only the cells whose label (as `plan` prints it) matches");
     sub->add_option("--only", args.only, "only pretraining or only evaluation cells")
         ->check(CLI::IsMember({"pretrain", "eval"}));
+    sub->add_option("--cell", args.cells,
+                    "HASH: only this cell (6+ hex digits of its hash, as `plan` prints it; a pretraining cell's "
+                    "evaluations too); repeatable")
+        ->allow_extra_args(false);
     if (json) sub->add_flag("--json", args.json, "print one JSON document (schema: docs/json.md) instead of text");
 }
 
@@ -581,6 +670,23 @@ int main(int argc, char** argv) {
     run->add_flag("--distributed", parallel_args.distributed,
                   "one rank of a data-parallel group started by srun (SLURM_PROCID, SLURM_NTASKS; rendezvous file "
                   "beside the store)");
+    bool sole_writer = false;
+    run->add_flag("--sole-writer", sole_writer,
+                  "this process is the store's only user (a Slurm array task's shard): runs it holds as running were "
+                  "left by a killed predecessor, on whatever host, and are marked killed");
+    auto* submit = app.add_subcommand("submit", "submit the matrix to a cluster scheduler as job arrays (docs/slurm.md)");
+    add_cell_options(submit, cell_args, false);
+    SubmitArgs submit_args;
+    submit->add_flag("--slurm", submit_args.slurm, "submit to Slurm (sbatch job arrays)");
+    submit->add_flag("--dry-run", submit_args.dry_run, "print the sbatch scripts instead of submitting them");
+    submit->add_option("--shared", submit_args.shared,
+                       "DIR every node sees: store shards, checkpoints, cache, logs (default: [slurm] shared)");
+    submit->add_option("sbatch", submit_args.sbatch_options, "after --: extra sbatch options for both arrays");
+    std::string merge_main;
+    std::vector<std::string> merge_shards;
+    auto* merge = app.add_subcommand("merge", "fold store shards (e.g. of Slurm array tasks) into a store, idempotently");
+    merge->add_option("main", merge_main, "the store to merge into (created if absent)")->required();
+    merge->add_option("shards", merge_shards, "store shards")->required();
     auto* status = app.add_subcommand("status", "count cells by state and show recorded errors");
     add_cell_options(status, cell_args, true);
     auto* report = app.add_subcommand("report", "write comparison tables, figures and provenance from the store (docs/reports.md)");
@@ -670,13 +776,14 @@ int main(int argc, char** argv) {
         const int code = app.exit(e);
         return code == 0 ? 0 : 2;
     }
-    for (const auto* sub : {plan, run, status})
+    for (const auto* sub : {plan, run, status, submit})
         if (*sub) cell_args.filtered = sub->count("--filter") > 0;
     configure_threads(threads, *run ? parallel_args.nproc : 1);
     try {
         if (*completion) {
             const CompletionHints hints{{"--store", "@file"}, {"--plugin-dir", "@dir"}, {"--out", "@file"},
                                         {"--only", "pretrain eval"}, {"plan file", "@file"}, {"run file", "@file"},
+                                        {"submit file", "@file"}, {"merge main", "@file"}, {"merge shards", "@file"},
                                         {"status file", "@file"}, {"new-plugin kind", "dataset encoder ssl task"},
                                         {"completion shell", "bash"}, {"wfdb info record", "@file"},
                                         {"wfdb read record", "@file"}, {"wfdb ann record", "@file"}};
@@ -700,6 +807,7 @@ int main(int argc, char** argv) {
         if (*compare) return cmd_compare(experiment, method_a, method_b, store_path, compare_options);
         if (app.got_subcommand("verify")) return cmd_verify(store_path);
         if (*new_plugin) return cmd_new_plugin(kind, new_name, new_out, plugin_dirs);
+        if (*merge) return cmd_merge(merge_main, merge_shards);
         const auto registry = load_plugins(plugin_dirs);
         if (*plugins) return cmd_plugins(*registry, name, json);
         if (*export_cmd) {
@@ -714,8 +822,9 @@ int main(int argc, char** argv) {
         if (*status) return cmd_status(*registry, cell_args, store_path);
         if (*run) {
             run_options.stream_chunk_bytes = chunk_mb << 20;
-            return cmd_run(*registry, cell_args, store_path, run_options, parallel_args, argv);
+            return cmd_run(*registry, cell_args, store_path, run_options, parallel_args, sole_writer, argv);
         }
+        if (*submit) return cmd_submit(*registry, cell_args, submit_args, plugin_dirs, store_path);
     } catch (const ConfigError& e) {
         std::cerr << "error: " << e.what() << "\n";
         return 2;

@@ -23,6 +23,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <regex>
 #include <sstream>
 #include <string_view>
 #include <tuple>
@@ -337,6 +338,8 @@ private:
     std::vector<ModelDecl> parse_models(const toml::table& root, const std::string& key, const Experiment& experiment) const;
     void parse_pretrain(const toml::table& root, Experiment& experiment) const;
     void parse_evaluations(const toml::table& root, Experiment& experiment) const;
+    void parse_slurm(const toml::table& root, Experiment& experiment) const;
+    void slurm_resources(const toml::table& table, const std::string& section, SlurmResources& resources) const;
     std::vector<ShiftDecl> shift_conditions(const toml::node& node, const std::string& evaluation) const;
 
     std::string file_;
@@ -670,7 +673,7 @@ Experiment Parser::parse(const std::string& text) {
     experiment.file = file_;
     experiment.toml_text = text;
     experiment.overrides = overrides_;
-    check_keys(root, {"experiment", "dataset", "encoder", "ssl", "pretrain", "evaluation"}, "");
+    check_keys(root, {"experiment", "dataset", "encoder", "ssl", "pretrain", "evaluation", "slurm"}, "");
     parse_experiment_table(root, experiment);
     // Datasets first: [pretrain] and [[evaluation]] refer to them by name.
     parse_datasets(root, experiment);
@@ -678,7 +681,70 @@ Experiment Parser::parse(const std::string& text) {
     experiment.ssl_methods = parse_models(root, "ssl", experiment);
     parse_pretrain(root, experiment);
     parse_evaluations(root, experiment);
+    parse_slurm(root, experiment);
     return experiment;
+}
+
+void Parser::slurm_resources(const toml::table& table, const std::string& section, SlurmResources& resources) const {
+    // Checked here so a typo fails at `plan`, not minutes later in sbatch or hours later in the queue.
+    const std::tuple<const char*, std::string*, std::regex, const char*> texts[] = {
+        {"partition", &resources.partition, std::regex("[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*"),
+         "a partition name (or a comma-separated list)"},
+        {"time", &resources.time, std::regex("[0-9]+(:[0-9]{1,2}){0,2}|[0-9]+-[0-9]{1,2}(:[0-9]{1,2}){0,2}"),
+         "a Slurm time limit: \"minutes\", \"minutes:seconds\", \"hours:minutes:seconds\", \"days-hours\", "
+         "\"days-hours:minutes\" or \"days-hours:minutes:seconds\""},
+        {"mem", &resources.mem, std::regex("[0-9]+[KMGT]?"), "memory per node: an integer with an optional K, M, G or T suffix, e.g. \"16G\""}};
+    for (const auto& [key, target, pattern, expected] : texts) {
+        const toml::node* node = table.get(key);
+        if (!node) continue;
+        const std::string value = string_value(*node, key, section);
+        if (!std::regex_match(value, pattern))
+            fail(at(*node), quote(key) + " " + in(section) + " must be " + expected + "; found " + quote(value));
+        *target = value;
+    }
+    const std::tuple<const char*, std::int64_t*, std::int64_t> counts[] = {{"cpus", &resources.cpus, 1}, {"gpus", &resources.gpus, 0}};
+    for (const auto& [key, target, minimum] : counts) {
+        const toml::node* node = table.get(key);
+        if (!node) continue;
+        const std::int64_t value = integer_value(*node, key, section);
+        if (value < minimum)
+            fail(at(*node), quote(key) + " " + in(section) + " must be >= " + std::to_string(minimum) + ", found " +
+                                std::to_string(value));
+        *target = value;
+    }
+}
+
+void Parser::parse_slurm(const toml::table& root, Experiment& experiment) const {
+    const toml::node* node = root.get("slurm");
+    if (!node) return;
+    const std::string section = "[slurm]";
+    const toml::table* table = node->as_table();
+    if (!table) wrong_type(*node, "slurm", "", "table ([slurm])");
+    const std::vector<std::string> resource_keys{"partition", "time", "cpus", "gpus", "mem"};
+    std::vector<std::string> keys = resource_keys;
+    keys.insert(keys.end(), {"shared", "cells_per_task", "pretrain", "evaluate"});
+    check_keys(*table, keys, section);
+    SlurmDecl& slurm = experiment.slurm;
+    slurm.where = at(*table);
+    if (table->get("shared")) slurm.shared = required_string(*table, "shared", section);
+    if (const toml::node* n = table->get("cells_per_task")) {
+        slurm.cells_per_task = integer_value(*n, "cells_per_task", section);
+        if (slurm.cells_per_task < 1)
+            fail(at(*n), "'cells_per_task' " + in(section) + " must be >= 1, found " + std::to_string(slurm.cells_per_task));
+    }
+    SlurmResources shared;
+    slurm_resources(*table, section, shared);
+    slurm.pretrain = slurm.evaluate = shared;
+    for (const auto& [key, target] : {std::pair<const char*, SlurmResources*>{"pretrain", &slurm.pretrain},
+                                      std::pair<const char*, SlurmResources*>{"evaluate", &slurm.evaluate}}) {
+        const toml::node* kind = table->get(key);
+        if (!kind) continue;
+        const std::string sub = "[slurm." + std::string(key) + "]";
+        const toml::table* overrides = kind->as_table();
+        if (!overrides) wrong_type(*kind, key, section, "table (" + sub + ")");
+        check_keys(*overrides, resource_keys, sub);
+        slurm_resources(*overrides, sub, *target);
+    }
 }
 
 /// Checks one plugin reference against the manifests and fills its params and version.

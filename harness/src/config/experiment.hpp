@@ -99,6 +99,25 @@ struct EvaluationDecl {
     bool reads_class_descriptions = false;
 };
 
+/// What one Slurm array task asks for (sbatch options; docs/slurm.md). Unset fields ("" or 0) leave
+/// the cluster's default.
+struct SlurmResources {
+    std::string partition;  ///< --partition
+    std::string time;       ///< --time in Slurm's formats: "M", "M:S", "H:M:S", "D-H", "D-H:M", "D-H:M:S"
+    std::int64_t cpus = 0;  ///< --cpus-per-task, and ecgbench's --threads in the task
+    std::int64_t gpus = 0;  ///< --gpus
+    std::string mem;        ///< --mem: an integer with an optional K, M, G or T suffix
+};
+
+/// [slurm]: resources for `ecgbench submit --slurm`, with [slurm.pretrain] and [slurm.evaluate]
+/// overriding the shared keys per kind of array task. Not part of any cell's identity.
+struct SlurmDecl {
+    std::string shared;               ///< directory every node sees (store shards, checkpoints, cache); "" = --shared
+    std::int64_t cells_per_task = 1;  ///< pretraining cells (with their evaluations) per array task
+    SlurmResources pretrain, evaluate;
+    SourceLocation where;
+};
+
 struct Experiment {
     std::string name;
     std::string description;
@@ -110,6 +129,7 @@ struct Experiment {
     std::vector<ModelDecl> ssl_methods;
     PretrainDecl pretrain;
     std::vector<EvaluationDecl> evaluations;
+    SlurmDecl slurm;
 
     const DatasetDecl& dataset(const std::string& name) const;  ///< throws std::out_of_range
 };

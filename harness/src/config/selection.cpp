@@ -1,5 +1,6 @@
 #include "config/selection.hpp"
 
+#include <algorithm>
 #include <regex>
 #include <sstream>
 #include <stdexcept>
@@ -48,7 +49,21 @@ CellKinds parse_cell_kinds(const std::string& text) {
 }
 
 Selection select_cells(const Experiment& experiment, const Plan& plan, const std::optional<std::string>& filter,
-                       CellKinds kinds) {
+                       CellKinds kinds, const std::vector<std::string>& cells) {
+    for (const auto& prefix : cells) {
+        if (prefix.size() < 6 || prefix.find_first_not_of("0123456789abcdef") != std::string::npos)
+            throw std::invalid_argument("--cell '" + prefix + "': expected at least 6 hex digits of a cell hash (see `ecgbench plan`)");
+        const auto named = [&](const std::string& hash) { return hash.starts_with(prefix); };
+        if (std::none_of(plan.pretrain.begin(), plan.pretrain.end(), [&](const PretrainCell& c) { return named(c.hash); }) &&
+            std::none_of(plan.evaluations.begin(), plan.evaluations.end(), [&](const EvalCell& c) { return named(c.hash); }))
+            throw std::invalid_argument("--cell '" + prefix + "' names no cell of experiment '" + experiment.name + "'");
+    }
+    auto named = [&](const std::string& hash, const std::string& parent) {
+        if (cells.empty()) return true;
+        return std::any_of(cells.begin(), cells.end(), [&](const std::string& prefix) {
+            return hash.starts_with(prefix) || (!parent.empty() && parent.starts_with(prefix));
+        });
+    };
     std::optional<std::regex> pattern;
     if (filter) {
         try {
@@ -60,9 +75,10 @@ Selection select_cells(const Experiment& experiment, const Plan& plan, const std
     auto matches = [&](const std::string& label) { return !pattern || std::regex_search(label, *pattern); };
     Selection selection;
     for (const PretrainCell& cell : plan.pretrain)
-        selection.pretrain.push_back(kinds != CellKinds::Eval && matches(pretrain_label(experiment, cell)));
+        selection.pretrain.push_back(kinds != CellKinds::Eval && named(cell.hash, "") && matches(pretrain_label(experiment, cell)));
     for (const EvalCell& cell : plan.evaluations)
-        selection.evaluations.push_back(kinds != CellKinds::Pretrain && matches(eval_label(experiment, plan, cell)));
+        selection.evaluations.push_back(kinds != CellKinds::Pretrain && named(cell.hash, cell.pretrain_hash) &&
+                                        matches(eval_label(experiment, plan, cell)));
     return selection;
 }
 

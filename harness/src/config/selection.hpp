@@ -38,8 +38,11 @@ enum class CellKinds { All, Pretrain, Eval };
 CellKinds parse_cell_kinds(const std::string& text);
 
 /// The cells whose label matches `filter` (ECMAScript regex, searched anywhere in the label; none
-/// = all) and whose kind `kinds` keeps. Throws std::invalid_argument for a bad regex.
+/// = all), whose kind `kinds` keeps and, when `cells` is not empty, that one of `cells` names
+/// (`--cell`): a hash prefix names a cell and, when it is a pretraining cell's, its evaluations too,
+/// as a filter matching a pretraining label does. Throws std::invalid_argument for a bad regex and
+/// for a prefix shorter than 6 hex digits or naming no cell.
 Selection select_cells(const Experiment& experiment, const Plan& plan, const std::optional<std::string>& filter,
-                       CellKinds kinds);
+                       CellKinds kinds, const std::vector<std::string>& cells = {});
 
 }  // namespace ecgbench

@@ -718,6 +718,16 @@ Claim Store::claim(const std::string& cell_hash, const RunProvenance& provenance
     });
 }
 
+int Store::abandon_running(const std::string& reason) {
+    return guarded(path_, "abandon_running", [&] {
+        SQLite::Statement update(*db_,
+                                 "UPDATE runs SET status = 'killed', error = ?, ended_at = " ECGBENCH_SQL_NOW
+                                 " WHERE status = 'running'");
+        update.bind(1, reason);
+        return update.exec();
+    });
+}
+
 void Store::finish(std::int64_t run_id, const std::vector<MetricRecord>& metrics,
                    const std::vector<ArtifactRecord>& artifacts, const std::vector<TimingRecord>& timings,
                    const std::vector<OutputRecord>& outputs) {

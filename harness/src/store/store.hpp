@@ -171,6 +171,11 @@ public:
     /// live run exists, else inserts a "running" run and returns it. A "running" run whose process is
     /// gone (same host, pid not alive) is first marked killed.
     Claim claim(const std::string& cell_hash, const RunProvenance& provenance, bool force);
+    /// Marks every "running" run of the store killed with `reason`; returns how many. For a store
+    /// that one process owns (a Slurm array task's shard): whatever it holds as running was left by
+    /// a predecessor that was killed, possibly on another host, where pids and heartbeats cannot
+    /// tell.
+    int abandon_running(const std::string& reason);
     /// Marks a run finished with its results, in one transaction.
     void finish(std::int64_t run_id, const std::vector<MetricRecord>& metrics,
                 const std::vector<ArtifactRecord>& artifacts, const std::vector<TimingRecord>& timings,

@@ -612,5 +612,56 @@ TEST(ValidateErrors, ParamProblemsFromSchemaPointAtTheParam) {
     }
 }
 
+
+// [slurm]: shared keys apply to both kinds of array task, [slurm.pretrain]/[slurm.evaluate] override
+// them; every malformed value is refused naming its key and section.
+TEST(ParseExperiment, SlurmResourcesWithOverridesPerKind) {
+    const auto experiment = parse(kMinimal + R"(
+[slurm]
+shared = "/scratch/lab/run1"
+partition = "cpu"
+time = "02:00:00"
+cpus = 4
+mem = "16G"
+cells_per_task = 2
+
+[slurm.pretrain]
+partition = "gpu"
+gpus = 1
+time = "1-12:00:00"
+)");
+    const auto& slurm = experiment.slurm;
+    EXPECT_EQ(slurm.shared, "/scratch/lab/run1");
+    EXPECT_EQ(slurm.cells_per_task, 2);
+    EXPECT_EQ(slurm.pretrain.partition, "gpu");
+    EXPECT_EQ(slurm.pretrain.gpus, 1);
+    EXPECT_EQ(slurm.pretrain.time, "1-12:00:00");
+    EXPECT_EQ(slurm.pretrain.cpus, 4);
+    EXPECT_EQ(slurm.pretrain.mem, "16G");
+    EXPECT_EQ(slurm.evaluate.partition, "cpu");
+    EXPECT_EQ(slurm.evaluate.gpus, 0);
+    EXPECT_EQ(slurm.evaluate.time, "02:00:00");
+    const auto defaults = parse(kMinimal).slurm;
+    EXPECT_EQ(defaults.shared, "");
+    EXPECT_EQ(defaults.cells_per_task, 1);
+    EXPECT_EQ(defaults.pretrain.cpus, 0);
+}
+
+TEST(ParseExperiment, SlurmErrorsNameTheField) {
+    const std::string base = kMinimal + "\n[slurm]\n";
+    auto message = [&](const std::string& body) { return error_of(base + body); };
+    EXPECT_NE(message("time = \"2h\"\n").find("'time' in [slurm] must be a Slurm time limit"), std::string::npos);
+    EXPECT_NE(message("mem = \"16 GB\"\n").find("'mem' in [slurm] must be memory per node"), std::string::npos);
+    EXPECT_NE(message("cpus = 0\n").find("'cpus' in [slurm] must be >= 1, found 0"), std::string::npos);
+    EXPECT_NE(message("partition = \"a b\"\n").find("'partition' in [slurm] must be a partition name"), std::string::npos);
+    EXPECT_NE(message("cells_per_task = 0\n").find("'cells_per_task' in [slurm] must be >= 1"), std::string::npos);
+    EXPECT_NE(message("gpu = 1\n").find("unknown key 'gpu' in [slurm]"), std::string::npos);
+    EXPECT_NE(message("[slurm.evaluate]\ngpus = -1\n").find("'gpus' in [slurm.evaluate] must be >= 0"), std::string::npos);
+    EXPECT_NE(message("[slurm.evaluate]\nshared = \"/x\"\n").find("unknown key 'shared' in [slurm.evaluate]"), std::string::npos);
+    EXPECT_NE(message("[slurm.eval]\ncpus = 1\n").find("unknown key 'eval' in [slurm]"), std::string::npos);
+    const std::string located = base + "time = \"1:2:3:4\"\n";
+    EXPECT_EQ(message("time = \"1:2:3:4\"\n").rfind(loc(located, "\"1:2:3:4\""), 0), 0u) << message("time = \"1:2:3:4\"\n");
+}
+
 }  // namespace
 }  // namespace ecgbench

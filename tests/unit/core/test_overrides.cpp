@@ -197,6 +197,24 @@ TEST(Selection, LabelsFiltersAndKinds) {
     EXPECT_EQ(evals.count(), 2u);
 
     EXPECT_THROW((void)select_cells(e, plan, "([", CellKinds::All), std::invalid_argument);
+
+    // --cell: a pretraining cell's hash names it and its evaluations; combined with --only and --filter.
+    auto by_hash = [&](const std::vector<std::string>& cells, CellKinds kinds, const std::optional<std::string>& filter = {}) {
+        const Selection s = select_cells(e, plan, filter, kinds, cells);
+        std::string out;
+        for (bool b : s.pretrain) out += b ? 'P' : '.';
+        out += '|';
+        for (bool b : s.evaluations) out += b ? 'E' : '.';
+        return out;
+    };
+    const std::string p1 = plan.pretrain[1].hash.substr(0, 8);
+    EXPECT_EQ(by_hash({p1}, CellKinds::All), ".P|..EE");
+    EXPECT_EQ(by_hash({p1}, CellKinds::Pretrain), ".P|....");
+    EXPECT_EQ(by_hash({p1}, CellKinds::Eval), "..|..EE");
+    EXPECT_EQ(by_hash({p1}, CellKinds::Eval, "labels 10%"), "..|...E");
+    EXPECT_EQ(by_hash({plan.evaluations[0].hash, p1}, CellKinds::All), ".P|E.EE");
+    EXPECT_THROW((void)select_cells(e, plan, std::nullopt, CellKinds::All, {"abc"}), std::invalid_argument);
+    EXPECT_THROW((void)select_cells(e, plan, std::nullopt, CellKinds::All, {"0000000000"}), std::invalid_argument);
     EXPECT_EQ(parse_cell_kinds("eval"), CellKinds::Eval);
     EXPECT_THROW((void)parse_cell_kinds("evaluation"), std::invalid_argument);
 }

@@ -1,0 +1,57 @@
+// `ecgbench submit --slurm`: an experiment's matrix as two Slurm job arrays (docs/slurm.md).
+//
+// Pretraining array task i runs the pretraining cells of batch i; evaluation array task i, started
+// by `--dependency=aftercorr` once pretraining task i has succeeded, runs those cells' evaluations.
+// Each task writes its own SQLite store shard under <shared>/shards (SQLite must not have writers on
+// several nodes); checkpoints and cache shards sit beside them (<shared>/shards/checkpoints, cache),
+// where every task finds them. An evaluation task first merges its pretraining task's shard into its
+// own, so it holds the pretraining run whose checkpoint it evaluates. `ecgbench merge` folds all
+// shards into the main store.
+#pragma once
+
+#include "config/experiment.hpp"
+#include "config/matrix.hpp"
+#include "config/selection.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ecgbench {
+
+struct SubmitOptions {
+    std::string executable;                ///< absolute path of the ecgbench binary the tasks run
+    std::string experiment_file;           ///< absolute path, read by every task
+    std::string workdir;                   ///< the tasks' working directory (relative paths in the file)
+    std::string shared;                    ///< absolute directory every node sees
+    std::vector<std::string> overrides;    ///< --set, passed to every task
+    std::vector<std::string> plugin_dirs;  ///< --plugin-dir, absolute, passed to every task
+    std::optional<std::string> filter;     ///< --filter, passed to the evaluation tasks
+};
+
+/// One job array: its script (sbatch directives + body) and how many tasks it has.
+struct ArrayJob {
+    std::string name;    ///< "pretrain" or "evaluate"
+    std::string script;
+    std::size_t tasks = 0;
+};
+
+struct SlurmSubmission {
+    ArrayJob pretrain;
+    std::optional<ArrayJob> evaluate;  ///< absent when no evaluation is selected
+};
+
+/// The arrays for the selected cells: every pretraining cell the selection involves is pretrained
+/// (in batches of [slurm] cells_per_task), and batches with selected evaluations get an evaluation
+/// task of the same index. Throws std::invalid_argument when nothing is selected.
+SlurmSubmission slurm_submission(const Experiment& experiment, const Plan& plan, const Selection& selection,
+                                 const SubmitOptions& options);
+
+/// `text` quoted for a POSIX shell (single quotes).
+std::string shell_quote(const std::string& text);
+
+/// Runs sbatch with `arguments` and the script at `script`; returns the job id. Throws
+/// std::runtime_error with sbatch's output when it fails.
+std::string sbatch(const std::vector<std::string>& arguments, const std::string& script);
+
+}  // namespace ecgbench
