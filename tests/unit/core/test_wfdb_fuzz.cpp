@@ -89,6 +89,25 @@ TEST(WfdbFuzz, HandWrittenSeedsParse) {
     EXPECT_EQ(labelled[1].symbol, "W");
 }
 
+// The signal seeds (header, NUL, file bytes) read without error, so mutations start from records
+// that decode.
+TEST(WfdbFuzz, HandWrittenSignalSeedsRead) {
+    TempDir dir;
+    int seeds = 0;
+    for (const auto& entry : fs::directory_iterator(kFuzzDir / "seeds" / "signals")) {
+        const auto input = file_text(entry.path());
+        const auto split = input.find('\0');
+        ASSERT_NE(split, std::string::npos) << entry.path();
+        auto h = parse_header(input.substr(0, split), entry.path().string());
+        for (auto& sig : h.signals) sig.file_name = "seed.dat";
+        h.directory = dir.path();
+        std::ofstream(dir.path() / "seed.dat", std::ios::binary) << input.substr(split + 1);
+        EXPECT_GT(read_signals(h).rows, 0) << entry.path();
+        ++seeds;
+    }
+    EXPECT_GE(seeds, 5);
+}
+
 TEST(WfdbFuzz, HeaderEntryOnCorpusAndMutations) {
     TempDir dir;
     build_corpus(dir.path());
@@ -103,6 +122,15 @@ TEST(WfdbFuzz, AnnotationEntryOnCorpusAndMutations) {
     const auto corpus = files_in(dir.path() / "annotations");
     ASSERT_GE(corpus.size(), 3u);
     replay_with_mutations(&fuzz::wfdb_annotations_input, corpus, 4000);
+}
+
+// Every storage format incl. FLAC when the shared data is there (hand-written seeds otherwise).
+TEST(WfdbFuzz, SignalEntryOnCorpusAndMutations) {
+    TempDir dir;
+    build_corpus(dir.path());
+    const auto corpus = files_in(dir.path() / "signals");
+    ASSERT_GE(corpus.size(), 5u);
+    replay_with_mutations(&fuzz::wfdb_signals_input, corpus, 1500);
 }
 
 }  // namespace
