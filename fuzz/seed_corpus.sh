@@ -15,6 +15,7 @@ mkdir -p "$dest/header" "$dest/annotations" "$dest/signals"
 cp "$here"/seeds/header/* "$dest/header/"
 cp "$here"/seeds/annotations/* "$dest/annotations/"
 cp "$here"/seeds/signals/* "$dest/signals/"
+cp "$here"/regressions/signals/* "$dest/signals/"  # inputs that once crashed the fuzzer
 [[ -d $shared ]] || exit 0
 # One cp per kind; equal names from different folders are kept as numbered backups (name.~1~).
 copy_found() { xargs -0 -r cp --backup=numbered -t "$dest/$1"; }

@@ -216,12 +216,18 @@ std::map<int, Stream> read_group(const Group& g, const Header& h, std::int64_t f
         max_skew = std::max(max_skew, h.signals[static_cast<std::size_t>(s)].skew);
         min_skew = std::min(min_skew, h.signals[static_cast<std::size_t>(s)].skew);
     }
+    std::map<int, Stream> streams;
+    // An empty range reads nothing: a skew larger than the file (the range is then empty) must
+    // not turn it into a read of [min_skew, max_skew) frames (found by fuzz_wfdb_signals).
+    if (to <= from) {
+        for (int s : g.members) streams[s].spf = h.signals[static_cast<std::size_t>(s)].samples_per_frame;
+        return streams;
+    }
     // Format 8 stores differences, so it is always decoded from the file start.
     const std::int64_t f0 = g.format == 8 ? 0 : from + min_skew;
     const std::int64_t f1 = to + max_skew;
     const auto raw = read_samples(g, f0 * g.frame_samples, f1 * g.frame_samples);
     const auto marker = invalid_marker(g.format);
-    std::map<int, Stream> streams;
     for (std::size_t m = 0; m < g.members.size(); ++m) {
         const auto& sig = h.signals[static_cast<std::size_t>(g.members[m])];
         Stream st;

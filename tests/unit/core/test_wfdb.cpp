@@ -365,6 +365,18 @@ TEST(WfdbReader, RangesSubsetsAndBadRequests) {
     EXPECT_NE(error_of([&] { read_signals(dir.path() / "r"); }).find("r.dat"), std::string::npos);
 }
 
+// A skew beyond the file's end leaves nothing readable: an empty read, not a read (and an
+// allocation) of skew × frame samples (fuzz_wfdb_signals found the allocation).
+TEST(WfdbReader, SkewBeyondTheFileReadsNothing) {
+    TempDir dir;
+    write_text(dir.path() / "k.hea", "k 2 250\nk.dat 16 200 16 0 0 0 0 a\nk.dat 16:2147483647 200 16 0 0 0 0 b\n");
+    write_text(dir.path() / "k.dat", std::string(8, '\1'));
+    const auto d = read_signals(dir.path() / "k");
+    EXPECT_EQ(d.rows, 0);
+    ASSERT_EQ(d.digital.size(), 2u);
+    EXPECT_TRUE(d.digital[1].empty());
+}
+
 TEST(WfdbReader, DamagedFlacIsAnError) {
     TempDir dir;
     write_text(dir.path() / "f.hea", "f 1 250 10\nf.dat 508\n");

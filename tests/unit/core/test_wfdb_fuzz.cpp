@@ -124,6 +124,16 @@ TEST(WfdbFuzz, AnnotationEntryOnCorpusAndMutations) {
     replay_with_mutations(&fuzz::wfdb_annotations_input, corpus, 4000);
 }
 
+// Inputs that made fuzz_wfdb_signals fail, kept in fuzz/regressions/signals (also seeds).
+TEST(WfdbFuzz, SignalRegressionsReplay) {
+    int replayed = 0;
+    for (const auto& entry : fs::directory_iterator(kFuzzDir / "regressions" / "signals")) {
+        EXPECT_EQ(run(&fuzz::wfdb_signals_input, file_text(entry.path())), 0) << entry.path();
+        ++replayed;
+    }
+    EXPECT_GE(replayed, 1);
+}
+
 // Every storage format incl. FLAC when the shared data is there (hand-written seeds otherwise).
 TEST(WfdbFuzz, SignalEntryOnCorpusAndMutations) {
     TempDir dir;
