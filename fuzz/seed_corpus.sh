@@ -13,6 +13,7 @@ shared=${2:-$here/../../shared/data}
 rm -rf "$dest/header" "$dest/annotations" "$dest/signals"  # rebuilt from scratch, so reruns add no duplicates
 mkdir -p "$dest/header" "$dest/annotations" "$dest/signals"
 cp "$here"/seeds/header/* "$dest/header/"
+cp "$here"/regressions/header/* "$dest/header/"  # inputs that once failed the fuzzer
 cp "$here"/seeds/annotations/* "$dest/annotations/"
 cp "$here"/seeds/signals/* "$dest/signals/"
 cp "$here"/regressions/signals/* "$dest/signals/"  # inputs that once crashed the fuzzer

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ecgbench::wfdb {
@@ -124,14 +125,17 @@ TEST(WfdbFuzz, AnnotationEntryOnCorpusAndMutations) {
     replay_with_mutations(&fuzz::wfdb_annotations_input, corpus, 4000);
 }
 
-// Inputs that made fuzz_wfdb_signals fail, kept in fuzz/regressions/signals (also seeds).
-TEST(WfdbFuzz, SignalRegressionsReplay) {
+// Inputs that made a fuzzer fail, kept in fuzz/regressions/<target> (also seeds): an OOM of
+// fuzz_wfdb_signals (huge skew) and a round-trip failure of fuzz_wfdb_header (CR inside a line).
+TEST(WfdbFuzz, RegressionsReplay) {
     int replayed = 0;
-    for (const auto& entry : fs::directory_iterator(kFuzzDir / "regressions" / "signals")) {
-        EXPECT_EQ(run(&fuzz::wfdb_signals_input, file_text(entry.path())), 0) << entry.path();
-        ++replayed;
-    }
-    EXPECT_GE(replayed, 1);
+    for (const auto& [dir, entry_point] : {std::pair<const char*, Entry>{"signals", &fuzz::wfdb_signals_input},
+                                           std::pair<const char*, Entry>{"header", &fuzz::wfdb_header_input}})
+        for (const auto& entry : fs::directory_iterator(kFuzzDir / "regressions" / dir)) {
+            EXPECT_EQ(run(entry_point, file_text(entry.path())), 0) << entry.path();
+            ++replayed;
+        }
+    EXPECT_GE(replayed, 2);
 }
 
 // Every storage format incl. FLAC when the shared data is there (hand-written seeds otherwise).
