@@ -238,7 +238,7 @@ Header parse_header(std::string_view text, const std::string& source) {
         pos = nl == std::string_view::npos ? text.size() : nl + 1;
         ++line_no;
         const LineContext ctx{source, line_no};
-        const auto first = line.find_first_not_of(" \t");
+        const auto first = line.find_first_not_of(" \t\r");  // the field separators (is_blank)
         if (first == std::string::npos) continue;
         if (line[first] == '#') {
             h.comments.push_back(line.substr(first + 1));
