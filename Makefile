@@ -24,11 +24,15 @@ run: build
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
-# The C++ benchmarks, then the Python PyTorch peers of the training steps (same machine, same run).
+# The C++ benchmarks, then the Python PyTorch peers of the training steps (same machine, same run),
+# then wfdb-python's rdrecord beside the C++ reader (WFDB_PYTHON: a wfdb-python checkout, which
+# Debian does not package; without it the peer says it is skipped).
+WFDB_PYTHON ?=
 bench: build
 	@tools/install-deps.sh --bench
 	$(BUILD_DIR)/ecgbench_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 	for method in simclr byol clef st_mem; do /usr/bin/python3 bench/method_step.py --method $$method; done
+	PYTHONPATH=$(WFDB_PYTHON) /usr/bin/python3 bench/wfdb_peer.py --cpp $(BUILD_DIR)/ecgbench_bench
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -1,6 +1,8 @@
 // WFDB decode throughput for formats 16 and 212: a 12-signal, 500 Hz, 10-minute record (3.6 M
 // samples) written once with the project's writer, then read whole, digital and physical.
-// Reports MB/s of signal-file bytes and samples/s.
+// Reports MB/s of signal-file bytes and samples/s. BM_WfdbRecord100 reads MIT-BIH record 100
+// from the shared data (2 × 650,000 samples, format 212) whole, the way bench/wfdb_peer.py times
+// wfdb-python's rdrecord on it: digital, physical per sample, and the one-pass physical matrix.
 #include "ecgbench/wfdb.hpp"
 
 #include <benchmark/benchmark.h>
@@ -8,6 +10,7 @@
 #include <cmath>
 #include <filesystem>
 #include <random>
+#include <vector>
 
 namespace {
 
@@ -62,5 +65,45 @@ void BM_WfdbDecode(benchmark::State& state) {
         benchmark::Counter(kSignals * kFrames / 1e6, benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_WfdbDecode)->ArgsProduct({{16, 212}, {0, 1}})->ArgNames({"format", "physical"})->Unit(benchmark::kMillisecond);
+
+// mode 0: read_signals (digital int32 columns); 1: read_signals, then physical(signal, row) per
+// sample into a row-major float matrix (the way before read_physical); 2 / 3: read_physical
+// float / double (row-major, as rdrecord's p_signal).
+void BM_WfdbRecord100(benchmark::State& state) {
+    const fs::path record = fs::path(ECGBENCH_SHARED_DATA) / "wfdb-python" / "sample-data" / "100";
+    if (!fs::exists(record.string() + ".hea")) {
+        state.SkipWithError(("shared data absent: " + record.string()).c_str());
+        return;
+    }
+    const auto mode = state.range(0);
+    std::int64_t samples = 0;
+    for (auto _ : state) {
+        if (mode == 0) {
+            const auto data = read_signals(record);
+            benchmark::DoNotOptimize(data.digital.data());
+            samples = data.rows * static_cast<std::int64_t>(data.signals.size());
+        } else if (mode == 1) {
+            const auto data = read_signals(record);
+            const auto nsig = data.signals.size();
+            std::vector<float> matrix(static_cast<std::size_t>(data.rows) * nsig);
+            for (std::int64_t t = 0; t < data.rows; ++t)
+                for (std::size_t s = 0; s < nsig; ++s)
+                    matrix[static_cast<std::size_t>(t) * nsig + s] = static_cast<float>(data.physical(s, t));
+            benchmark::DoNotOptimize(matrix.data());
+            samples = static_cast<std::int64_t>(matrix.size());
+        } else if (mode == 2) {
+            const auto m = read_physical<float>(record);
+            benchmark::DoNotOptimize(m.values.data());
+            samples = static_cast<std::int64_t>(m.values.size());
+        } else {
+            const auto m = read_physical<double>(record);
+            benchmark::DoNotOptimize(m.values.data());
+            samples = static_cast<std::int64_t>(m.values.size());
+        }
+    }
+    state.counters["Msamples/s"] =
+        benchmark::Counter(static_cast<double>(samples) / 1e6, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_WfdbRecord100)->DenseRange(0, 3)->ArgName("mode")->Unit(benchmark::kMillisecond);
 
 }  // namespace

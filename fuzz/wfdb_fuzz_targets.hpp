@@ -13,5 +13,13 @@ namespace ecgbench::fuzz {
 int wfdb_header_input(const std::uint8_t* data, std::size_t size);
 /// Parses the bytes as an MIT annotation file and, when that succeeds, encodes the result again.
 int wfdb_annotations_input(const std::uint8_t* data, std::size_t size);
+/// Header text, a NUL byte, then the bytes of the one signal file every signal line is pointed
+/// at (written to a per-process temp folder): a header that parses is read whole (at most
+/// kSignalFuzzFrames frames), in part and at high resolution, through the bulk and the general
+/// decoders, digital and physical. Reads must throw only WfdbError, and agree with each other
+/// (a part equals the slice of the whole, bulk equals general, read_physical equals the
+/// per-sample conversion), else std::logic_error.
+int wfdb_signals_input(const std::uint8_t* data, std::size_t size);
+inline constexpr std::int64_t kSignalFuzzFrames = 2048;
 
 }  // namespace ecgbench::fuzz

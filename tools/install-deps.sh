@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages ecgbench needs, only those missing (idempotent, quiet when all
 # are present). Uses sudo when not root. Exits non-zero with a clear message when it cannot.
-# `--bench` adds the Python peers' packages (Debian's python3-torch: the same LibTorch 1.13).
+# `--bench` adds the Python peers' packages (Debian's python3-torch: the same LibTorch 1.13; numpy,
+# scipy, pandas, fsspec and soundfile for wfdb-python, which Debian does not package: bench/wfdb_peer.py).
+# `--fuzz` adds clang and its libFuzzer/sanitizer runtimes for the fuzz/ targets (docs/wfdb.md).
 # `--browser` adds Debian's chromium for the headless check of HTML reports
 # (tools/check-html-report.sh; an 81 MB download, about 290 MB installed with 16 packages).
 # `--slurm` adds Slurm (slurmctld, slurmd, sbatch…) and munge for the tests of `ecgbench submit`
@@ -15,15 +17,16 @@ packages=(
   libtomlplusplus-dev libsqlitecpp-dev libsqlite3-dev sqlite3
   zlib1g-dev libzstd-dev libssl-dev nlohmann-json3-dev
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libsentencepiece-dev
+  libsentencepiece-dev libflac-dev
   libgloo-dev
 )
 for arg in "$@"; do
   case "$arg" in
-    --bench) packages+=(python3-torch) ;;
+    --bench) packages+=(python3-torch python3-numpy python3-scipy python3-pandas python3-fsspec python3-soundfile) ;;
+    --fuzz) packages+=(clang libclang-rt-14-dev) ;;
     --browser) packages+=(chromium) ;;
     --slurm) packages+=(slurm-wlm munge) ;;
-    *) echo "install-deps: unknown option $arg (options: --bench, --browser, --slurm)" >&2; exit 2 ;;
+    *) echo "install-deps: unknown option $arg (options: --bench, --browser, --fuzz, --slurm)" >&2; exit 2 ;;
   esac
 done
 

@@ -103,6 +103,45 @@ struct SignalData {
 SignalData read_signals(const std::filesystem::path& record, const ReadOptions& options = {});
 SignalData read_signals(const Header& header, const ReadOptions& options = {});
 
+/// Memory order of a physical matrix.
+enum class Layout {
+    frames,   ///< row-major, row × signal: (row, signal) at row * signals + signal
+    signals,  ///< signal × row: (row, signal) at signal * rows + row (one contiguous run per signal)
+};
+
+/// The selected signals in physical units as one matrix of T (float or double).
+template <typename T>
+struct PhysicalData {
+    std::vector<SignalInfo> signals;     ///< the selected signals' header lines
+    std::int64_t from = 0;               ///< first frame read
+    std::int64_t rows = 0;
+    int ticks_per_frame = 1;             ///< as in SignalData
+    double fs = 250.0;                   ///< frame rate
+    Layout layout = Layout::frames;
+    std::vector<T> values;               ///< rows × signals.size(), in `layout` order; NaN = invalid
+
+    T at(std::int64_t row, std::size_t signal) const {
+        const auto r = static_cast<std::size_t>(row);
+        return values[layout == Layout::frames ? r * signals.size() + signal
+                                               : signal * static_cast<std::size_t>(rows) + r];
+    }
+};
+
+/// What read_signals reads, in physical units in one pass: (d - baseline) / gain per signal,
+/// computed in double as SignalData::physical does and then stored as T (so equal to
+/// static_cast<T>(physical(signal, row))), NaN for invalid samples. Plain format 16/212 files
+/// (one sample per frame, no skew, low resolution) go from their bytes straight into the matrix;
+/// other records are converted from read_signals' digital samples. Same errors as read_signals.
+template <typename T = float>
+PhysicalData<T> read_physical(const Header& header, const ReadOptions& options = {}, Layout layout = Layout::frames);
+template <typename T = float>
+PhysicalData<T> read_physical(const std::filesystem::path& record, const ReadOptions& options = {},
+                              Layout layout = Layout::frames);
+extern template PhysicalData<float> read_physical<float>(const Header&, const ReadOptions&, Layout);
+extern template PhysicalData<double> read_physical<double>(const Header&, const ReadOptions&, Layout);
+extern template PhysicalData<float> read_physical<float>(const std::filesystem::path&, const ReadOptions&, Layout);
+extern template PhysicalData<double> read_physical<double>(const std::filesystem::path&, const ReadOptions&, Layout);
+
 /// Writes RECORD.hea and RECORD.dat (one file, all signals interleaved) in format 16 or 212.
 /// `samples` is [signal][frame]; kInvalidSample is stored as the format's invalid marker.
 /// Checksums and initial values in `header` are recomputed; `header.signals` gives gain etc.

@@ -10,6 +10,7 @@
 #include <bit>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <vector>
 
 #include <sys/mman.h>
@@ -37,7 +38,8 @@ void read_bytes(std::ifstream& in, std::int64_t begin, std::int64_t length, std:
 // time on first touch; one madvise maps a column's pages in a single call instead. Where faults
 // are costly (the development VM) that made whole-record reads about 1.7x faster. Best effort:
 // kernels without MADV_POPULATE_WRITE (before 5.14) just fault as usual.
-void allocate_rows(std::vector<std::int32_t>& column, std::size_t rows) {
+template <typename T>
+void allocate_rows(std::vector<T>& column, std::size_t rows) {
     column.reserve(rows);
 #ifdef MADV_POPULATE_WRITE
     const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
@@ -80,17 +82,15 @@ void fill_rows(Sample sample, std::int64_t f0, std::int64_t f1, int width, const
     }
 }
 
-}  // namespace
-
-std::vector<std::vector<std::int32_t>> read_plain_frames(const std::filesystem::path& file, int format,
-                                                         std::int64_t byte_offset, int width, std::int64_t from,
-                                                         std::int64_t to, const std::vector<int>& positions) {
+// Frames [from, to) of the file, a chunk at a time: emit(sample, f0, f1, marker) gets, for rows
+// [f0, f1), sample(i) = the i-th stored sample from frame from + f0 on, and the format's marker.
+template <typename Emit>
+void for_each_chunk(const std::filesystem::path& file, int format, std::int64_t byte_offset, int width,
+                    std::int64_t from, std::int64_t to, Emit emit) {
     if (format != 16 && format != 212)
         throw WfdbError("bulk decoding supports formats 16 and 212, not " + std::to_string(format));
     const std::int64_t block_bytes = format == 16 ? 2 : 3, block_samples = format == 16 ? 1 : 2;
-    std::vector<std::vector<std::int32_t>> columns(positions.size());
-    if (to <= from) return columns;
-    for (auto& column : columns) allocate_rows(column, static_cast<std::size_t>(to - from));
+    if (to <= from) return;
     std::ifstream in(file, std::ios::binary);
     if (!in) throw WfdbError("cannot open signal file " + file.string());
     std::vector<unsigned char> buffer;
@@ -104,13 +104,56 @@ std::vector<std::vector<std::int32_t>> read_plain_frames(const std::filesystem::
         const auto skip = a - first_block * block_samples;
         const auto* p = buffer.data();
         if (format == 16)
-            fill_rows([p](std::int64_t i) { return le16(p + 2 * i); }, f0, f1, width, positions, -32768, columns);
+            emit([p](std::int64_t i) { return le16(p + 2 * i); }, f0, f1, std::int32_t{-32768});
         else
-            fill_rows([p, skip](std::int64_t i) { return sample212(p, i + skip); }, f0, f1, width, positions, -2048,
-                      columns);
+            emit([p, skip](std::int64_t i) { return sample212(p, i + skip); }, f0, f1, std::int32_t{-2048});
     }
+}
+
+}  // namespace
+
+std::vector<std::vector<std::int32_t>> read_plain_frames(const std::filesystem::path& file, int format,
+                                                         std::int64_t byte_offset, int width, std::int64_t from,
+                                                         std::int64_t to, const std::vector<int>& positions) {
+    std::vector<std::vector<std::int32_t>> columns(positions.size());
+    if (to > from)
+        for (auto& column : columns) allocate_rows(column, static_cast<std::size_t>(to - from));
+    for_each_chunk(file, format, byte_offset, width, from, to, [&](auto sample, auto f0, auto f1, auto marker) {
+        fill_rows(sample, f0, f1, width, positions, marker, columns);
+    });
     return columns;
 }
+
+template <typename T>
+void read_plain_physical(const std::filesystem::path& file, int format, std::int64_t byte_offset, int width,
+                         std::int64_t from, std::int64_t to, const std::vector<PhysicalColumn>& columns, T* out,
+                         std::size_t stride) {
+    for_each_chunk(file, format, byte_offset, width, from, to, [&](auto sample, auto f0, auto f1, auto marker) {
+        for (const auto& c : columns) {
+            T* o = out + c.first;
+            const double baseline = c.baseline, gain = c.gain;
+            const std::int64_t at = c.position;
+            for (std::int64_t f = f0; f < f1; ++f) {
+                const auto v = sample((f - f0) * width + at);
+                // The expression SignalData::physical uses, so both give the same values.
+                o[static_cast<std::size_t>(f) * stride] = v == marker ? std::numeric_limits<T>::quiet_NaN()
+                                                                      : static_cast<T>((v - baseline) / gain);
+            }
+        }
+    });
+}
+
+template <typename T>
+void allocate(std::vector<T>& values, std::size_t size) {
+    allocate_rows(values, size);
+}
+
+template void read_plain_physical<float>(const std::filesystem::path&, int, std::int64_t, int, std::int64_t,
+                                         std::int64_t, const std::vector<PhysicalColumn>&, float*, std::size_t);
+template void read_plain_physical<double>(const std::filesystem::path&, int, std::int64_t, int, std::int64_t,
+                                          std::int64_t, const std::vector<PhysicalColumn>&, double*, std::size_t);
+template void allocate<float>(std::vector<float>&, std::size_t);
+template void allocate<double>(std::vector<double>&, std::size_t);
 
 bool bulk_decode_enabled() { return bulk_enabled.load(std::memory_order_relaxed); }
 void set_bulk_decode(bool enabled) { bulk_enabled.store(enabled, std::memory_order_relaxed); }

@@ -1,7 +1,9 @@
 // Internal to libecgbench_api (not part of the plugin API): the bulk decoder for plain format 16
-// and 212 signal files, and the switch tests use to compare it with the general decoder.
+// and 212 signal files (to digital columns or straight to a physical matrix), and the switch tests
+// use to compare it with the general decoder.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <vector>
@@ -16,7 +18,26 @@ std::vector<std::vector<std::int32_t>> read_plain_frames(const std::filesystem::
                                                          std::int64_t byte_offset, int width, std::int64_t from,
                                                          std::int64_t to, const std::vector<int>& positions);
 
-/// Whether read_signals may use read_plain_frames (default on; tests turn it off).
+/// Where read_plain_physical puts one selected signal: its place inside a stored frame, and the
+/// matrix entries of its rows, out[first + row * stride], as (v - baseline) / gain (NaN if invalid).
+struct PhysicalColumn {
+    int position = 0;
+    std::size_t first = 0;
+    double gain = 200.0;
+    double baseline = 0.0;
+};
+
+/// As read_plain_frames, but the samples go straight into a physical matrix (T = float, double).
+template <typename T>
+void read_plain_physical(const std::filesystem::path& file, int format, std::int64_t byte_offset, int width,
+                         std::int64_t from, std::int64_t to, const std::vector<PhysicalColumn>& columns, T* out,
+                         std::size_t stride);
+
+/// `values` resized to `size`, its pages mapped in one call rather than one fault at a time.
+template <typename T>
+void allocate(std::vector<T>& values, std::size_t size);
+
+/// Whether read_signals and read_physical may use read_plain_frames (default on; tests turn it off).
 bool bulk_decode_enabled();
 void set_bulk_decode(bool enabled);
 

@@ -29,13 +29,17 @@ struct LineContext {
     }
 };
 
+// Field separators; a stray CR inside a line separates too, so no field keeps one (a CR kept in
+// the base time would not survive format_header's round trip: found by fuzz_wfdb_header).
+bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
 std::vector<std::string> split_fields(std::string_view line) {
     std::vector<std::string> fields;
     std::size_t i = 0;
     while (i < line.size()) {
-        while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+        while (i < line.size() && is_blank(line[i])) ++i;
         std::size_t start = i;
-        while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
+        while (i < line.size() && !is_blank(line[i])) ++i;
         if (i > start) fields.emplace_back(line.substr(start, i - start));
     }
     return fields;
@@ -163,8 +167,8 @@ void parse_gain_field(const std::string& field, SignalInfo& s, bool& baseline_gi
 std::string description_after_fields(std::string_view line, int fields) {
     std::size_t i = 0;
     for (int k = 0; k < fields; ++k) {
-        while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
-        while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
+        while (i < line.size() && is_blank(line[i])) ++i;
+        while (i < line.size() && !is_blank(line[i])) ++i;
     }
     if (i < line.size()) ++i;  // the single separator
     return std::string(line.substr(std::min(i, line.size())));
@@ -234,7 +238,7 @@ Header parse_header(std::string_view text, const std::string& source) {
         pos = nl == std::string_view::npos ? text.size() : nl + 1;
         ++line_no;
         const LineContext ctx{source, line_no};
-        const auto first = line.find_first_not_of(" \t");
+        const auto first = line.find_first_not_of(" \t\r");  // the field separators (is_blank)
         if (first == std::string::npos) continue;
         if (line[first] == '#') {
             h.comments.push_back(line.substr(first + 1));

@@ -3,13 +3,14 @@
 // record, multi-segment records; and the format 16/212 writer.
 #include "ecgbench/wfdb.hpp"
 #include "wfdb_bulk.hpp"
+#include "wfdb_flac.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <fstream>
-#include <iterator>
 #include <map>
-#include <sstream>
+#include <optional>
+#include <utility>
 
 namespace ecgbench::wfdb {
 namespace {
@@ -156,255 +157,6 @@ std::vector<Group> make_groups(const Header& h) {
     return groups;
 }
 
-// ---------------------------------------------------------------------------------------------
-// FLAC (formats 508/516/524): one FLAC channel per sample of a WFDB frame, so a FLAC
-// inter-channel sample is one stored frame. A small decoder for what libFLAC writes: fixed and
-// LPC predictors, Rice residuals, stereo decorrelation, wasted bits; CRCs are not checked.
-
-class BitReader {
-public:
-    BitReader(const std::vector<unsigned char>& bytes, const std::string& source) : bytes_(bytes), source_(source) {}
-
-    std::uint32_t bits(int n) {
-        std::uint64_t v = 0;
-        for (int i = 0; i < n; ++i) v = v << 1 | bit();
-        return static_cast<std::uint32_t>(v);
-    }
-    std::int32_t signed_bits(int n) {
-        if (n == 0) return 0;
-        const auto v = static_cast<std::int64_t>(bits(n));
-        return static_cast<std::int32_t>(v >= (std::int64_t{1} << (n - 1)) ? v - (std::int64_t{1} << n) : v);
-    }
-    std::uint32_t unary() {
-        std::uint32_t zeros = 0;
-        while (bit() == 0) ++zeros;
-        return zeros;
-    }
-    void align() { pos_ = (pos_ + 7) / 8 * 8; }
-    std::size_t byte_pos() const { return pos_ / 8; }
-    bool at_end() const { return pos_ / 8 >= bytes_.size(); }
-    void skip_bytes(std::size_t n) { pos_ += n * 8; }
-    [[noreturn]] void fail(const std::string& what) const {
-        throw WfdbError(source_ + ": FLAC byte " + std::to_string(pos_ / 8) + ": " + what);
-    }
-
-private:
-    unsigned bit() {
-        if (pos_ / 8 >= bytes_.size()) fail("unexpected end of data");
-        const unsigned b = (bytes_[pos_ / 8] >> (7 - pos_ % 8)) & 1u;
-        ++pos_;
-        return b;
-    }
-    const std::vector<unsigned char>& bytes_;
-    const std::string& source_;
-    std::size_t pos_ = 0;
-};
-
-struct FlacStream {
-    int channels = 0;
-    int bits_per_sample = 0;
-    std::int64_t total_frames = 0;  // 0 = unknown
-};
-
-FlacStream read_flac_metadata(BitReader& in) {
-    if (in.bits(32) != 0x664C6143u) in.fail("not a FLAC stream (no 'fLaC' marker)");
-    FlacStream st;
-    bool last = false;
-    while (!last) {
-        last = in.bits(1) != 0;
-        const auto type = in.bits(7);
-        const auto length = in.bits(24);
-        if (type != 0) {
-            in.skip_bytes(length);
-            continue;
-        }
-        in.bits(16 + 16 + 24 + 24 + 20);  // block and frame sizes, sample rate
-        st.channels = static_cast<int>(in.bits(3)) + 1;
-        st.bits_per_sample = static_cast<int>(in.bits(5)) + 1;
-        st.total_frames = static_cast<std::int64_t>(in.bits(4)) << 32 | in.bits(32);
-        in.skip_bytes(16);  // MD5
-    }
-    if (st.channels == 0) in.fail("no STREAMINFO block");
-    return st;
-}
-
-void read_residual(BitReader& in, int order, std::vector<std::int64_t>& out, std::size_t block) {
-    const auto method = in.bits(2);
-    if (method > 1) in.fail("reserved residual coding method");
-    const int param_bits = method == 0 ? 4 : 5;
-    const std::uint32_t escape = method == 0 ? 15 : 31;
-    const auto partition_order = in.bits(4);
-    const std::size_t partitions = std::size_t{1} << partition_order;
-    if (block % partitions != 0 || block / partitions < static_cast<std::size_t>(order)) in.fail("bad partition order");
-    for (std::size_t p = 0; p < partitions; ++p) {
-        const auto n = block / partitions - (p == 0 ? static_cast<std::size_t>(order) : 0);
-        const auto k = in.bits(param_bits);
-        if (k == escape) {
-            const int raw = static_cast<int>(in.bits(5));
-            for (std::size_t i = 0; i < n; ++i) out.push_back(in.signed_bits(raw));
-            continue;
-        }
-        for (std::size_t i = 0; i < n; ++i) {
-            const std::uint64_t v = static_cast<std::uint64_t>(in.unary()) << k | in.bits(static_cast<int>(k));
-            out.push_back(static_cast<std::int64_t>(v >> 1) ^ -static_cast<std::int64_t>(v & 1));
-        }
-    }
-}
-
-// Applies a linear predictor in place: s[i] += (sum coef[j] * s[i-1-j]) >> shift.
-void predict(std::vector<std::int64_t>& s, const std::vector<std::int64_t>& coefs, int shift) {
-    for (std::size_t i = coefs.size(); i < s.size(); ++i) {
-        std::int64_t sum = 0;
-        for (std::size_t j = 0; j < coefs.size(); ++j) sum += coefs[j] * s[i - 1 - j];
-        s[i] += sum >> shift;
-    }
-}
-
-std::vector<std::int64_t> read_subframe(BitReader& in, int bps, std::size_t block) {
-    if (in.bits(1) != 0) in.fail("bad subframe padding");
-    const auto type = in.bits(6);
-    int wasted = 0;
-    if (in.bits(1)) wasted = static_cast<int>(in.unary()) + 1;
-    bps -= wasted;
-    std::vector<std::int64_t> s;
-    s.reserve(block);
-    if (type == 0) {
-        s.assign(block, in.signed_bits(bps));
-    } else if (type == 1) {
-        for (std::size_t i = 0; i < block; ++i) s.push_back(in.signed_bits(bps));
-    } else if (type >= 8 && type <= 12) {
-        static const std::vector<std::int64_t> kFixed[5] = {{}, {1}, {2, -1}, {3, -3, 1}, {4, -6, 4, -1}};
-        const int order = static_cast<int>(type - 8);
-        for (int i = 0; i < order; ++i) s.push_back(in.signed_bits(bps));
-        read_residual(in, order, s, block);
-        predict(s, kFixed[order], 0);
-    } else if (type >= 32) {
-        const int order = static_cast<int>(type - 31);
-        for (int i = 0; i < order; ++i) s.push_back(in.signed_bits(bps));
-        const int precision = static_cast<int>(in.bits(4)) + 1;
-        if (precision == 16) in.fail("invalid LPC precision");
-        const int shift = in.signed_bits(5);
-        if (shift < 0) in.fail("negative LPC shift");
-        std::vector<std::int64_t> coefs;
-        for (int i = 0; i < order; ++i) coefs.push_back(in.signed_bits(precision));
-        read_residual(in, order, s, block);
-        predict(s, coefs, shift);
-    } else {
-        in.fail("reserved subframe type " + std::to_string(type));
-    }
-    if (s.size() != block) in.fail("subframe length mismatch");
-    for (auto& v : s) v *= std::int64_t{1} << wasted;
-    return s;
-}
-
-// Skips the UTF-8-style coded frame number.
-void skip_coded_number(BitReader& in) {
-    const auto first = in.bits(8);
-    int extra = 0;
-    for (std::uint32_t mask = 0x80; mask && (first & mask); mask >>= 1) ++extra;
-    for (int i = 1; i < extra; ++i) in.bits(8);
-}
-
-std::size_t block_size_of(BitReader& in, std::uint32_t code) {
-    if (code == 1) return 192;
-    if (code >= 2 && code <= 5) return std::size_t{576} << (code - 2);
-    if (code == 6) return in.bits(8) + 1u;
-    if (code == 7) return in.bits(16) + 1u;
-    if (code >= 8) return std::size_t{256} << (code - 8);
-    in.fail("reserved block size");
-}
-
-// Decodes one FLAC frame into channels × block samples (after stereo decorrelation).
-std::vector<std::vector<std::int64_t>> read_flac_frame(BitReader& in, const FlacStream& st) {
-    if (in.bits(15) != 0x7ffc) in.fail("lost FLAC frame sync");
-    in.bits(1);  // blocking strategy
-    const auto size_code = in.bits(4), rate_code = in.bits(4), assignment = in.bits(4), bps_code = in.bits(3);
-    in.bits(1);
-    skip_coded_number(in);
-    const auto block = block_size_of(in, size_code);
-    if (rate_code == 12) in.bits(8);
-    if (rate_code == 13 || rate_code == 14) in.bits(16);
-    in.bits(8);  // CRC-8
-    static const int kBps[8] = {0, 8, 12, 0, 16, 20, 24, 32};
-    const int bps = bps_code == 0 ? st.bits_per_sample : kBps[bps_code];
-    const int channels = assignment < 8 ? static_cast<int>(assignment) + 1 : 2;
-    if (bps == 0 || assignment > 10 || channels != st.channels) in.fail("unsupported FLAC frame header");
-    std::vector<std::vector<std::int64_t>> ch;
-    for (int c = 0; c < channels; ++c) {
-        const bool side = (assignment == 8 && c == 1) || (assignment == 9 && c == 0) || (assignment == 10 && c == 1);
-        ch.push_back(read_subframe(in, bps + (side ? 1 : 0), block));
-    }
-    for (std::size_t i = 0; i < block && assignment >= 8; ++i) {
-        auto& a = ch[0][i];
-        auto& b = ch[1][i];
-        if (assignment == 8) b = a - b;        // left, side
-        else if (assignment == 9) a = a + b;   // side, right
-        else {                                 // mid, side
-            const auto mid = a * 2 | (b & 1);
-            a = (mid + b) >> 1;
-            b = (mid - b) >> 1;
-        }
-    }
-    in.align();
-    in.bits(16);  // CRC-16
-    return ch;
-}
-
-std::vector<unsigned char> file_bytes(const std::filesystem::path& path, std::int64_t offset) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw WfdbError("cannot open signal file " + path.string());
-    in.seekg(offset);
-    return std::vector<unsigned char>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-// Each FLAC channel holds one signal at its own rate (every signal of a FLAC file has the same
-// samples per frame, `spf`); returns stored samples [s0, s1) in the frame-interleaved order the
-// other formats use (frame by frame, then signal, then sample within the frame).
-std::vector<std::int32_t> read_flac_samples(const std::filesystem::path& path, std::int64_t offset, int spf,
-                                            std::int64_t s0, std::int64_t s1) {
-    const auto bytes = file_bytes(path, offset);
-    const auto source = path.string();
-    BitReader in(bytes, source);
-    const auto st = read_flac_metadata(in);
-    const std::int64_t frame_samples = std::int64_t{st.channels} * spf;
-    const auto first = s0 / frame_samples * spf, last = (s1 + frame_samples - 1) / frame_samples * spf;
-    std::vector<std::vector<std::int32_t>> channels(static_cast<std::size_t>(st.channels));
-    for (std::int64_t pos = 0; pos < last;) {
-        in.align();
-        if (in.at_end()) break;
-        const auto ch = read_flac_frame(in, st);
-        const auto block = static_cast<std::int64_t>(ch[0].size());
-        for (std::size_t c = 0; c < ch.size(); ++c)
-            for (auto i = std::max(pos, first); i < std::min(pos + block, last); ++i)
-                channels[c].push_back(static_cast<std::int32_t>(ch[c][static_cast<std::size_t>(i - pos)]));
-        pos += block;
-    }
-    std::vector<std::int32_t> out;
-    for (std::int64_t i = s0; i < s1; ++i) {
-        const auto frame = i / frame_samples, within = i % frame_samples;
-        const auto& col = channels[static_cast<std::size_t>(within / spf)];
-        const auto k = static_cast<std::size_t>((frame * spf - first) + within % spf);
-        out.push_back(k < col.size() ? col[k] : 0);
-    }
-    return out;
-}
-
-// Frames in a FLAC file: STREAMINFO's total, or (unknown total) a full decode.
-std::int64_t flac_frames(const std::filesystem::path& path, std::int64_t offset, int frame_samples) {
-    const auto bytes = file_bytes(path, offset);
-    const auto source = path.string();
-    BitReader in(bytes, source);
-    const auto st = read_flac_metadata(in);
-    if (frame_samples % st.channels != 0)
-        throw WfdbError(source + ": FLAC stream has " + std::to_string(st.channels) + " channels, which does not fit " +
-                        std::to_string(frame_samples) + " samples per frame");
-    const int spf = frame_samples / st.channels;
-    if (st.total_frames > 0) return st.total_frames / spf;
-    std::int64_t samples = 0;
-    for (in.align(); !in.at_end(); in.align()) samples += static_cast<std::int64_t>(read_flac_frame(in, st)[0].size());
-    return samples / spf;
-}
-
 std::int64_t signal_file_size(const std::filesystem::path& path) {
     std::error_code ec;
     const auto size = std::filesystem::file_size(path, ec);
@@ -413,15 +165,17 @@ std::int64_t signal_file_size(const std::filesystem::path& path) {
 }
 
 std::int64_t frames_in_file(const Group& g) {
-    if (is_flac(g.format)) return flac_frames(g.path, g.byte_offset, g.frame_samples);
+    if (is_flac(g.format)) return detail::flac_frames(g.path, g.byte_offset, g.frame_samples);
     const auto bytes = std::max<std::int64_t>(0, signal_file_size(g.path) - g.byte_offset);
     return samples_in_bytes(g.format, bytes) / std::max(1, g.frame_samples);
 }
 
 // Stored samples [s0, s1) of a group's file, decoded (format 8 stays as differences).
 std::vector<std::int32_t> read_samples(const Group& g, std::int64_t s0, std::int64_t s1) {
-    if (is_flac(g.format))  // make_groups checked that every member has the same rate
-        return read_flac_samples(g.path, g.byte_offset, g.frame_samples / static_cast<int>(g.members.size()), s0, s1);
+    if (is_flac(g.format)) {  // make_groups checked that every member has the same rate
+        const int spf = g.frame_samples / static_cast<int>(g.members.size());
+        return detail::read_flac_samples(g.path, g.byte_offset, spf, s0, s1);
+    }
     const auto shape = block_shape(g.format);
     const auto first_block = s0 / shape.samples;
     const auto last_block = (s1 + shape.samples - 1) / shape.samples;
@@ -462,12 +216,18 @@ std::map<int, Stream> read_group(const Group& g, const Header& h, std::int64_t f
         max_skew = std::max(max_skew, h.signals[static_cast<std::size_t>(s)].skew);
         min_skew = std::min(min_skew, h.signals[static_cast<std::size_t>(s)].skew);
     }
+    std::map<int, Stream> streams;
+    // An empty range reads nothing: a skew larger than the file (the range is then empty) must
+    // not turn it into a read of [min_skew, max_skew) frames (found by fuzz_wfdb_signals).
+    if (to <= from) {
+        for (int s : g.members) streams[s].spf = h.signals[static_cast<std::size_t>(s)].samples_per_frame;
+        return streams;
+    }
     // Format 8 stores differences, so it is always decoded from the file start.
     const std::int64_t f0 = g.format == 8 ? 0 : from + min_skew;
     const std::int64_t f1 = to + max_skew;
     const auto raw = read_samples(g, f0 * g.frame_samples, f1 * g.frame_samples);
     const auto marker = invalid_marker(g.format);
-    std::map<int, Stream> streams;
     for (std::size_t m = 0; m < g.members.size(); ++m) {
         const auto& sig = h.signals[static_cast<std::size_t>(g.members[m])];
         Stream st;
@@ -567,38 +327,121 @@ Extent record_extent(const Header& h, const std::vector<Group>& groups, std::int
     return e;
 }
 
-SignalData read_single(const Header& h, const ReadOptions& o) {
-    const auto selected = selected_signals(h, o);
-    const auto groups = make_groups(h);
-    const auto extent = record_extent(h, groups, o.to.value_or(std::numeric_limits<std::int64_t>::max()));
-    const auto to = std::min(o.to.value_or(extent.readable), extent.readable);
-    if (o.from < 0 || (o.to && *o.to > extent.length) || o.from > to)
+// What a single-segment read covers: the selected signals, the record's files, frames [from, to).
+struct SinglePlan {
+    std::vector<int> selected;
+    std::vector<Group> groups;
+    std::int64_t from = 0, to = 0;
+    int ticks_per_frame = 1;
+
+    bool is_selected(int s) const { return std::find(selected.begin(), selected.end(), s) != selected.end(); }
+    bool reads(const Group& g) const {
+        return std::any_of(g.members.begin(), g.members.end(), [&](int s) { return is_selected(s); });
+    }
+};
+
+SinglePlan plan_single(const Header& h, const ReadOptions& o) {
+    SinglePlan p;
+    p.selected = selected_signals(h, o);
+    p.groups = make_groups(h);
+    const auto extent = record_extent(h, p.groups, o.to.value_or(std::numeric_limits<std::int64_t>::max()));
+    p.from = o.from;
+    p.to = std::min(o.to.value_or(extent.readable), extent.readable);
+    if (o.from < 0 || (o.to && *o.to > extent.length) || o.from > p.to)
         throw WfdbError(h.name + ": bad sample range [" + std::to_string(o.from) + ", " +
-                        std::to_string(o.to.value_or(to)) + ") for a record of " + std::to_string(extent.length) +
+                        std::to_string(o.to.value_or(p.to)) + ") for a record of " + std::to_string(extent.length) +
                         " samples");
+    p.ticks_per_frame = o.high_resolution ? h.max_samples_per_frame() : 1;
+    return p;
+}
+
+SignalData read_single(const Header& h, const ReadOptions& o) {
+    const auto p = plan_single(h, o);
     SignalData d;
-    d.from = o.from;
+    d.from = p.from;
     d.fs = h.fs;
-    d.ticks_per_frame = o.high_resolution ? h.max_samples_per_frame() : 1;
-    d.rows = (to - o.from) * d.ticks_per_frame;
-    auto is_selected = [&](int s) { return std::find(selected.begin(), selected.end(), s) != selected.end(); };
+    d.ticks_per_frame = p.ticks_per_frame;
+    d.rows = (p.to - p.from) * d.ticks_per_frame;
+    auto is_selected = [&](int s) { return p.is_selected(s); };
     std::map<int, std::vector<std::int32_t>> rows;  // header signal -> its rows
-    for (const auto& g : groups) {
-        if (std::none_of(g.members.begin(), g.members.end(), is_selected)) continue;
+    for (const auto& g : p.groups) {
+        if (!p.reads(g)) continue;
         if (bulk_decodable(g, h, d.ticks_per_frame)) {
-            rows.merge(read_bulk(g, o.from, to, is_selected));
+            rows.merge(read_bulk(g, p.from, p.to, is_selected));
             continue;
         }
-        for (const auto& [s, stream] : read_group(g, h, o.from, to))
-            if (is_selected(s)) rows[s] = to_rows(stream, to - o.from, d.ticks_per_frame, o.high_resolution);
+        for (const auto& [s, stream] : read_group(g, h, p.from, p.to))
+            if (is_selected(s)) rows[s] = to_rows(stream, p.to - p.from, d.ticks_per_frame, o.high_resolution);
     }
-    for (auto k = selected.begin(); k != selected.end(); ++k) {
+    for (auto k = p.selected.begin(); k != p.selected.end(); ++k) {
         d.signals.push_back(h.signals[static_cast<std::size_t>(*k)]);
         // A signal requested again later is copied; its last request takes the rows.
         auto& r = rows.at(*k);
-        d.digital.push_back(std::find(k + 1, selected.end(), *k) != selected.end() ? r : std::move(r));
+        d.digital.push_back(std::find(k + 1, p.selected.end(), *k) != p.selected.end() ? r : std::move(r));
     }
     return d;
+}
+
+template <typename T>
+PhysicalData<T> physical_shape(const std::vector<SignalInfo>& signals, std::int64_t from, std::int64_t rows,
+                               int ticks_per_frame, double fs, Layout layout) {
+    PhysicalData<T> m;
+    m.signals = signals;
+    m.from = from;
+    m.rows = rows;
+    m.ticks_per_frame = ticks_per_frame;
+    m.fs = fs;
+    m.layout = layout;
+    detail::allocate(m.values, static_cast<std::size_t>(rows) * signals.size());
+    return m;
+}
+
+// Matrix entries of column k: out[first + row * stride].
+std::pair<std::size_t, std::size_t> column_place(Layout layout, std::size_t k, std::size_t columns, std::int64_t rows) {
+    return layout == Layout::frames ? std::pair{k, columns} : std::pair{k * static_cast<std::size_t>(rows), std::size_t{1}};
+}
+
+// A single-segment read straight from the bytes of plain 16/212 files; nullopt when some file
+// read needs the general decoder.
+template <typename T>
+std::optional<PhysicalData<T>> read_physical_bulk(const Header& h, const ReadOptions& o, Layout layout) {
+    // Decided before planning, which for FLAC files already decodes.
+    const auto selected = selected_signals(h, o);
+    for (const auto& g : make_groups(h))
+        for (int s : g.members)
+            if (std::find(selected.begin(), selected.end(), s) != selected.end() && !bulk_decodable(g, h, 1))
+                return std::nullopt;
+    const auto p = plan_single(h, o);
+    std::vector<SignalInfo> signals;
+    for (int s : p.selected) signals.push_back(h.signals[static_cast<std::size_t>(s)]);
+    auto m = physical_shape<T>(signals, p.from, p.to - p.from, 1, h.fs, layout);
+    for (const auto& g : p.groups) {
+        std::vector<detail::PhysicalColumn> columns;
+        for (std::size_t k = 0; k < p.selected.size(); ++k) {
+            const auto at = std::find(g.members.begin(), g.members.end(), p.selected[k]);
+            if (at == g.members.end()) continue;
+            const auto& sig = signals[k];
+            columns.push_back({g.first[static_cast<std::size_t>(at - g.members.begin())],
+                               column_place(layout, k, signals.size(), m.rows).first, sig.gain,
+                               static_cast<double>(sig.baseline)});
+        }
+        if (columns.empty()) continue;
+        const auto stride = column_place(layout, 0, signals.size(), m.rows).second;
+        detail::read_plain_physical(g.path, g.format, g.byte_offset, g.frame_samples, p.from, p.to, columns,
+                                    m.values.data(), stride);
+    }
+    return m;
+}
+
+template <typename T>
+PhysicalData<T> to_physical(const SignalData& d, Layout layout) {
+    auto m = physical_shape<T>(d.signals, d.from, d.rows, d.ticks_per_frame, d.fs, layout);
+    for (std::size_t k = 0; k < d.signals.size(); ++k) {
+        const auto [first, stride] = column_place(layout, k, d.signals.size(), d.rows);
+        for (std::int64_t r = 0; r < d.rows; ++r)
+            m.values[first + static_cast<std::size_t>(r) * stride] = static_cast<T>(d.physical(k, r));
+    }
+    return m;
 }
 
 // Multi-segment records: the signals of the whole record (layout header, or first segment).
@@ -728,6 +571,13 @@ std::string encode(const std::vector<std::int32_t>& seq, int format) {
     return out;
 }
 
+// Headers built by hand may disagree with themselves; parse_header never produces that.
+void check_signal_count(const Header& header) {
+    if (header.signals.size() != static_cast<std::size_t>(header.nsig))
+        throw WfdbError(header.name + ": header lists " + std::to_string(header.signals.size()) + " signals, nsig is " +
+                        std::to_string(header.nsig));
+}
+
 }  // namespace
 
 double SignalData::physical(std::size_t signal, std::int64_t row) const {
@@ -742,12 +592,28 @@ double SignalData::seconds(std::int64_t row) const {
 
 SignalData read_signals(const Header& header, const ReadOptions& options) {
     if (header.multi_segment()) return read_multi(header, options);
-    // Headers built by hand may disagree with themselves; parse_header never produces that.
-    if (header.signals.size() != static_cast<std::size_t>(header.nsig))
-        throw WfdbError(header.name + ": header lists " + std::to_string(header.signals.size()) + " signals, nsig is " +
-                        std::to_string(header.nsig));
+    check_signal_count(header);
     return read_single(header, options);
 }
+
+template <typename T>
+PhysicalData<T> read_physical(const Header& header, const ReadOptions& options, Layout layout) {
+    if (!header.multi_segment() && !options.high_resolution && detail::bulk_decode_enabled()) {
+        check_signal_count(header);
+        if (auto m = read_physical_bulk<T>(header, options, layout)) return std::move(*m);
+    }
+    return to_physical<T>(read_signals(header, options), layout);
+}
+
+template <typename T>
+PhysicalData<T> read_physical(const std::filesystem::path& record, const ReadOptions& options, Layout layout) {
+    return read_physical<T>(read_header(record), options, layout);
+}
+
+template PhysicalData<float> read_physical<float>(const Header&, const ReadOptions&, Layout);
+template PhysicalData<double> read_physical<double>(const Header&, const ReadOptions&, Layout);
+template PhysicalData<float> read_physical<float>(const std::filesystem::path&, const ReadOptions&, Layout);
+template PhysicalData<double> read_physical<double>(const std::filesystem::path&, const ReadOptions&, Layout);
 
 SignalData read_signals(const std::filesystem::path& record, const ReadOptions& options) {
     return read_signals(read_header(record), options);

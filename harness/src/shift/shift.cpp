@@ -74,14 +74,13 @@ Bank synthetic_bank(const std::string& type, double fs, std::int64_t samples, st
 }
 
 Bank record_bank(const std::string& record, double fs) {
-    const wfdb::SignalData data = wfdb::read_signals(record);
+    const auto data = wfdb::read_physical<float>(record, {}, wfdb::Layout::signals);
     Bank bank;
     for (std::size_t s = 0; s < data.signals.size(); ++s) {
-        std::vector<float> x(static_cast<std::size_t>(data.rows));
-        for (std::int64_t r = 0; r < data.rows; ++r) {
-            const double v = data.physical(s, r);
-            x[static_cast<std::size_t>(r)] = std::isfinite(v) ? static_cast<float>(v) : 0.0f;
-        }
+        const auto first = data.values.begin() + static_cast<std::ptrdiff_t>(s * static_cast<std::size_t>(data.rows));
+        std::vector<float> x(first, first + data.rows);
+        for (auto& v : x)
+            if (!std::isfinite(v)) v = 0.0f;
         if (std::abs(data.fs - fs) > 1e-6) {
             const dsp::Ratio ratio = dsp::resampling_ratio(data.fs, fs);
             std::vector<float> resampled(static_cast<std::size_t>(dsp::resampled_length(data.rows, ratio)));

@@ -257,7 +257,9 @@ std::string read_leads(const wfdb::Header& header, const LeadMap& map, const std
     std::fill(out, out + L * static_cast<std::size_t>(count), 0.0f);
     if (options.signals.empty()) return {};
     try {
-        const wfdb::SignalData data = wfdb::read_signals(header, options);
+        // One pass to physical units, one contiguous run per signal (doubles, so the unit
+        // factor below rounds as it did per sample).
+        const auto data = wfdb::read_physical<double>(header, options, wfdb::Layout::signals);
         if (data.rows < count) {
             return "unreadable signals: only " + std::to_string(data.rows) + " of " + std::to_string(count) + " samples";
         }
@@ -267,8 +269,9 @@ std::string read_leads(const wfdb::Header& header, const LeadMap& map, const std
             if (s < 0) continue;
             const double factor = map.unit_factor[static_cast<std::size_t>(s)];
             float* row = out + l * static_cast<std::size_t>(count);
+            const double* physical = data.values.data() + k * static_cast<std::size_t>(data.rows);
             for (std::int64_t t = 0; t < count; ++t) {
-                const double v = data.physical(k, t) * factor;
+                const double v = physical[t] * factor;
                 if (!std::isfinite(v) && !allow_invalid) {
                     return "invalid samples (signal " + header.signals[static_cast<std::size_t>(s)].description +
                            ", sample " + std::to_string(t) + ")";

@@ -365,11 +365,23 @@ TEST(WfdbReader, RangesSubsetsAndBadRequests) {
     EXPECT_NE(error_of([&] { read_signals(dir.path() / "r"); }).find("r.dat"), std::string::npos);
 }
 
+// A skew beyond the file's end leaves nothing readable: an empty read, not a read (and an
+// allocation) of skew × frame samples (fuzz_wfdb_signals found the allocation).
+TEST(WfdbReader, SkewBeyondTheFileReadsNothing) {
+    TempDir dir;
+    write_text(dir.path() / "k.hea", "k 2 250\nk.dat 16 200 16 0 0 0 0 a\nk.dat 16:2147483647 200 16 0 0 0 0 b\n");
+    write_text(dir.path() / "k.dat", std::string(8, '\1'));
+    const auto d = read_signals(dir.path() / "k");
+    EXPECT_EQ(d.rows, 0);
+    ASSERT_EQ(d.digital.size(), 2u);
+    EXPECT_TRUE(d.digital[1].empty());
+}
+
 TEST(WfdbReader, DamagedFlacIsAnError) {
     TempDir dir;
     write_text(dir.path() / "f.hea", "f 1 250 10\nf.dat 508\n");
     write_text(dir.path() / "f.dat", std::string(20, '\0'));
-    EXPECT_NE(error_of([&] { read_signals(dir.path() / "f"); }).find("f.dat: FLAC byte 4: not a FLAC stream"),
+    EXPECT_NE(error_of([&] { read_signals(dir.path() / "f"); }).find("f.dat: not a FLAC stream"),
               std::string::npos);
 }
 
@@ -689,6 +701,40 @@ TEST(WfdbReference, FlacFormats) {
                 ASSERT_EQ(part.digital[s], std::vector<std::int32_t>(full.digital[s].begin() + from,
                                                                      full.digital[s].begin() + to));
         }
+}
+
+// flacformats copied into a temp dir with one byte of `file` flipped; the read's error message.
+std::string flac_error_after_flip(const TempDir& dir, const std::string& file, std::int64_t byte_from_end) {
+    for (const char* name : {"flacformats.hea", "flacformats.d0", "flacformats.d1", "flacformats.d2"}) {
+        fs::copy_file(sample(name), dir.path() / name);
+        fs::permissions(dir.path() / name, fs::perms::owner_write, fs::perm_options::add);
+    }
+    const auto path = dir.path() / file;
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    const auto at = byte_from_end < 0 ? static_cast<std::int64_t>(fs::file_size(path)) + byte_from_end : byte_from_end;
+    f.seekg(at);
+    const char byte = static_cast<char>(f.get() ^ 0x10);
+    f.seekp(at);
+    f.put(byte);
+    f.close();
+    return error_of([&] { read_signals(dir.path() / "flacformats"); });
+}
+
+// libFLAC checks every frame's CRC: one flipped byte inside the last frame of the 516 file.
+TEST(WfdbReference, FlacCorruptFrameNamesTheFile) {
+    REQUIRE_SHARED_DATA();
+    TempDir dir;
+    const auto e = flac_error_after_flip(dir, "flacformats.d1", -40);
+    EXPECT_NE(e.find((dir.path() / "flacformats.d1").string() + ": FLAC frame CRC mismatch"), std::string::npos) << e;
+}
+
+// STREAMINFO's MD5 signature (bytes 26-41) altered: every frame is intact, the whole-stream check fails.
+TEST(WfdbReference, FlacMd5MismatchNamesTheFile) {
+    REQUIRE_SHARED_DATA();
+    TempDir dir;
+    const auto e = flac_error_after_flip(dir, "flacformats.d0", 30);
+    EXPECT_NE(e.find((dir.path() / "flacformats.d0").string() + ": FLAC MD5 signature mismatch"), std::string::npos)
+        << e;
 }
 
 TEST(WfdbReference, FlacConstantBeyond2To24Samples) {

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ecgbench::wfdb {
@@ -89,6 +90,25 @@ TEST(WfdbFuzz, HandWrittenSeedsParse) {
     EXPECT_EQ(labelled[1].symbol, "W");
 }
 
+// The signal seeds (header, NUL, file bytes) read without error, so mutations start from records
+// that decode.
+TEST(WfdbFuzz, HandWrittenSignalSeedsRead) {
+    TempDir dir;
+    int seeds = 0;
+    for (const auto& entry : fs::directory_iterator(kFuzzDir / "seeds" / "signals")) {
+        const auto input = file_text(entry.path());
+        const auto split = input.find('\0');
+        ASSERT_NE(split, std::string::npos) << entry.path();
+        auto h = parse_header(input.substr(0, split), entry.path().string());
+        for (auto& sig : h.signals) sig.file_name = "seed.dat";
+        h.directory = dir.path();
+        std::ofstream(dir.path() / "seed.dat", std::ios::binary) << input.substr(split + 1);
+        EXPECT_GT(read_signals(h).rows, 0) << entry.path();
+        ++seeds;
+    }
+    EXPECT_GE(seeds, 5);
+}
+
 TEST(WfdbFuzz, HeaderEntryOnCorpusAndMutations) {
     TempDir dir;
     build_corpus(dir.path());
@@ -103,6 +123,29 @@ TEST(WfdbFuzz, AnnotationEntryOnCorpusAndMutations) {
     const auto corpus = files_in(dir.path() / "annotations");
     ASSERT_GE(corpus.size(), 3u);
     replay_with_mutations(&fuzz::wfdb_annotations_input, corpus, 4000);
+}
+
+// Inputs that made a fuzzer fail, kept in fuzz/regressions/<target> (also seeds): an OOM of
+// fuzz_wfdb_signals (huge skew), and of fuzz_wfdb_header a round-trip failure (CR inside a line)
+// and an out-of-range read (a line of CRs only, once CR separated fields).
+TEST(WfdbFuzz, RegressionsReplay) {
+    int replayed = 0;
+    for (const auto& [dir, entry_point] : {std::pair<const char*, Entry>{"signals", &fuzz::wfdb_signals_input},
+                                           std::pair<const char*, Entry>{"header", &fuzz::wfdb_header_input}})
+        for (const auto& entry : fs::directory_iterator(kFuzzDir / "regressions" / dir)) {
+            EXPECT_EQ(run(entry_point, file_text(entry.path())), 0) << entry.path();
+            ++replayed;
+        }
+    EXPECT_GE(replayed, 3);
+}
+
+// Every storage format incl. FLAC when the shared data is there (hand-written seeds otherwise).
+TEST(WfdbFuzz, SignalEntryOnCorpusAndMutations) {
+    TempDir dir;
+    build_corpus(dir.path());
+    const auto corpus = files_in(dir.path() / "signals");
+    ASSERT_GE(corpus.size(), 5u);
+    replay_with_mutations(&fuzz::wfdb_signals_input, corpus, 1500);
 }
 
 }  // namespace
