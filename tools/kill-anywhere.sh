@@ -62,19 +62,37 @@ run_iteration() {  # $1: iteration; the remaining arguments go to `ecgbench run`
 }
 
 # How long a whole run takes here (the held-out split already cached, as in every iteration after
-# the first): kills are drawn uniformly over that.
+# the first). Every tenth kill is drawn uniformly over a whole run from its launch (start-up
+# included); the others uniformly over the cells' work, from the moment the run prints its first
+# line (plugins loaded, experiment read, cells registered) — so most kills land in claims, shard
+# builds, training, checkpoint writes and metric inserts rather than in plugin loading.
 (run_iteration 0 --quiet) > "$work/reference.log" 2>&1 || { cat "$work/reference.log"; exit 1; }
-start=$(date +%s%N)
-(run_iteration $((iterations + 1)) --quiet) > "$work/reference.log" 2>&1 || { cat "$work/reference.log"; exit 1; }
-full_ms=$(( ($(date +%s%N) - start) / 1000000 ))
-echo "kill-anywhere: a whole run takes ${full_ms} ms; killing $iterations runs at random moments in [0, $full_ms] ms"
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+# Waits until run $1's log $2 shows its first line (or the run ended).
+await_first_line() { while kill -0 "$1" 2>/dev/null && ! grep -q "experiment '" "$2"; do sleep 0.02; done; }
+launched=$(now_ms)
+run_iteration $((iterations + 1)) > "$work/reference.log" 2>&1 &
+pid=$!
+await_first_line "$pid" "$work/reference.log"
+first_line=$(now_ms)
+wait "$pid" || { cat "$work/reference.log"; exit 1; }
+full_ms=$(( $(now_ms) - launched ))
+work_ms=$(( $(now_ms) - first_line ))
+echo "kill-anywhere: a whole run takes ${full_ms} ms, ${work_ms} ms of it after its first line; killing $iterations runs"
 
 declare -A landed=()
 completed_before_kill=0
 for ((i = 1; i <= iterations; ++i)); do
-    delay_ms=$(( (RANDOM * 32768 + RANDOM) % (full_ms + 1) ))
+    launched=$(now_ms)
     run_iteration "$i" > "$work/killed-$i.log" 2>&1 &
     pid=$!  # ecgbench itself: the background subshell execs it
+    window=$full_ms
+    if (( i % 10 != 0 )); then
+        await_first_line "$pid" "$work/killed-$i.log"
+        window=$work_ms
+    fi
+    from=$(now_ms)
+    delay_ms=$(( (RANDOM * 32768 + RANDOM) % (window + 1) ))
     sleep "$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))"
     if kill -KILL "$pid" 2>/dev/null; then
         wait "$pid" 2>/dev/null || true
@@ -85,17 +103,20 @@ for ((i = 1; i <= iterations; ++i)); do
             *"epoch "*"step "*) phase="training" ;;
             *"trained "*) phase="checkpoint write" ;;
             *"pretrain "*) phase="claim / shard build / setup" ;;
-            *"probe"*|*"linear_probe"*) phase="evaluation (probe, metric insert)" ;;
+            *"probe"*|*"linear_probe"*|*"macro AUROC"*) phase="evaluation (probe, metric insert)" ;;
             *"experiment '"*) phase="store open / cell registration" ;;
+            *"done: "*) phase="exit (after the last cell)" ;;
             *) phase="other: ${last:0:60}" ;;
         esac
     else
         wait "$pid" 2>/dev/null || true
         phase="(finished before the kill)"
+        # The machine got faster than the reference: shrink the window to what this run took.
+        if (( i % 10 != 0 )); then work_ms=$delay_ms; else full_ms=$delay_ms; fi
         ((++completed_before_kill))
     fi
     landed[$phase]=$(( ${landed[$phase]:-0} + 1 ))
-    echo "kill-anywhere: iteration $i: killed after $delay_ms ms: $phase"
+    echo "kill-anywhere: iteration $i: killed $(( $(now_ms) - from )) ms after $( ((i % 10)) && echo "its first line" || echo "launch"): $phase"
     if ! (run_iteration "$i" --quiet) > "$work/resumed-$i.log" 2>&1; then
         echo "kill-anywhere: iteration $i: the run after the kill did not complete the experiment:" >&2
         cat "$work/resumed-$i.log" >&2
