@@ -69,7 +69,7 @@ run_iteration() {  # $1: iteration; the remaining arguments go to `ecgbench run`
 (run_iteration 0 --quiet) > "$work/reference.log" 2>&1 || { cat "$work/reference.log"; exit 1; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # Waits until run $1's log $2 shows its first line (or the run ended).
-await_first_line() { while kill -0 "$1" 2>/dev/null && ! grep -q "experiment '" "$2"; do sleep 0.02; done; }
+await_first_line() { while kill -0 "$1" 2>/dev/null && ! grep -qs "experiment '" "$2"; do sleep 0.02; done; }
 launched=$(now_ms)
 run_iteration $((iterations + 1)) > "$work/reference.log" 2>&1 &
 pid=$!
