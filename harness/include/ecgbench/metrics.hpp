@@ -73,6 +73,29 @@ double expected_calibration_error(const std::vector<double>& probabilities, cons
 /// over the classes present in `truth` (sklearn balanced_accuracy_score).
 double balanced_accuracy(const std::vector<int>& predicted, const std::vector<int>& truth, int classes);
 
+/// Multi-class (single-label) confusion matrix of predicted vs true class indices in [0, classes),
+/// and the per-class rates the arrhythmia literature reports (AAMI EC57, de Chazal et al. 2004):
+/// sensitivity Se = TP / (TP + FN), positive predictive value +P = TP / (TP + FP), F1. A class absent
+/// from `truth` is undefined (NaN Se and F1, counted in absent_classes), never 0; +P is NaN for a
+/// class never predicted. macro_f1 averages F1 over the classes present in `truth` (sklearn's
+/// f1_score(average="macro", labels=<classes present in y_true>)).
+struct ConfusionMatrix {
+    std::int64_t classes = 0;
+    std::vector<std::int64_t> counts;  ///< row-major [truth, predicted]
+
+    std::int64_t count(std::int64_t truth, std::int64_t predicted) const;
+    std::int64_t support(std::int64_t k) const;    ///< rows of class k in the truth
+    std::int64_t predicted(std::int64_t k) const;  ///< rows predicted as class k
+    std::int64_t total() const;
+    double sensitivity(std::int64_t k) const;
+    double precision(std::int64_t k) const;
+    double f1(std::int64_t k) const;
+    double accuracy() const;                       ///< NaN without rows
+    double macro_f1() const;
+    std::int64_t absent_classes() const;           ///< classes with no row in the truth
+};
+ConfusionMatrix confusion_matrix(const std::vector<int>& predicted, const std::vector<int>& truth, int classes);
+
 /// Regression metrics of predictions against targets (sklearn mean_absolute_error,
 /// root of mean_squared_error, r2_score; Pearson's r as scipy.stats.pearsonr). R² and r are NaN for a
 /// constant target (sklearn's force_finite would say 0 or 1), r also for constant predictions.

@@ -35,7 +35,9 @@ std::string format(double v) {
 
 // Mutually exclusive classes (every test row has exactly one positive: AAMI beat classes, CinC
 // 2017 rhythms): the argmax class as the prediction, scored as that literature reports it —
-// accuracy, balanced accuracy, macro F1, per-class sensitivity and positive predictive value.
+// accuracy, balanced accuracy, macro F1, per-class sensitivity, positive predictive value and F1
+// (ecgbench::confusion_matrix). A class absent from test has NaN rates (stored as NULL: undefined,
+// never 0; counted in `undefined_classes`); +P is NaN for a class never predicted.
 void add_single_label_metrics(const std::vector<double>& scores, const std::vector<int>& labels,
                               const std::vector<std::string>& classes, std::vector<Metric>& metrics) {
     const std::size_t c = classes.size(), n = labels.size() / std::max<std::size_t>(c, 1);
@@ -47,25 +49,16 @@ void add_single_label_metrics(const std::vector<double>& scores, const std::vect
         const auto scored = scores.begin() + static_cast<std::ptrdiff_t>(i * c);
         predicted[i] = static_cast<int>(std::max_element(scored, scored + static_cast<std::ptrdiff_t>(c)) - scored);
     }
-    std::vector<double> f1;
-    std::int64_t correct = 0;
-    for (std::size_t i = 0; i < n; ++i) correct += predicted[i] == truth[i];
+    const ConfusionMatrix confusion = confusion_matrix(predicted, truth, static_cast<int>(c));
     for (std::size_t k = 0; k < c; ++k) {
-        std::vector<double> is_predicted(n);
-        std::vector<int> is_true(n);
-        for (std::size_t i = 0; i < n; ++i) {
-            is_predicted[i] = predicted[i] == static_cast<int>(k);
-            is_true[i] = truth[i] == static_cast<int>(k);
-        }
-        const auto counts = counts_at_threshold(is_predicted, is_true, 0.5);
-        if (counts.true_positives + counts.false_negatives == 0) continue;  // class absent from test
-        f1.push_back(counts.f1());
-        metrics.push_back({"sensitivity/" + classes[k], "test", counts.sensitivity()});
-        if (!std::isnan(counts.precision())) metrics.push_back({"ppv/" + classes[k], "test", counts.precision()});
+        const auto kk = static_cast<std::int64_t>(k);
+        metrics.push_back({"sensitivity/" + classes[k], "test", confusion.sensitivity(kk)});
+        metrics.push_back({"ppv/" + classes[k], "test", confusion.precision(kk)});
+        metrics.push_back({"f1/" + classes[k], "test", confusion.f1(kk)});
     }
-    metrics.push_back({"accuracy", "test", static_cast<double>(correct) / static_cast<double>(n)});
+    metrics.push_back({"accuracy", "test", confusion.accuracy()});
     metrics.push_back({"balanced_accuracy", "test", balanced_accuracy(predicted, truth, static_cast<int>(c))});
-    metrics.push_back({"macro_f1_argmax", "test", nanmean(f1)});
+    metrics.push_back({"macro_f1_argmax", "test", confusion.macro_f1()});
 }
 
 // Crop-to-record aggregation: when the test rows are windows cut from longer records, the

@@ -310,6 +310,62 @@ double balanced_accuracy(const std::vector<int>& predicted, const std::vector<in
     return nanmean(recall);
 }
 
+ConfusionMatrix confusion_matrix(const std::vector<int>& predicted, const std::vector<int>& truth, int classes) {
+    if (predicted.size() != truth.size()) throw std::invalid_argument("confusion_matrix: predicted and truth differ in length");
+    if (classes < 1) throw std::invalid_argument("confusion_matrix: classes must be >= 1");
+    ConfusionMatrix m;
+    m.classes = classes;
+    m.counts.assign(static_cast<std::size_t>(classes) * static_cast<std::size_t>(classes), 0);
+    for (std::size_t i = 0; i < truth.size(); ++i) {
+        if (truth[i] < 0 || truth[i] >= classes || predicted[i] < 0 || predicted[i] >= classes) {
+            throw std::invalid_argument("confusion_matrix: class index outside [0, " + std::to_string(classes) + ") at row " +
+                                        std::to_string(i));
+        }
+        ++m.counts[static_cast<std::size_t>(truth[i]) * static_cast<std::size_t>(classes) + static_cast<std::size_t>(predicted[i])];
+    }
+    return m;
+}
+
+std::int64_t ConfusionMatrix::count(std::int64_t truth, std::int64_t predicted) const {
+    return counts[static_cast<std::size_t>(truth * classes + predicted)];
+}
+std::int64_t ConfusionMatrix::support(std::int64_t k) const {
+    std::int64_t n = 0;
+    for (std::int64_t j = 0; j < classes; ++j) n += count(k, j);
+    return n;
+}
+std::int64_t ConfusionMatrix::predicted(std::int64_t k) const {
+    std::int64_t n = 0;
+    for (std::int64_t t = 0; t < classes; ++t) n += count(t, k);
+    return n;
+}
+std::int64_t ConfusionMatrix::total() const { return std::accumulate(counts.begin(), counts.end(), std::int64_t{0}); }
+double ConfusionMatrix::sensitivity(std::int64_t k) const {
+    return ratio(static_cast<double>(count(k, k)), static_cast<double>(support(k)));
+}
+double ConfusionMatrix::precision(std::int64_t k) const {
+    return ratio(static_cast<double>(count(k, k)), static_cast<double>(predicted(k)));
+}
+double ConfusionMatrix::f1(std::int64_t k) const {
+    if (support(k) == 0) return kNaN;  // absent class: undefined, even when it was predicted
+    return 2.0 * static_cast<double>(count(k, k)) / static_cast<double>(support(k) + predicted(k));
+}
+double ConfusionMatrix::accuracy() const {
+    std::int64_t hits = 0;
+    for (std::int64_t k = 0; k < classes; ++k) hits += count(k, k);
+    return ratio(static_cast<double>(hits), static_cast<double>(total()));
+}
+double ConfusionMatrix::macro_f1() const {
+    std::vector<double> f;
+    for (std::int64_t k = 0; k < classes; ++k) f.push_back(f1(k));
+    return nanmean(f);
+}
+std::int64_t ConfusionMatrix::absent_classes() const {
+    std::int64_t n = 0;
+    for (std::int64_t k = 0; k < classes; ++k) n += support(k) == 0;
+    return n;
+}
+
 RegressionMetrics regression_metrics(const std::vector<double>& predictions, const std::vector<double>& targets) {
     if (predictions.size() != targets.size() || targets.empty()) {
         throw std::invalid_argument("regression_metrics: predictions and targets must be non-empty and of equal length");

@@ -233,3 +233,41 @@ TEST(RegressionMetrics, ByHand) {
 }
 
 }  // namespace
+
+TEST(ConfusionMatrix, BeatClassMetricsByHand) {
+    // truth     0 0 0 0 1 1 1 2 2      (class 3 absent from the truth, but predicted once)
+    // predicted 0 0 1 2 1 1 0 2 3
+    // rows = truth: [2 1 1 0 | 1 2 0 0 | 0 0 1 1 | 0 0 0 0]; column sums (predicted) 3 3 2 1.
+    const auto m = ecgbench::confusion_matrix({0, 0, 1, 2, 1, 1, 0, 2, 3}, {0, 0, 0, 0, 1, 1, 1, 2, 2}, 4);
+    EXPECT_EQ(m.count(0, 0), 2);
+    EXPECT_EQ(m.count(1, 0), 1);
+    EXPECT_EQ(m.count(2, 3), 1);
+    EXPECT_EQ(m.support(0), 4);
+    EXPECT_EQ(m.predicted(3), 1);
+    EXPECT_EQ(m.total(), 9);
+    // Se = TP / support: 2/4, 2/3, 1/2; class 3 absent: undefined, never 0.
+    EXPECT_DOUBLE_EQ(m.sensitivity(0), 0.5);
+    EXPECT_DOUBLE_EQ(m.sensitivity(1), 2.0 / 3.0);
+    EXPECT_DOUBLE_EQ(m.sensitivity(2), 0.5);
+    EXPECT_TRUE(std::isnan(m.sensitivity(3)));
+    // +P = TP / predicted: 2/3, 2/3, 1/2, and 0/1 for the absent class that was predicted.
+    EXPECT_DOUBLE_EQ(m.precision(0), 2.0 / 3.0);
+    EXPECT_DOUBLE_EQ(m.precision(1), 2.0 / 3.0);
+    EXPECT_DOUBLE_EQ(m.precision(2), 0.5);
+    EXPECT_DOUBLE_EQ(m.precision(3), 0.0);
+    // F1 = 2TP / (support + predicted): 4/7, 4/6, 2/4; absent class NaN.
+    EXPECT_DOUBLE_EQ(m.f1(0), 4.0 / 7.0);
+    EXPECT_DOUBLE_EQ(m.f1(1), 2.0 / 3.0);
+    EXPECT_DOUBLE_EQ(m.f1(2), 0.5);
+    EXPECT_TRUE(std::isnan(m.f1(3)));
+    // sklearn f1_score(y_true, y_pred, labels=[0, 1, 2], average="macro").
+    EXPECT_DOUBLE_EQ(m.macro_f1(), (4.0 / 7.0 + 2.0 / 3.0 + 0.5) / 3.0);
+    EXPECT_DOUBLE_EQ(m.accuracy(), 5.0 / 9.0);
+    EXPECT_EQ(m.absent_classes(), 1);
+    // A class present but never predicted: +P undefined, F1 0.
+    const auto never = ecgbench::confusion_matrix({0, 0}, {0, 1}, 2);
+    EXPECT_TRUE(std::isnan(never.precision(1)));
+    EXPECT_DOUBLE_EQ(never.f1(1), 0.0);
+    EXPECT_THROW(ecgbench::confusion_matrix({0, 4}, {0, 1}, 4), std::invalid_argument);
+    EXPECT_THROW(ecgbench::confusion_matrix({0}, {0, 1}, 4), std::invalid_argument);
+}
