@@ -1,7 +1,6 @@
 #include "shift/shift.hpp"
 
-#include "dsp/dsp.hpp"
-#include "ecgbench/wfdb.hpp"
+#include "noise/record_noise.hpp"
 #include "synth/model.hpp"
 #include "synth/synth.hpp"
 
@@ -18,20 +17,7 @@ namespace ecgbench {
 namespace {
 
 /// A long unit-RMS noise recording per source channel, at the data's rate.
-using Bank = std::vector<std::vector<float>>;
-
-void normalise_rms(std::vector<float>& x) {
-    double mean = 0, power = 0;
-    for (float v : x) mean += v;
-    mean /= static_cast<double>(x.size());
-    for (float& v : x) {
-        v = static_cast<float>(v - mean);
-        power += static_cast<double>(v) * v;
-    }
-    const double rms = std::sqrt(power / static_cast<double>(x.size()));
-    if (rms > 0)
-        for (float& v : x) v = static_cast<float>(v / rms);
-}
+using Bank = noise::Bank;
 
 Bank synthetic_bank(const std::string& type, double fs, std::int64_t samples, std::uint64_t seed) {
     const std::int64_t n = std::max<std::int64_t>(1 << 16, 8 * samples);
@@ -69,29 +55,8 @@ Bank synthetic_bank(const std::string& type, double fs, std::int64_t samples, st
     }
     if (std::all_of(out.begin(), out.end(), [](float v) { return v == 0; }))
         throw std::invalid_argument("shift: " + type + " noise does not exist at " + std::to_string(fs) + " Hz (above Nyquist)");
-    normalise_rms(out);
+    noise::normalise_rms(out);
     return {out};
-}
-
-Bank record_bank(const std::string& record, double fs) {
-    const auto data = wfdb::read_physical<float>(record, {}, wfdb::Layout::signals);
-    Bank bank;
-    for (std::size_t s = 0; s < data.signals.size(); ++s) {
-        const auto first = data.values.begin() + static_cast<std::ptrdiff_t>(s * static_cast<std::size_t>(data.rows));
-        std::vector<float> x(first, first + data.rows);
-        for (auto& v : x)
-            if (!std::isfinite(v)) v = 0.0f;
-        if (std::abs(data.fs - fs) > 1e-6) {
-            const dsp::Ratio ratio = dsp::resampling_ratio(data.fs, fs);
-            std::vector<float> resampled(static_cast<std::size_t>(dsp::resampled_length(data.rows, ratio)));
-            dsp::resample_poly(x.data(), data.rows, ratio, dsp::resampling_filter(ratio), resampled.data());
-            x = std::move(resampled);
-        }
-        normalise_rms(x);
-        bank.push_back(std::move(x));
-    }
-    if (bank.empty()) throw std::invalid_argument("shift: noise record " + record + " has no signals");
-    return bank;
 }
 
 }  // namespace
@@ -108,38 +73,15 @@ EcgSplit apply_shift(const EcgSplit& split, const ShiftDecl& shift, const std::v
 
     if (!shift.noise.empty() || !shift.noise_record.empty()) {
         const Bank bank = shift.noise_record.empty() ? synthetic_bank(shift.noise, sampling_rate_hz, samples, seed)
-                                                     : record_bank(shift.noise_record, sampling_rate_hz);
-        const double noise_to_signal = std::pow(10.0, -shift.snr_db / 20.0);  // amplitude ratio
+                                                     : noise::read_record_bank(shift.noise_record, sampling_rate_hz);
+        const std::string what = "shift: noise record " + shift.noise_record;
         float* x = out.signals.data_ptr<float>();
         const bool* present = out.lead_present.data_ptr<bool>();
-        for (std::int64_t r = 0; r < n; ++r) {
-            for (std::int64_t l = 0; l < leads; ++l) {
-                if (!present[r * leads + l]) continue;
-                const auto& source = bank[static_cast<std::size_t>(l) % bank.size()];
-                if (static_cast<std::int64_t>(source.size()) < samples)
-                    throw std::invalid_argument("shift: noise record " + shift.noise_record + " is shorter than one record");
-                float* lead = x + (r * leads + l) * samples;
-                double mean = 0, power = 0;
-                for (std::int64_t k = 0; k < samples; ++k) mean += lead[k];
-                mean /= static_cast<double>(samples);
-                for (std::int64_t k = 0; k < samples; ++k) power += (lead[k] - mean) * (lead[k] - mean);
-                const double scale = std::sqrt(power / static_cast<double>(samples)) * noise_to_signal;
-                // A random stretch of the bank per record and lead, re-centred so only its shape is added.
-                const auto offset = static_cast<std::int64_t>(engine() % static_cast<std::uint64_t>(source.size() - static_cast<std::size_t>(samples) + 1));
-                double noise_mean = 0, noise_power = 0;
-                for (std::int64_t k = 0; k < samples; ++k) noise_mean += source[static_cast<std::size_t>(offset + k)];
-                noise_mean /= static_cast<double>(samples);
-                for (std::int64_t k = 0; k < samples; ++k) {
-                    const double v = source[static_cast<std::size_t>(offset + k)] - noise_mean;
-                    noise_power += v * v;
-                }
-                // Scaled so that this record's noise has exactly the target SNR on this lead.
-                const double noise_rms = std::sqrt(noise_power / static_cast<double>(samples));
-                if (noise_rms == 0) continue;
-                for (std::int64_t k = 0; k < samples; ++k)
-                    lead[k] += static_cast<float>((source[static_cast<std::size_t>(offset + k)] - noise_mean) / noise_rms * scale);
-            }
-        }
+        for (std::int64_t r = 0; r < n; ++r)
+            for (std::int64_t l = 0; l < leads; ++l)
+                if (present[r * leads + l])
+                    noise::add_at_snr(x + (r * leads + l) * samples, samples, bank[static_cast<std::size_t>(l) % bank.size()], shift.snr_db,
+                                      engine, what);
     }
 
     at::Tensor keep = at::ones({n, leads}, at::kBool);
