@@ -10,6 +10,8 @@
 //    215 220 223 230) for training, DS2 (100 103 105 111 113 117 121 123 200 202 210 212 213 214 219
 //    221 222 228 231 232 233 234) for test; the paced records 102 104 107 217 are excluded. The
 //    validation split is a seeded hash of `val_fraction` of the DS1 records, so it is patient-disjoint.
+//    `test_records` moves named records to test (default none: de Chazal's split exactly), for data
+//    where DS2 is missing (a DS1-only copy) or for record-wise protocols; the split stays record-disjoint.
 //  * Covariates per beat: rr_prev_ms / rr_next_ms (to the neighbouring beat annotations, NaN at the
 //    ends: the RR features of de Chazal), rhythm_af (1 inside an `(AFIB` or `(AFL` episode of the `+`
 //    rhythm annotations' aux text, 0 in any other rhythm, NaN before the first rhythm annotation),
@@ -93,6 +95,10 @@ const std::vector<ParamSpec>& schema() {
         {"leads", ParamType::StringList, std::vector<std::string>{"II", "V1"}, "canonical leads the dataset offers", {}, {}, {}},
         {"val_fraction", ParamType::Float, 0.2, "fraction of the DS1 records used for validation", 0.0, 0.9, {}},
         {"seed", ParamType::Int, std::int64_t{0}, "seed of the DS1 train/val hash", 0.0, 9.0e15, {}},
+        {"test_records", ParamType::StringList, std::vector<std::string>{},
+         "records moved to the test split whatever their DS1/DS2 side (e.g. [\"101\", \"205\"] when only DS1 is at hand); "
+         "empty = de Chazal's DS1/DS2 split",
+         {}, {}, {}},
     });
     return specs;
 }
@@ -129,6 +135,13 @@ public:
         }
         if (leads_.empty()) throw std::invalid_argument("mitbih: `leads` is empty");
         window_ = std::llround(window_s_ * kRate);
+        for (const auto& name : p.get_strings("test_records")) {
+            const bool known = std::any_of(kDs1.begin(), kDs1.end(), [&](int r) { return std::to_string(r) == name; }) ||
+                               std::any_of(kDs2.begin(), kDs2.end(), [&](int r) { return std::to_string(r) == name; });
+            if (!known)
+                throw std::invalid_argument("mitbih: `test_records`: '" + name + "' is not one of the 44 non-paced records of DS1/DS2");
+            test_records_.insert(name);
+        }
         scan(p, static_cast<std::uint64_t>(p.get_int("seed")));
     }
 
@@ -147,6 +160,11 @@ public:
                              "sex (1 = male); " + mapping_.note() + dropped_.summary() + (loaded_ ? "" : " (beats not read yet)");
         info.split_rule = "inter-patient (de Chazal et al. 2004): DS1 records train, of which " + format_number(val_fraction_) +
                           " of the records (seeded hash) val; DS2 records test; paced 102/104/107/217 excluded";
+        if (!test_records_.empty()) {
+            info.split_rule += "; moved to test: ";
+            for (const auto& name : test_records_) info.split_rule += name + " ";
+            info.split_rule.pop_back();
+        }
         info.covariates = covariate_names();
         return info;
     }
@@ -214,8 +232,9 @@ private:
                     break;
                 }
                 rec.header = std::move(*header);
-                rec.split = list == &kDs1 ? Split::Train : Split::Test;
-                if (list == &kDs1) ds1.insert(rec.name);
+                const bool train_side = list == &kDs1 && !test_records_.contains(rec.name);
+                rec.split = train_side ? Split::Train : Split::Test;
+                if (train_side) ds1.insert(rec.name);
                 records_.push_back(std::move(rec));
             }
         }
@@ -310,6 +329,7 @@ private:
     double window_s_, val_fraction_;
     std::int64_t window_ = 0;
     std::vector<std::string> leads_;
+    std::set<std::string> test_records_;
     std::vector<Record> records_;
     common::LeadMapping mapping_;
     std::string fingerprint_;
@@ -323,7 +343,7 @@ private:
 
 ecgbench::PluginDescriptor describe() {
     ecgbench::PluginDescriptor d;
-    d.manifest = {"mitbih", ecgbench::PluginKind::Dataset, "1.1.0",
+    d.manifest = {"mitbih", ecgbench::PluginKind::Dataset, "1.2.0",
                   "MIT-BIH Arrhythmia beats: AAMI N/S/V/F/Q, R-centred windows, de Chazal DS1/DS2 inter-patient split, "
                   "RR and AF-rhythm covariates",
                   schema()};

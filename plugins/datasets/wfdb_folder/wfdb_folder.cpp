@@ -18,7 +18,10 @@
 //  * Splits: subjects (or records when there is no `subject` column) are ranked by a seeded hash and
 //    cut val_fraction / test_fraction / rest, so splits are patient-disjoint when subjects are given.
 //    The ranking is made over the records kept after reading headers, so a record dropped later
-//    (invalid samples) never moves another record to another split.
+//    (invalid samples) never moves another record to another split. `test_folders` (subfolders of
+//    `path`) instead puts every subject with a record under one of them into test, and cuts only the
+//    other subjects into train/val (test_fraction is then ignored): a cross-dataset split, e.g. one
+//    source's records to fit on and another's to test on, from one folder of links to both.
 //  * Dropped records are counted and listed with their reason: header-level reasons (wrong sampling
 //    rate, too short, no standard lead (naming the signals seen and the lead_alias that would map
 //    them), ambiguous lead mapping, unsupported units, unreadable header, no CSV row, a class not in
@@ -100,6 +103,10 @@ const std::vector<ParamSpec>& schema() {
         {"val_fraction", ParamType::Float, 0.15, "fraction of subjects in the validation split", 0.0, 0.9, {}},
         {"test_fraction", ParamType::Float, 0.15, "fraction of subjects in the test split", 0.0, 0.9, {}},
         {"seed", ParamType::Int, std::int64_t{0}, "seed of the split hash", 0.0, 9.0e15, {}},
+        {"test_folders", ParamType::StringList, std::vector<std::string>{},
+         "subfolders of path whose records (and their subjects) form the test split, the rest is cut into train/val "
+         "(cross-dataset evaluation); empty = hashed test split",
+         {}, {}, {}},
     });
     return specs;
 }
@@ -133,6 +140,7 @@ public:
           val_fraction_(p.get_float("val_fraction")),
           test_fraction_(p.get_float("test_fraction")),
           seed_(static_cast<std::uint64_t>(p.get_int("seed"))),
+          test_folders_(p.get_strings("test_folders")),
           mapping_(common::LeadMapping::from_params(p, "wfdb_folder")),
           dropped_({"no row in labels_csv", "label not in label_columns"}) {
         if (path_.empty()) {
@@ -182,7 +190,11 @@ public:
                                                   : " (not every split read yet: records with invalid samples are "
                                                     "found and dropped when their split is read)");
         info.split_rule = common::hashed_split_rule(has_subjects_ ? "subjects (labels_csv `subject`)" : "records",
-                                                    val_fraction_, test_fraction_);
+                                                    val_fraction_, test_folders_.empty() ? test_fraction_ : 0.0);
+        if (!test_folders_.empty()) {
+            info.split_rule += "; test: the subjects with records under";
+            for (const auto& folder : test_folders_) info.split_rule += " " + folder + "/";
+        }
         return info;
     }
 
@@ -297,9 +309,26 @@ private:
             if (lead_set.count(lead)) leads_.push_back(lead);
 
         // Patient-disjoint split over the records kept so far, so a later drop moves nobody.
-        std::set<std::string> subjects;
-        for (const auto& rec : records_) subjects.insert(rec.subject);
-        subject_split_ = common::hashed_subject_splits(subjects, val_fraction_, test_fraction_, seed_);
+        std::set<std::string> subjects, test_subjects;
+        for (auto folder : test_folders_) {
+            while (!folder.empty() && folder.back() == '/') folder.pop_back();
+            const std::string prefix = folder + "/";
+            bool any = false;
+            for (const auto& rec : records_)
+                if (rec.name.rfind(prefix, 0) == 0) {
+                    test_subjects.insert(rec.subject);
+                    any = true;
+                }
+            if (folder.empty() || !any)
+                throw std::invalid_argument("wfdb_folder: `test_folders`: no usable record under '" + folder + "/' in '" + path_ + "'");
+        }
+        for (const auto& rec : records_)
+            if (!test_subjects.count(rec.subject)) subjects.insert(rec.subject);
+        subject_split_ = common::hashed_subject_splits(subjects, val_fraction_, test_subjects.empty() ? test_fraction_ : 0.0, seed_);
+        for (const auto& s : test_subjects) {
+            subject_split_[s] = Split::Test;
+            subjects.insert(s);
+        }
         std::int64_t index = 0;
         for (const auto& s : subjects) subject_index_[s] = index++;  // alphabetical subject index
     }
@@ -354,6 +383,7 @@ private:
     bool resample_;
     double val_fraction_, test_fraction_;
     std::uint64_t seed_;
+    std::vector<std::string> test_folders_;
     common::LeadMapping mapping_;
     std::int64_t samples_ = 0;
     bool has_subjects_ = false;
@@ -369,7 +399,7 @@ private:
 
 ecgbench::PluginDescriptor describe() {
     ecgbench::PluginDescriptor d;
-    d.manifest = {"wfdb_folder", ecgbench::PluginKind::Dataset, "1.2.0",
+    d.manifest = {"wfdb_folder", ecgbench::PluginKind::Dataset, "1.3.0",
                   "any folder of WFDB records (+ optional labels/subjects CSV or Challenge REFERENCE.csv); first "
                   "duration_s seconds in mV, canonical leads (lead_alias / default_lead for other names), "
                   "patient-disjoint hashed splits",

@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
+#include <unistd.h>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -88,6 +90,37 @@ TEST(MitBih, WindowLengthAndLeadParams) {
     EXPECT_THROW(make_dataset("mitbih", {{"path", kSampleData.string()}, {"leads", std::vector<std::string>{"MLII"}}}),
                  std::invalid_argument);
     EXPECT_THROW(ds->load(Split::Test, {"V1"}), std::invalid_argument);
+}
+
+
+// `test_records` moves DS1 records to test (a DS1-only copy such as ../shared/data/mitdb has no DS2).
+TEST(MitBih, TestRecordsMoveDs1RecordsToTest) {
+    const fs::path mitdb = fs::path(ECGBENCH_SHARED_DATA) / "mitdb";
+    if (!fs::exists(mitdb / "106.atr")) GTEST_SKIP() << "shared MIT-BIH DS1 records absent: " << mitdb;
+    const fs::path dir = fs::temp_directory_path() / ("mitbih_test_records_" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    for (const char* record : {"101", "106"})
+        for (const char* ext : {".hea", ".dat", ".atr"}) fs::create_symlink(mitdb / (std::string(record) + ext), dir / (std::string(record) + ext));
+    const std::map<std::string, ParamValue> base{{"path", dir.string()}, {"val_fraction", 0.0}, {"leads", std::vector<std::string>{"II"}}};
+    auto moved_params = base;
+    moved_params["test_records"] = std::vector<std::string>{"106"};
+    auto ds = make_dataset("mitbih", moved_params);
+    const auto train = ds->load(Split::Train, {"II"}), test = ds->load(Split::Test, {"II"});
+    ASSERT_GT(train.size(), 1000);
+    ASSERT_GT(test.size(), 1000);
+    for (const auto& id : train.record_ids) ASSERT_EQ(id.rfind("101:", 0), 0u) << id;
+    for (const auto& id : test.record_ids) ASSERT_EQ(id.rfind("106:", 0), 0u) << id;
+    EXPECT_NE(ds->info().split_rule.find("moved to test: 106"), std::string::npos);
+    EXPECT_EQ(make_dataset("mitbih", base)->load(Split::Test, {"II"}).size(), 0);  // de Chazal: both are DS1
+    auto bad = base;
+    bad["test_records"] = std::vector<std::string>{"102"};  // paced: not in DS1/DS2
+    try {
+        make_dataset("mitbih", bad);
+        ADD_FAILURE() << "a paced record in test_records was accepted";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("test_records"), std::string::npos) << e.what();
+    }
+    fs::remove_all(dir);
 }
 
 }  // namespace
