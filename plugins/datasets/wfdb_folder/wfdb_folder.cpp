@@ -251,7 +251,8 @@ private:
         std::vector<std::pair<std::string, fs::path>> found;
         for (const auto& entry : fs::recursive_directory_iterator(path_, fs::directory_options::skip_permission_denied)) {
             if (!entry.is_regular_file() || entry.path().extension() != ".hea") continue;
-            fs::path rel = fs::relative(entry.path(), path_);
+            // Lexically, so a linked header keeps the name of its link (fs::relative resolves links).
+            fs::path rel = entry.path().lexically_relative(path_);
             rel.replace_extension();
             found.emplace_back(rel.generic_string(), entry.path());
         }

@@ -10,6 +10,7 @@
 //            and returns per-record outputs covering every test record.
 #include "ecgbench/text.hpp"
 #include "ecgbench/train.hpp"
+#include "ecgbench/wfdb.hpp"
 #include "registry/registry.hpp"
 #include "runner/checkpoint.hpp"
 #include "unit/plugins/shipped_plugins.hpp"
@@ -18,8 +19,10 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <map>
+#include <random>
 #include <set>
 
 namespace {
@@ -252,10 +255,48 @@ public:
     std::string text_identity() const override { return "toy"; }
 };
 
+/// A 2-channel WFDB record of white noise at 100 Hz, 60 s (noise_detection's noise source).
+std::string white_noise_record() {
+    const fs::path dir = fs::temp_directory_path() / "ecgbench_contract_noise";
+    fs::create_directories(dir);
+    std::vector<std::vector<std::int32_t>> digital(2, std::vector<std::int32_t>(6000));
+    std::mt19937 engine(5);
+    std::normal_distribution<double> normal(0, 100);
+    for (auto& channel : digital)
+        for (auto& v : channel) v = static_cast<std::int32_t>(std::lround(normal(engine)));
+    ecgbench::wfdb::Header h;
+    h.name = "white";
+    h.fs = 100;
+    h.fs_given = true;
+    h.nsig = 2;
+    h.nsamp = 6000;
+    for (const char* name : {"noise1", "noise2"}) {
+        ecgbench::wfdb::SignalInfo s;
+        s.file_name = "white.dat";
+        s.format = 16;
+        s.gain = 200;
+        s.gain_given = true;
+        s.description = name;
+        h.signals.push_back(s);
+    }
+    ecgbench::wfdb::write_record(dir / "white", h, digital, 16);
+    return (dir / "white").string();
+}
+
 /// Parameters a task plugin needs on the toy split (all others run with their defaults).
 std::map<std::string, ParamValue> task_params(const std::string& name) {
     if (name == "regression_probe") return {{"targets", std::vector<std::string>{"cycles_per_s"}}};
+    if (name == "beat_classification") return {{"rr_features", false}};  // the toy split has no RR covariates
+    if (name == "noise_detection") return {{"noise_records", std::vector<std::string>{white_noise_record()}}};
     return {};
+}
+
+/// Tasks whose classes are mutually exclusive (one positive per record) get the toy labels with a
+/// third class for the records that are neither fast nor slow.
+bool single_label_task(const std::string& name) { return name == "beat_classification"; }
+ecgbench::EcgSplit one_hot(ecgbench::EcgSplit s) {
+    s.labels = at::cat({s.labels, 1 - s.labels.sum(1, true)}, 1);
+    return s;
 }
 
 TEST(TaskContract, EveryTaskPluginReturnsOutputsForEveryTestRecord) {
@@ -268,11 +309,16 @@ TEST(TaskContract, EveryTaskPluginReturnsOutputsForEveryTestRecord) {
     info.sampling_rate_hz = 100;
     info.class_descriptions = {{"fast", "fast rhythm"}, {"slow", "slow"}};
     auto tower = [] { return std::static_pointer_cast<ecgbench::SslMethod>(std::make_shared<ToyTextTower>()); };
+    ecgbench::DatasetInfo single_label_info = info;
+    single_label_info.classes.push_back("other");
+    const auto train1 = one_hot(train), val1 = one_hot(val), test1 = one_hot(test);
     for (const auto& name : plugins_of(PluginKind::Task)) {
         SCOPED_TRACE("task plugin " + name);
         torch::manual_seed(0);
         auto make = [] { return std::static_pointer_cast<ecgbench::Encoder>(std::make_shared<FixedEncoder>()); };
-        ecgbench::EvalContext context{make(), make, tower, torch::kCPU, info, train, val, test, 1, {}};
+        const bool single = single_label_task(name);
+        ecgbench::EvalContext context{make(), make, tower, torch::kCPU, single ? single_label_info : info, single ? train1 : train,
+                                      single ? val1 : val, single ? test1 : test, 1, {}};
         const auto result = registry().make_task(name, params_for(name, PluginKind::Task, task_params(name)))->evaluate(context);
         EXPECT_FALSE(result.metrics.empty());
         bool covered = false;
