@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <map>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 namespace ecgbench {
@@ -36,8 +37,9 @@ std::string format(double v) {
 // Mutually exclusive classes (every test row has exactly one positive: AAMI beat classes, CinC
 // 2017 rhythms): the argmax class as the prediction, scored as that literature reports it —
 // accuracy, balanced accuracy, macro F1, per-class sensitivity, positive predictive value and F1
-// (ecgbench::confusion_matrix). A class absent from test has NaN rates (stored as NULL: undefined,
-// never 0; counted in `undefined_classes`); +P is NaN for a class never predicted.
+// (ecgbench::confusion_matrix). A rate that is undefined is left out, never reported as 0: a class
+// absent from test has no sensitivity or F1 (it is counted in `undefined_classes`), a class never
+// predicted no +P.
 void add_single_label_metrics(const std::vector<double>& scores, const std::vector<int>& labels,
                               const std::vector<std::string>& classes, std::vector<Metric>& metrics) {
     const std::size_t c = classes.size(), n = labels.size() / std::max<std::size_t>(c, 1);
@@ -52,9 +54,9 @@ void add_single_label_metrics(const std::vector<double>& scores, const std::vect
     const ConfusionMatrix confusion = confusion_matrix(predicted, truth, static_cast<int>(c));
     for (std::size_t k = 0; k < c; ++k) {
         const auto kk = static_cast<std::int64_t>(k);
-        metrics.push_back({"sensitivity/" + classes[k], "test", confusion.sensitivity(kk)});
-        metrics.push_back({"ppv/" + classes[k], "test", confusion.precision(kk)});
-        metrics.push_back({"f1/" + classes[k], "test", confusion.f1(kk)});
+        for (const auto& [name, value] : {std::pair{"sensitivity/", confusion.sensitivity(kk)}, std::pair{"ppv/", confusion.precision(kk)},
+                                          std::pair{"f1/", confusion.f1(kk)}})
+            if (!std::isnan(value)) metrics.push_back({name + classes[k], "test", value});
     }
     metrics.push_back({"accuracy", "test", confusion.accuracy()});
     metrics.push_back({"balanced_accuracy", "test", balanced_accuracy(predicted, truth, static_cast<int>(c))});
