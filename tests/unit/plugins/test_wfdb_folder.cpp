@@ -221,6 +221,35 @@ TEST(WfdbFolder, SplitsAreStableAndSeeded) {
     EXPECT_EQ(total, 10);  // 12 - too short - invalid samples; r05 (250 Hz) is resampled by default
 }
 
+// `test_folders`: the records (and subjects) under a subfolder are the test split, the rest is cut
+// into train/val; a linked record keeps the name of its link.
+TEST(WfdbFolder, TestFoldersMakeTheTestSplitAndLinksKeepTheirNames) {
+    Folder folder;
+    auto params = folder.params();
+    params["test_folders"] = std::vector<std::string>{"sub/"};
+    auto ds = make(params);
+    const auto test = ds->load(Split::Test, {"I"});
+    EXPECT_EQ(std::set<std::string>(test.record_ids.begin(), test.record_ids.end()), (std::set<std::string>{"sub/r10", "sub/r11"}));
+    for (Split split : {Split::Train, Split::Val})
+        for (const auto& id : ds->load(split, {"I"}).record_ids) EXPECT_NE(id.rfind("sub/", 0), 0u) << id;
+    EXPECT_NE(ds->info().split_rule.find("sub/"), std::string::npos);
+    params["test_folders"] = std::vector<std::string>{"nowhere"};
+    try {
+        make(params);
+        ADD_FAILURE() << "a test folder without records was accepted";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("test_folders"), std::string::npos) << e.what();
+    }
+
+    // Links to another folder's files: named by the link, not by where it points.
+    const fs::path linked = folder.root.parent_path() / (folder.root.filename().string() + "_links");
+    fs::create_directories(linked / "other");
+    for (const char* ext : {".hea", ".dat"}) fs::create_symlink(folder.root / ("r00" + std::string(ext)), linked / "other" / ("r00" + std::string(ext)));
+    auto links = make({{"path", linked.string()}, {"duration_s", 2.0}, {"sampling_rate", 500.0}, {"test_folders", std::vector<std::string>{"other"}}});
+    EXPECT_EQ(links->load(Split::Test, {"I"}).record_ids, std::vector<std::string>{"other/r00"});
+    fs::remove_all(linked);
+}
+
 TEST(WfdbFolder, FingerprintTracksHeadersAndParams) {
     Folder folder;
     const std::string before = make(folder.params())->info().fingerprint;
