@@ -136,7 +136,7 @@ public:
         const auto classes = static_cast<std::int64_t>(ctx.dataset.classes.size());
         const at::Tensor train_y = class_indices(ctx.train, "train");
         const at::Tensor val_y = ctx.val.size() > 0 ? class_indices(ctx.val, "val") : at::Tensor();
-        class_indices(ctx.test, "test");
+        class_indices(ctx.test, "test");  // checks the test labels are one-hot too
 
         log("features of " + std::to_string(ctx.train.size()) + "/" + std::to_string(ctx.val.size()) + "/" +
             std::to_string(ctx.test.size()) + " beats (train/val/test)");
