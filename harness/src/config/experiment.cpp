@@ -339,6 +339,7 @@ private:
     void parse_pretrain(const toml::table& root, Experiment& experiment) const;
     void parse_evaluations(const toml::table& root, Experiment& experiment) const;
     void parse_slurm(const toml::table& root, Experiment& experiment) const;
+    void check_profiles(const toml::table& root) const;
     void slurm_resources(const toml::table& table, const std::string& section, SlurmResources& resources) const;
     std::vector<ShiftDecl> shift_conditions(const toml::node& node, const std::string& evaluation) const;
 
@@ -673,7 +674,8 @@ Experiment Parser::parse(const std::string& text) {
     experiment.file = file_;
     experiment.toml_text = text;
     experiment.overrides = overrides_;
-    check_keys(root, {"experiment", "dataset", "encoder", "ssl", "pretrain", "evaluation", "slurm"}, "");
+    check_keys(root, {"experiment", "dataset", "encoder", "ssl", "pretrain", "evaluation", "slurm", "profile"}, "");
+    check_profiles(root);
     parse_experiment_table(root, experiment);
     // Datasets first: [pretrain] and [[evaluation]] refer to them by name.
     parse_datasets(root, experiment);
@@ -683,6 +685,23 @@ Experiment Parser::parse(const std::string& text) {
     parse_evaluations(root, experiment);
     parse_slurm(root, experiment);
     return experiment;
+}
+
+// [profile.NAME] tables are read by --profile (config/overrides.hpp); here only their shape is
+// checked, so a typo in a profile fails whether or not it is used.
+void Parser::check_profiles(const toml::table& root) const {
+    const toml::node* node = root.get("profile");
+    if (!node) return;
+    const toml::table* profiles = node->as_table();
+    if (!profiles) wrong_type(*node, "profile", "", "a table of [profile.NAME] tables");
+    for (const auto& [name, entry] : *profiles) {
+        const std::string section = "[profile." + std::string(name.str()) + "]";
+        const toml::table* profile = entry.as_table();
+        if (!profile) wrong_type(entry, std::string(name.str()), "[profile]", "a table");
+        check_keys(*profile, {"description", "set"}, section);
+        if (const toml::node* description = profile->get("description")) string_value(*description, "description", section);
+        if (const toml::node* set = profile->get("set")) string_list(*set, "set", section);
+    }
 }
 
 void Parser::slurm_resources(const toml::table& table, const std::string& section, SlurmResources& resources) const {

@@ -4,6 +4,7 @@
 #include "report/scored_outputs.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +13,11 @@
 #include <sstream>
 #include <stdexcept>
 #include <tuple>
+
+#include <spawn.h>
+#include <sys/wait.h>
+
+extern char** environ;
 
 namespace ecgbench {
 
@@ -338,6 +344,28 @@ void add_resampled_statistics(ReportTable& table, const Store& store, const Repo
                               " logits and labels on shared records: no bootstrap interval or paired test there.");
 }
 
+namespace {
+
+// PNG figures come from the SVG ones through rsvg-convert (librsvg, Debian's librsvg2-bin) at twice
+// the SVG's size: ecgbench ships no rasteriser of its own (docs/reports.md says why).
+void rasterise_svg(const std::string& svg, const std::string& png) {
+    const std::string tool = "rsvg-convert";
+    std::vector<std::string> args{tool, "--zoom", "2", "--background-color", "white", "--output", png, svg};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = 0;
+    if (posix_spawnp(&pid, tool.c_str(), nullptr, nullptr, argv.data(), environ) != 0)
+        throw std::runtime_error("--format png needs rsvg-convert, which is not installed (Debian package librsvg2-bin: "
+                                 "tools/install-deps.sh --reports)");
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        throw std::runtime_error("rsvg-convert failed to rasterise " + svg);
+}
+
+}  // namespace
+
 ReportTable build_report(const Store& store, const std::string& experiment, const ReportOptions& options) {
     const auto known = store.experiments();
     if (std::find(known.begin(), known.end(), experiment) == known.end()) {
@@ -372,13 +400,18 @@ std::vector<std::string> write_report(const Store& store, const std::string& exp
 
 std::vector<std::string> write_report(const Store& store, const std::string& experiment, const ReportTable& table,
                                       const std::string& out_dir, const ReportOptions& options) {
-    static const std::set<std::string> kFormats{"md", "tex", "csv", "html", "svg"};
+    static const std::set<std::string> kFormats{"md", "tex", "csv", "html", "svg", "png"};
     for (const auto& f : options.formats)
-        if (!kFormats.count(f)) throw std::invalid_argument("unknown report format '" + f + "' (formats: md, tex, csv, html, svg)");
+        if (!kFormats.count(f)) throw std::invalid_argument("unknown report format '" + f + "' (formats: md, tex, csv, html, svg, png)");
     auto wants = [&](const char* f) { return std::find(options.formats.begin(), options.formats.end(), f) != options.formats.end(); };
 
     const auto rows = store.results(experiment);
-    const ReportContext context{experiment, store.path(), rows, store.experiment_provenance(experiment)};
+    ReportContext context{experiment, store.path(), rows, store.experiment_provenance(experiment), {}, {}};
+    for (const auto& file : options.published) {
+        const PublishedSet set = read_published(file);
+        context.papers.insert(context.papers.end(), set.papers.begin(), set.papers.end());
+        for (auto& c : compare_published(set, rows)) context.published.push_back(std::move(c));
+    }
     namespace fs = std::filesystem;
     fs::create_directories(out_dir);
     std::vector<std::string> written;
@@ -390,15 +423,23 @@ std::vector<std::string> write_report(const Store& store, const std::string& exp
         written.push_back(path);
     };
     const auto figures = report_figures(table);
-    if (wants("svg")) {
+    if (wants("svg") || wants("png")) {
         fs::create_directories(fs::path(out_dir) / "figures");
         for (const auto& figure : figures) write("figures/" + figure.name + ".svg", figure.svg);
     }
+    if (wants("png"))
+        for (const auto& figure : figures) {
+            const auto svg = (fs::path(out_dir) / "figures" / (figure.name + ".svg")).string();
+            const auto png = (fs::path(out_dir) / "figures" / (figure.name + ".png")).string();
+            rasterise_svg(svg, png);
+            written.push_back(png);
+        }
     if (wants("md")) write("report.md", render_markdown(table, context, wants("svg") ? figures : std::vector<Figure>{}));
     if (wants("csv")) {
         write("results.csv", results_csv(rows));
         write("summary.csv", render_summary_csv(table));
     }
+    if (wants("csv") && !context.published.empty()) write("published.csv", render_published_csv(context.published));
     if (wants("tex")) write("report.tex", render_latex(table, context));
     if (wants("html")) write("report.html", render_html(table, context, figures));
     return written;

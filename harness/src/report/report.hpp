@@ -36,7 +36,8 @@ struct ReportOptions {
     double level = 0.95;                 ///< interval level
     std::uint64_t seed = 0;              ///< resampling seed (identical resamples for every cell)
     double alpha = 0.05;                 ///< significance level of the Nemenyi critical difference
-    std::vector<std::string> formats{"md", "csv"};  ///< md, tex, csv, html, svg
+    std::vector<std::string> formats{"md", "csv"};  ///< md, tex, csv, html, svg, png
+    std::vector<std::string> published;  ///< sidecar files of published numbers to print ours beside (published.hpp)
 };
 
 /// One column of the comparison: a task on an evaluation dataset at one label fraction and shift.
