@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 STORE ?= results/ecgbench.db
 ECGBENCH := $(BUILD_DIR)/ecgbench
 
-.PHONY: all deps configure build run test bench clean
+.PHONY: all deps configure build run test bench reports clean
 
 all: build
 
@@ -23,6 +23,13 @@ run: build
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+# The committed example reports (reports/examples/ and the store they come from): reruns the quick
+# start and each paper experiment's synthetic profile (about 10 minutes on 2 cores), then renders
+# every report type. CTest ReportsUpToDate fails when the committed files no longer match the code.
+reports: build
+	@tools/install-deps.sh --reports
+	tools/make-reports.sh $(BUILD_DIR) regenerate
 
 # The C++ benchmarks, then the Python PyTorch peers of the training steps (same machine, same run),
 # then wfdb-python's rdrecord beside the C++ reader (WFDB_PYTHON: a wfdb-python checkout, which

@@ -6,6 +6,7 @@
 # `--fuzz` adds clang and its libFuzzer/sanitizer runtimes for the fuzz/ targets (docs/wfdb.md).
 # `--browser` adds Debian's chromium for the headless check of HTML reports
 # (tools/check-html-report.sh; an 81 MB download, about 290 MB installed with 16 packages).
+# `--reports` adds rsvg-convert (librsvg2-bin) for `ecgbench report --format png` (PNG figures).
 # `--slurm` adds Slurm (slurmctld, slurmd, sbatch…) and munge for the tests of `ecgbench submit`
 # against a real single-node cluster (tools/slurm-local.sh starts one).
 set -euo pipefail
@@ -26,7 +27,8 @@ for arg in "$@"; do
     --fuzz) packages+=(clang libclang-rt-14-dev) ;;
     --browser) packages+=(chromium) ;;
     --slurm) packages+=(slurm-wlm munge) ;;
-    *) echo "install-deps: unknown option $arg (options: --bench, --browser, --fuzz, --slurm)" >&2; exit 2 ;;
+    --reports) packages+=(librsvg2-bin) ;;
+    *) echo "install-deps: unknown option $arg (options: --bench, --browser, --fuzz, --reports, --slurm)" >&2; exit 2 ;;
   esac
 done
 

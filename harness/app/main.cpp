@@ -5,6 +5,7 @@
 #include "cli/new_plugin.hpp"
 #include "cli/version.hpp"
 #include "config/experiment.hpp"
+#include "config/overrides.hpp"
 #include "config/selection.hpp"
 #include "io/wfdb_text.hpp"
 #include "registry/registry.hpp"
@@ -143,6 +144,7 @@ std::string status_of(const Store* store, const std::string& hash) {
 /// What plan, status and run act on: the experiment file, its --set overrides, --filter, --only.
 struct CellArgs {
     std::string file;
+    std::string profile;  ///< --profile NAME: the file's [profile.NAME] `set` list, applied before --set
     std::vector<std::string> overrides;
     std::string filter;
     bool filtered = false;  ///< --filter given (an empty regex matches everything)
@@ -614,6 +616,9 @@ void add_cell_options(CLI::App* sub, CellArgs& args, bool json) {
                     "KEY=VALUE: change one experiment key as an edit of the file would (repeatable; TOML value syntax, "
                     "e.g. pretrain.epochs=3, dataset.NAME.params.records=500, 'encoder[0].params.size=\"S\"')")
         ->allow_extra_args(false);
+    sub->add_option("--profile", args.profile,
+                    "NAME: apply the file's [profile.NAME] overrides first (e.g. the paper experiments' `synthetic`: the synthetic "
+                    "cohort at tiny scale in place of the real datasets)");
     sub->add_option("--filter", args.filter, "REGEX: only the cells whose label (as `plan` prints it) matches");
     sub->add_option("--only", args.only, "only pretraining or only evaluation cells")
         ->check(CLI::IsMember({"pretrain", "eval"}));
@@ -697,8 +702,11 @@ int main(int argc, char** argv) {
     report->add_option("--out", out_dir, "output directory (default reports/<experiment>)");
     report->add_option("--metric", report_options.metric, "headline metric")->capture_default_str();
     report->add_option("--split", report_options.split, "split of the headline metric")->capture_default_str();
-    report->add_option("--format", report_options.formats, "comma-separated: md, tex, csv, html, svg")
-        ->delimiter(',')->check(CLI::IsMember({"md", "tex", "csv", "html", "svg"}))->capture_default_str();
+    report->add_option("--format", report_options.formats, "comma-separated: md, tex, csv, html, svg, png (png: rsvg-convert)")
+        ->delimiter(',')->check(CLI::IsMember({"md", "tex", "csv", "html", "svg", "png"}))->capture_default_str();
+    report->add_option("--published", report_options.published,
+                       "FILE: published numbers to print ours beside (a paper experiment's .published.toml; repeatable)")
+        ->check(CLI::ExistingFile)->allow_extra_args(false);
     report->add_option("--ci", ci_mode, "std: mean ± std over seeds; bootstrap: interval of the seed mean over the test records")
         ->check(CLI::IsMember({"std", "bootstrap"}))->capture_default_str();
     report->add_option("--baseline", report_options.baseline, "SSL method to show deltas against, with paired tests");
@@ -780,6 +788,10 @@ int main(int argc, char** argv) {
         if (*sub) cell_args.filtered = sub->count("--filter") > 0;
     configure_threads(threads, *run ? parallel_args.nproc : 1);
     try {
+        if (!cell_args.profile.empty()) {
+            const auto profile = profile_overrides(cell_args.file, cell_args.profile);
+            cell_args.overrides.insert(cell_args.overrides.begin(), profile.begin(), profile.end());
+        }
         if (*completion) {
             const CompletionHints hints{{"--store", "@file"}, {"--plugin-dir", "@dir"}, {"--out", "@file"},
                                         {"--only", "pretrain eval"}, {"plan file", "@file"}, {"run file", "@file"},

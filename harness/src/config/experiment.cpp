@@ -339,6 +339,7 @@ private:
     void parse_pretrain(const toml::table& root, Experiment& experiment) const;
     void parse_evaluations(const toml::table& root, Experiment& experiment) const;
     void parse_slurm(const toml::table& root, Experiment& experiment) const;
+    void check_profiles(const toml::table& root) const;
     void slurm_resources(const toml::table& table, const std::string& section, SlurmResources& resources) const;
     std::vector<ShiftDecl> shift_conditions(const toml::node& node, const std::string& evaluation) const;
 
@@ -564,7 +565,7 @@ void Parser::parse_evaluations(const toml::table& root, Experiment& experiment) 
     std::map<std::string, SourceLocation> names;
     for (const toml::node& node : *evaluations) {
         const toml::table& table = *node.as_table();
-        check_keys(table, {"name", "task", "datasets", "label_fractions", "params", "shifts"}, section);
+        check_keys(table, {"name", "task", "datasets", "label_fractions", "shots", "params", "shifts"}, section);
         EvaluationDecl decl;
         decl.where = at(table);
         decl.task = plugin_ref(table, "task", section);
@@ -588,6 +589,15 @@ void Parser::parse_evaluations(const toml::table& root, Experiment& experiment) 
                     decl.label_fractions.end())
                     fail(at(element), "duplicate label fraction in 'label_fractions' " + in(section));
                 decl.label_fractions.push_back(fraction);
+            }
+        }
+        if (const toml::node* shots = table.get("shots")) {
+            for (const toml::node& element : array_value(*shots, "shots", section, "array of integers")) {
+                const std::int64_t k = integer_value(element, "shots", section);
+                if (k < 1 || k > 100000) fail(at(element), "shots " + in(section) + " must be in [1, 100000], found " + std::to_string(k));
+                if (std::find(decl.shots.begin(), decl.shots.end(), k) != decl.shots.end())
+                    fail(at(element), "duplicate " + std::to_string(k) + " in 'shots' " + in(section));
+                decl.shots.push_back(k);
             }
         }
         if (const toml::node* shifts = table.get("shifts")) decl.shifts = shift_conditions(*shifts, decl.name);
@@ -673,7 +683,8 @@ Experiment Parser::parse(const std::string& text) {
     experiment.file = file_;
     experiment.toml_text = text;
     experiment.overrides = overrides_;
-    check_keys(root, {"experiment", "dataset", "encoder", "ssl", "pretrain", "evaluation", "slurm"}, "");
+    check_keys(root, {"experiment", "dataset", "encoder", "ssl", "pretrain", "evaluation", "slurm", "profile"}, "");
+    check_profiles(root);
     parse_experiment_table(root, experiment);
     // Datasets first: [pretrain] and [[evaluation]] refer to them by name.
     parse_datasets(root, experiment);
@@ -683,6 +694,23 @@ Experiment Parser::parse(const std::string& text) {
     parse_evaluations(root, experiment);
     parse_slurm(root, experiment);
     return experiment;
+}
+
+// [profile.NAME] tables are read by --profile (config/overrides.hpp); here only their shape is
+// checked, so a typo in a profile fails whether or not it is used.
+void Parser::check_profiles(const toml::table& root) const {
+    const toml::node* node = root.get("profile");
+    if (!node) return;
+    const toml::table* profiles = node->as_table();
+    if (!profiles) wrong_type(*node, "profile", "", "a table of [profile.NAME] tables");
+    for (const auto& [name, entry] : *profiles) {
+        const std::string section = "[profile." + std::string(name.str()) + "]";
+        const toml::table* profile = entry.as_table();
+        if (!profile) wrong_type(entry, std::string(name.str()), "[profile]", "a table");
+        check_keys(*profile, {"description", "set"}, section);
+        if (const toml::node* description = profile->get("description")) string_value(*description, "description", section);
+        if (const toml::node* set = profile->get("set")) string_list(*set, "set", section);
+    }
 }
 
 void Parser::slurm_resources(const toml::table& table, const std::string& section, SlurmResources& resources) const {

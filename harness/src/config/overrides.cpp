@@ -173,6 +173,39 @@ void apply_overrides(toml::table& root, const std::vector<std::string>& override
     for (std::size_t k = 0; k < overrides.size(); ++k) apply_one(root, overrides[k], k + 1);
 }
 
+std::vector<std::string> profile_overrides(const std::string& path, const std::string& name) {
+    toml::table root;
+    try {
+        root = toml::parse_file(path);
+    } catch (const toml::parse_error& e) {
+        throw ConfigError({path, static_cast<int>(e.source().begin.line), static_cast<int>(e.source().begin.column)},
+                          "TOML syntax error: " + std::string(e.description()));
+    }
+    auto at = [&](const toml::node& node) {
+        return SourceLocation{path, static_cast<int>(node.source().begin.line), static_cast<int>(node.source().begin.column)};
+    };
+    const toml::table* profiles = root.get_as<toml::table>("profile");
+    const toml::table* profile = profiles ? profiles->get_as<toml::table>(name) : nullptr;
+    if (!profile) {
+        std::string names;
+        if (profiles)
+            for (const auto& [key, node] : *profiles) names += (names.empty() ? "" : ", ") + std::string(key.str());
+        throw ConfigError({path, 0, 0}, "no [profile." + name + "] in this file" +
+                                            (names.empty() ? std::string(" (it declares no profiles)") : " (profiles: " + names + ")"));
+    }
+    std::vector<std::string> out;
+    if (const toml::node* set = profile->get("set")) {
+        const toml::array* list = set->as_array();
+        if (!list) throw ConfigError(at(*set), "'set' in [profile." + name + "] must be a list of \"KEY=VALUE\" strings");
+        for (const toml::node& item : *list) {
+            const auto* text = item.as_string();
+            if (!text) throw ConfigError(at(item), "'set' in [profile." + name + "] must hold strings (\"KEY=VALUE\", as --set takes)");
+            out.push_back(text->get());
+        }
+    }
+    return out;
+}
+
 std::string text_with_overrides(const std::string& text, const std::vector<std::string>& overrides) {
     if (overrides.empty()) return text;
     std::string out = text;

@@ -24,6 +24,13 @@ std::string override_source(std::size_t k);
 /// located at "--set #k".
 void apply_overrides(toml::table& root, const std::vector<std::string>& overrides);
 
+/// The `set` list of `[profile.NAME]` in the experiment file `path`: `--set` strings that run the
+/// experiment in another setting (the paper experiments' `synthetic` profile swaps their real datasets
+/// for the synthetic cohort at tiny scale). `--profile NAME` applies them before the command line's
+/// own `--set`s, so they count first in "--set #k". Throws ConfigError naming the file and line for
+/// an unknown profile (listing the file's profiles) or a malformed one.
+std::vector<std::string> profile_overrides(const std::string& path, const std::string& name);
+
 /// The experiment file's text followed by the overrides as TOML comments: what the store keeps
 /// as the experiment's text when a run used `--set`.
 std::string text_with_overrides(const std::string& text, const std::vector<std::string>& overrides);

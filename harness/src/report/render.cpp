@@ -46,7 +46,9 @@ std::string fraction_label(double fraction) {
 }
 
 std::string column_title(const ReportColumn& c) {
-    return c.task + " → " + c.eval_dataset + (c.label_fraction < 1.0 ? " (" + fraction_label(c.label_fraction) + " labels)" : "") +
+    return c.task + " → " + c.eval_dataset +
+           (c.shots > 0 ? " (" + std::to_string(c.shots) + "-shot)"
+                        : c.label_fraction < 1.0 ? " (" + fraction_label(c.label_fraction) + " labels)" : "") +
            (c.shift.empty() ? "" : " [" + c.shift + "]");
 }
 
@@ -150,6 +152,52 @@ Grid delta_grid(const ReportTable& table) {
         grid.rows.push_back(std::move(out));
     }
     return grid;
+}
+
+// Published values with a counterpart here, ours beside them (the first three columns label the
+// paper's cell); `context_rows`: the others (the paper's rows we do not reproduce), theirs alone.
+Grid published_grid(const std::vector<PublishedComparison>& published, bool context_rows = false) {
+    Grid grid;
+    grid.header = {"paper, table", "their row", "their column", "metric", "published"};
+    if (!context_rows) grid.header.insert(grid.header.end(), {"ours", "ours − published"});
+    for (const auto& c : published) {
+        if ((c.state == PublishedState::Unmapped) != context_rows) continue;
+        const auto& v = c.published;
+        std::vector<Styled> out{{v.paper + ", " + v.table}, {v.row}, {v.column}, {v.metric},
+                                {fixed(v.value, 3) + (v.interval.empty() ? "" : " " + v.interval)}};
+        if (c.state == PublishedState::Finished) {
+            std::string ours = fixed(c.ours.mean, 3);
+            if (c.ours.n > 1) ours += " ± " + fixed(c.ours.std, 3);
+            out.push_back({ours + " (n=" + std::to_string(c.ours.n) + ")"});
+            out.push_back({signed_fixed(*c.delta, 3)});
+        } else if (c.state == PublishedState::NotRun) {
+            out.push_back({to_string(c.state), false, false, true});
+            out.push_back({"—", false, false, true});
+        }
+        grid.rows.push_back(std::move(out));
+    }
+    return grid;
+}
+
+std::string published_intro(const ReportContext& context) {
+    std::size_t mapped = 0, finished = 0;
+    for (const auto& c : context.published) {
+        mapped += c.state != PublishedState::Unmapped;
+        finished += c.state == PublishedState::Finished;
+    }
+    std::ostringstream out;
+    out << context.published.size() << " published values, " << mapped << " with a counterpart here, " << finished
+        << " of those finished. Ours: mean ± std over the seeds that finished, on this experiment's data (which may be a "
+           "stand-in, e.g. the synthetic profile: then the difference says nothing about the paper). Sources: ";
+    bool first = true;
+    for (const auto& p : context.papers) {
+        out << (first ? "" : "; ") << p.key << " = " << p.citation;
+        if (!p.url.empty()) out << " <" << p.url << ">";
+        if (!p.source.empty() && p.source != p.url) out << ", numbers read from <" << p.source << ">";
+        first = false;
+    }
+    out << ".";
+    return out.str();
 }
 
 std::size_t cell_count(const ReportTable& table, std::size_t* finished_seeds) {
@@ -406,6 +454,12 @@ std::string render_markdown(const ReportTable& table, const ReportContext& conte
         md << "\n";
         for (const auto& n : table.notes) md << "Note: " << n << "\n";
     }
+    if (!context.published.empty()) {
+        md << "\n## Published results\n\n" << published_intro(context) << "\n";
+        if (const Grid mine = published_grid(context.published); !mine.rows.empty()) md << "\n" << md_grid(mine);
+        const Grid others = published_grid(context.published, true);
+        if (!others.rows.empty()) md << "\nThe paper's other rows (no counterpart here):\n\n" << md_grid(others);
+    }
     const RunTotals totals = run_totals(context.provenance);
     md << "\n## Provenance\n\nCommits: ";
     bool first = true;
@@ -430,6 +484,15 @@ std::string render_latex(const ReportTable& table, const ReportContext& context)
     out << latex_grid(main_grid(table), caption, latex_label(context.experiment, ""));
     if (!table.baseline.empty())
         out << "\n" << latex_grid(delta_grid(table), context.experiment + ": " + delta_text(table), latex_label(context.experiment, "-delta"));
+    if (!context.published.empty()) {
+        if (const Grid mine = published_grid(context.published); !mine.rows.empty())
+            out << "\n" << latex_grid(mine, context.experiment + ", published results: " + published_intro(context),
+                                      latex_label(context.experiment, "-published"));
+        const Grid others = published_grid(context.published, true);
+        if (!others.rows.empty())
+            out << "\n" << latex_grid(others, context.experiment + ": the paper's other rows (no counterpart here).",
+                                      latex_label(context.experiment, "-published-context"));
+    }
     return out.str();
 }
 
@@ -459,6 +522,12 @@ std::string render_html(const ReportTable& table, const ReportContext& context, 
             html << "<figure id=\"fig-" << f.name << "\">\n" << f.svg << "<figcaption>" << xml_escape(f.caption) << "</figcaption>\n</figure>\n";
     }
     const RunTotals totals = run_totals(p);
+    if (!context.published.empty()) {
+        html << "<h2 id=\"published\">Published results</h2>\n<p>" << xml_escape(published_intro(context)) << "</p>\n";
+        if (const Grid mine = published_grid(context.published); !mine.rows.empty()) html << html_grid(mine, "published values and ours");
+        if (const Grid others = published_grid(context.published, true); !others.rows.empty())
+            html << html_grid(others, "the paper's other rows (no counterpart here)");
+    }
     html << "<h2 id=\"provenance\">Provenance</h2>\n<dl>\n"
          << "<dt>Experiment file</dt><dd><code>" << xml_escape(p.file) << "</code> (registered " << xml_escape(p.updated_at) << ")</dd>\n"
          << "<dt>Runs</dt><dd>" << xml_escape(runs_sentence(totals)) << "</dd>\n<dt>Commits</dt><dd>";
@@ -488,7 +557,7 @@ std::string render_html(const ReportTable& table, const ReportContext& context, 
 
 std::string render_summary_csv(const ReportTable& table) {
     std::ostringstream out;
-    out << "dataset,encoder,ssl,uses_labels,task,eval_dataset,label_fraction,shift,metric,split,state,mean,std,n,expected,failed,running,"
+    out << "dataset,encoder,ssl,uses_labels,task,eval_dataset,label_fraction,shots,shift,metric,split,state,mean,std,n,expected,failed,running,"
            "ci_low,ci_high,best,second,delta,p_value,average_rank\n";
     auto optional = [](const std::optional<double>& v) { return v ? csv_number(*v) : std::string(); };
     for (const auto& row : table.rows) {
@@ -499,7 +568,7 @@ std::string render_summary_csv(const ReportTable& table) {
             if (!cell && gap == row.gaps.end()) continue;
             out << csv_field(row.dataset) << ',' << csv_field(row.encoder) << ',' << csv_field(row.ssl) << ',' << (row.uses_labels ? 1 : 0)
                 << ',' << csv_field(col.task) << ',' << csv_field(col.eval_dataset) << ',' << csv_number(col.label_fraction) << ','
-                << csv_field(col.shift) << ',' << csv_field(table.metric) << ',' << csv_field(table.split) << ',';
+                << col.shots << ',' << csv_field(col.shift) << ',' << csv_field(table.metric) << ',' << csv_field(table.split) << ',';
             if (cell) {
                 out << (cell->summary.n < cell->expected ? "partial" : "finished") << ',' << csv_number(cell->summary.mean) << ','
                     << csv_number(cell->summary.std) << ',' << cell->summary.n << ',' << std::max(cell->expected, cell->summary.n) << ','
@@ -511,6 +580,21 @@ std::string render_summary_csv(const ReportTable& table) {
             }
             out << ',' << optional(row.average_rank) << '\n';
         }
+    }
+    return out.str();
+}
+
+std::string render_published_csv(const std::vector<PublishedComparison>& published) {
+    std::ostringstream out;
+    out << "paper,table,row,column,metric,published,interval,state,ours_mean,ours_std,ours_n,delta,ours_matched,note\n";
+    for (const auto& c : published) {
+        const auto& v = c.published;
+        const bool done = c.state == PublishedState::Finished;
+        out << csv_field(v.paper) << ',' << csv_field(v.table) << ',' << csv_field(v.row) << ',' << csv_field(v.column) << ','
+            << csv_field(v.metric) << ',' << csv_number(v.value) << ',' << csv_field(v.interval) << ',' << csv_field(to_string(c.state))
+            << ',' << (done ? csv_number(c.ours.mean) : "") << ',' << (done ? csv_number(c.ours.std) : "") << ','
+            << (done ? std::to_string(c.ours.n) : "") << ',' << (done ? csv_number(*c.delta) : "") << ',' << csv_field(c.matched) << ','
+            << csv_field(v.note) << '\n';
     }
     return out.str();
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "report/figures.hpp"
+#include "report/published.hpp"
 #include "report/report.hpp"
 #include "store/store.hpp"
 
@@ -18,6 +19,8 @@ struct ReportContext {
     std::string experiment, store_path;
     std::vector<FlatResult> rows;      ///< every result row of the experiment
     ExperimentProvenance provenance;
+    std::vector<PublishedPaper> papers;              ///< of the published values (report --published)
+    std::vector<PublishedComparison> published;      ///< published values with ours beside them
 };
 
 /// A CSV field with RFC 4180 quoting; a number in shortest round-trip-ish form (10 digits).
@@ -35,5 +38,7 @@ std::string render_latex(const ReportTable& table, const ReportContext& context)
 std::string render_html(const ReportTable& table, const ReportContext& context, const std::vector<Figure>& figures);
 /// summary.csv: one row per method × column (gaps included) with every statistic of the cell.
 std::string render_summary_csv(const ReportTable& table);
+/// published.csv: one row per published value with ours beside it.
+std::string render_published_csv(const std::vector<PublishedComparison>& published);
 
 }  // namespace ecgbench

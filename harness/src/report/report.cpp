@@ -4,6 +4,7 @@
 #include "report/scored_outputs.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +13,11 @@
 #include <sstream>
 #include <stdexcept>
 #include <tuple>
+
+#include <spawn.h>
+#include <sys/wait.h>
+
+extern char** environ;
 
 namespace ecgbench {
 
@@ -48,21 +54,22 @@ const ReportCell* ReportRow::cell(std::size_t column) const {
 namespace {
 
 using MethodKey = std::tuple<std::string, std::string, std::string>;  // dataset, encoder, ssl
-// task, eval dataset, fraction, (shift declaration order, shift name)
-using ColumnKey = std::tuple<std::string, std::string, double, std::int64_t, std::string>;
+// task, eval dataset, fraction, k-shot count, (shift declaration order, shift name)
+using ColumnKey = std::tuple<std::string, std::string, double, std::int64_t, std::int64_t, std::string>;
 
 // Columns grouped by task and dataset, full labels first, then decreasing label fraction, then
-// shift conditions in the order they were declared.
+// k-shot budgets by increasing k, then shift conditions in the order they were declared.
 struct ColumnOrder {
-    bool operator()(const ColumnKey& a, const ColumnKey& b) const {
-        return std::make_tuple(std::get<0>(a), std::get<1>(a), -std::get<2>(a), std::get<3>(a), std::get<4>(a)) <
-               std::make_tuple(std::get<0>(b), std::get<1>(b), -std::get<2>(b), std::get<3>(b), std::get<4>(b));
+    static auto order(const ColumnKey& k) {
+        return std::make_tuple(std::get<0>(k), std::get<1>(k), std::get<3>(k) > 0, -std::get<2>(k), std::get<3>(k), std::get<4>(k),
+                               std::get<5>(k));
     }
+    bool operator()(const ColumnKey& a, const ColumnKey& b) const { return order(a) < order(b); }
 };
 
-ColumnKey column_key(const std::string& task, const std::string& eval_dataset, double fraction, const std::string& shift,
-                     std::int64_t shift_order) {
-    return {task, eval_dataset, fraction, shift.empty() ? 0 : shift_order, shift};
+ColumnKey column_key(const std::string& task, const std::string& eval_dataset, double fraction, std::int64_t shots,
+                     const std::string& shift, std::int64_t shift_order) {
+    return {task, eval_dataset, fraction, shots, shift.empty() ? 0 : shift_order, shift};
 }
 
 // What is known about one method in one column: its finished runs and the cells still open.
@@ -196,9 +203,9 @@ ReportTable report_table(const std::vector<FlatResult>& rows, const ReportOption
     std::set<std::string> has_metric;  // cells with a value of the headline metric
     for (const auto& r : rows) {
         if (r.metric != options.metric || r.split != options.split) continue;
-        const ColumnKey key = column_key(r.task, r.eval_dataset, r.label_fraction, r.shift, r.shift_order);
+        const ColumnKey key = column_key(r.task, r.eval_dataset, r.label_fraction, r.shots, r.shift, r.shift_order);
         columns.emplace(key, ReportColumn{r.task, r.eval_dataset, r.label_fraction, r.shift, r.task + " → " + r.eval_dataset,
-                                          "", std::nullopt, 0, 0});
+                                          "", std::nullopt, 0, 0, r.shots});
         Slot& slot = slots[{r.dataset, r.encoder, r.ssl}][key];
         slot.finished[r.cell_hash] = {r.seed, r.run_id, r.value};
         slot.expected.insert(r.cell_hash);
@@ -210,9 +217,9 @@ ReportTable report_table(const std::vector<FlatResult>& rows, const ReportOption
         const CellRecord& c = e.cell;
         // A finished cell without the headline metric measures something else (another task's metric).
         if (e.status == RunStatus::Finished && !has_metric.count(c.hash)) continue;
-        const ColumnKey key = column_key(c.task, c.eval_dataset, c.label_fraction, c.shift, e.shift_order);
+        const ColumnKey key = column_key(c.task, c.eval_dataset, c.label_fraction, c.shots, c.shift, e.shift_order);
         ReportColumn& column = columns.emplace(key, ReportColumn{c.task, c.eval_dataset, c.label_fraction, c.shift,
-                                                                 c.task + " → " + c.eval_dataset, "", std::nullopt, 0, 0})
+                                                                 c.task + " → " + c.eval_dataset, "", std::nullopt, 0, 0, c.shots})
                                    .first->second;
         column.noise = e.shift_noise;
         column.snr_db = e.shift_snr_db;
@@ -338,6 +345,28 @@ void add_resampled_statistics(ReportTable& table, const Store& store, const Repo
                               " logits and labels on shared records: no bootstrap interval or paired test there.");
 }
 
+namespace {
+
+// PNG figures come from the SVG ones through rsvg-convert (librsvg, Debian's librsvg2-bin) at twice
+// the SVG's size: ecgbench ships no rasteriser of its own (docs/reports.md says why).
+void rasterise_svg(const std::string& svg, const std::string& png) {
+    const std::string tool = "rsvg-convert";
+    std::vector<std::string> args{tool, "--zoom", "2", "--background-color", "white", "--output", png, svg};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = 0;
+    if (posix_spawnp(&pid, tool.c_str(), nullptr, nullptr, argv.data(), environ) != 0)
+        throw std::runtime_error("--format png needs rsvg-convert, which is not installed (Debian package librsvg2-bin: "
+                                 "tools/install-deps.sh --reports)");
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        throw std::runtime_error("rsvg-convert failed to rasterise " + svg);
+}
+
+}  // namespace
+
 ReportTable build_report(const Store& store, const std::string& experiment, const ReportOptions& options) {
     const auto known = store.experiments();
     if (std::find(known.begin(), known.end(), experiment) == known.end()) {
@@ -353,12 +382,12 @@ ReportTable build_report(const Store& store, const std::string& experiment, cons
 
 std::string results_csv(const std::vector<FlatResult>& rows) {
     std::ostringstream out;
-    out << "experiment,dataset,encoder,ssl,task,eval_dataset,protocol,shift,label_fraction,seed,metric,split,value,ci_low,ci_high,"
+    out << "experiment,dataset,encoder,ssl,task,eval_dataset,protocol,shift,label_fraction,shots,seed,metric,split,value,ci_low,ci_high,"
            "cell_hash\n";
     for (const auto& r : rows) {
         out << csv_field(r.experiment) << ',' << csv_field(r.dataset) << ',' << csv_field(r.encoder) << ',' << csv_field(r.ssl) << ','
             << csv_field(r.task) << ',' << csv_field(r.eval_dataset) << ',' << csv_field(r.protocol) << ',' << csv_field(r.shift) << ','
-            << csv_number(r.label_fraction) << ',' << r.seed << ',' << csv_field(r.metric) << ',' << csv_field(r.split) << ','
+            << csv_number(r.label_fraction) << ',' << r.shots << ',' << r.seed << ',' << csv_field(r.metric) << ',' << csv_field(r.split) << ','
             << csv_number(r.value) << ',' << (r.ci_low ? csv_number(*r.ci_low) : "") << ','
             << (r.ci_high ? csv_number(*r.ci_high) : "") << ',' << r.cell_hash << '\n';
     }
@@ -372,13 +401,18 @@ std::vector<std::string> write_report(const Store& store, const std::string& exp
 
 std::vector<std::string> write_report(const Store& store, const std::string& experiment, const ReportTable& table,
                                       const std::string& out_dir, const ReportOptions& options) {
-    static const std::set<std::string> kFormats{"md", "tex", "csv", "html", "svg"};
+    static const std::set<std::string> kFormats{"md", "tex", "csv", "html", "svg", "png"};
     for (const auto& f : options.formats)
-        if (!kFormats.count(f)) throw std::invalid_argument("unknown report format '" + f + "' (formats: md, tex, csv, html, svg)");
+        if (!kFormats.count(f)) throw std::invalid_argument("unknown report format '" + f + "' (formats: md, tex, csv, html, svg, png)");
     auto wants = [&](const char* f) { return std::find(options.formats.begin(), options.formats.end(), f) != options.formats.end(); };
 
     const auto rows = store.results(experiment);
-    const ReportContext context{experiment, store.path(), rows, store.experiment_provenance(experiment)};
+    ReportContext context{experiment, store.path(), rows, store.experiment_provenance(experiment), {}, {}};
+    for (const auto& file : options.published) {
+        const PublishedSet set = read_published(file);
+        context.papers.insert(context.papers.end(), set.papers.begin(), set.papers.end());
+        for (auto& c : compare_published(set, rows)) context.published.push_back(std::move(c));
+    }
     namespace fs = std::filesystem;
     fs::create_directories(out_dir);
     std::vector<std::string> written;
@@ -390,15 +424,23 @@ std::vector<std::string> write_report(const Store& store, const std::string& exp
         written.push_back(path);
     };
     const auto figures = report_figures(table);
-    if (wants("svg")) {
+    if (wants("svg") || wants("png")) {
         fs::create_directories(fs::path(out_dir) / "figures");
         for (const auto& figure : figures) write("figures/" + figure.name + ".svg", figure.svg);
     }
+    if (wants("png"))
+        for (const auto& figure : figures) {
+            const auto svg = (fs::path(out_dir) / "figures" / (figure.name + ".svg")).string();
+            const auto png = (fs::path(out_dir) / "figures" / (figure.name + ".png")).string();
+            rasterise_svg(svg, png);
+            written.push_back(png);
+        }
     if (wants("md")) write("report.md", render_markdown(table, context, wants("svg") ? figures : std::vector<Figure>{}));
     if (wants("csv")) {
         write("results.csv", results_csv(rows));
         write("summary.csv", render_summary_csv(table));
     }
+    if (wants("csv") && !context.published.empty()) write("published.csv", render_published_csv(context.published));
     if (wants("tex")) write("report.tex", render_latex(table, context));
     if (wants("html")) write("report.html", render_html(table, context, figures));
     return written;

@@ -36,7 +36,8 @@ struct ReportOptions {
     double level = 0.95;                 ///< interval level
     std::uint64_t seed = 0;              ///< resampling seed (identical resamples for every cell)
     double alpha = 0.05;                 ///< significance level of the Nemenyi critical difference
-    std::vector<std::string> formats{"md", "csv"};  ///< md, tex, csv, html, svg
+    std::vector<std::string> formats{"md", "csv"};  ///< md, tex, csv, html, svg, png
+    std::vector<std::string> published;  ///< sidecar files of published numbers to print ours beside (published.hpp)
 };
 
 /// One column of the comparison: a task on an evaluation dataset at one label fraction and shift.
@@ -49,6 +50,7 @@ struct ReportColumn {
     std::optional<double> snr_db;        ///< the shift's SNR
     std::int64_t leads = 0;              ///< leads tested on (0 = unknown)
     std::int64_t shift_leads = 0;        ///< leads a shift keeps (0 = no lead shift)
+    std::int64_t shots = 0;              ///< k labelled training records per class (0 = label_fraction applies)
 };
 
 /// One method's value in one column: the headline metric over the seeds that finished.

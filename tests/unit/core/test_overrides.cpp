@@ -7,6 +7,10 @@
 #include "config/selection.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include <string>
 #include <vector>
@@ -163,6 +167,44 @@ TEST(Overrides, StoredTextRecordsThem) {
     EXPECT_EQ(text_with_overrides("a = 1\n", {}), "a = 1\n");
     EXPECT_EQ(text_with_overrides("a = 1", {"b=2", "c=\"x\""}),
               "a = 1\n\n# Overridden on the command line (applied in this order):\n# --set b=2\n# --set c=\"x\"\n");
+}
+
+// [profile.NAME]: a named list of --set strings in the file (`--profile NAME` prepends them).
+TEST(Profiles, AreTheFilesOwnOverridesAndHashAsTheEditedFile) {
+    const std::string profiled = kText + R"(
+[profile.tiny]
+description = "fewer records, one fraction"
+set = ['dataset.pre.params.records=50', 'evaluation.probe.label_fractions=[1.0]']
+
+[profile.other]
+description = "nothing changed"
+)";
+    const auto path = (std::filesystem::temp_directory_path() / ("profiles-" + std::to_string(::getpid()) + ".toml")).string();
+    std::ofstream(path) << profiled;
+    const auto tiny = profile_overrides(path, "tiny");
+    EXPECT_EQ(tiny, (std::vector<std::string>{"dataset.pre.params.records=50", "evaluation.probe.label_fractions=[1.0]"}));
+    EXPECT_TRUE(profile_overrides(path, "other").empty());
+    // Applied, the cells are those of the edited file; the profile tables change no identity.
+    const std::string edited = replace(replace(kText, "params = { records = 100 }", "params = { records = 50 }"),
+                                       "label_fractions = [1.0, 0.1]", "label_fractions = [1.0]");
+    EXPECT_EQ(hashes(plan_of(parse(profiled, tiny))), hashes(plan_of(parse(edited))));
+    EXPECT_EQ(hashes(plan_of(parse(profiled))), hashes(plan_of(parse(kText))));
+
+    try {
+        (void)profile_overrides(path, "big");
+        ADD_FAILURE() << "no error for an unknown profile";
+    } catch (const ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find("no [profile.big] in this file (profiles: other, tiny)"), std::string::npos) << e.what();
+    }
+    std::filesystem::remove(path);
+
+    // Malformed profiles fail at parse time whether or not they are used, at their line.
+    EXPECT_NE(error_of(kText + "\n[profile.x]\nsets = []\n").find("unknown key 'sets' in [profile.x]"), std::string::npos)
+        << error_of(kText + "\n[profile.x]\nsets = []\n");
+    EXPECT_NE(error_of(kText + "\n[profile.x]\nset = [1]\n").find("exp.toml:"), std::string::npos);
+    EXPECT_NE(error_of(kText + "\n[profile.x]\nset = [1]\n").find("expected string"), std::string::npos)
+        << error_of(kText + "\n[profile.x]\nset = [1]\n");
+    EXPECT_NE(error_of("profile = 3\n" + kText).find("wrong type for 'profile'"), std::string::npos) << error_of("profile = 3\n" + kText);
 }
 
 TEST(Selection, LabelsFiltersAndKinds) {
