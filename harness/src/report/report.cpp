@@ -218,6 +218,7 @@ ReportTable report_table(const std::vector<FlatResult>& rows, const ReportOption
         column.snr_db = e.shift_snr_db;
         column.leads = e.shift_leads > 0 ? e.shift_leads : e.leads;
         column.shift_leads = e.shift_leads;
+        column.shift_band = e.shift_band;
         Slot& slot = slots[{c.dataset, c.encoder, c.ssl}][key];
         slot.expected.insert(c.hash);
         if (slot.finished.count(c.hash)) continue;

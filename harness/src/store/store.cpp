@@ -1002,7 +1002,8 @@ std::vector<ExperimentEvalCell> Store::experiment_eval_cells(const std::string& 
                             "COALESCE(json_extract(c.config, '$.shift.noise'), json_extract(c.config, '$.shift.noise_record'), ''), "
                             "json_extract(c.config, '$.shift.snr_db'), "
                             "COALESCE(json_array_length(c.config, '$.shift.leads'), json_extract(c.config, '$.shift.random_leads'), 0), "
-                            "COALESCE(json_array_length(c.config, '$.dataset.leads'), 0) "
+                            "COALESCE(json_array_length(c.config, '$.dataset.leads'), 0), "
+                            "json_type(c.config, '$.shift.bandwidth_hz') IS NOT NULL OR json_type(c.config, '$.shift.resample_hz') IS NOT NULL "
                             "FROM cells c JOIN experiment_cells ec ON ec.cell_hash = c.hash "
                             "JOIN experiments x ON x.id = ec.experiment_id "
                             "WHERE x.name = ? AND c.kind = 'eval' ORDER BY c.rowid");
@@ -1020,6 +1021,7 @@ std::vector<ExperimentEvalCell> Store::experiment_eval_cells(const std::string& 
             e.shift_snr_db = optional_real(q.getColumn(18));
             e.shift_leads = q.getColumn(19).getInt64();
             e.leads = q.getColumn(20).getInt64();
+            e.shift_band = q.getColumn(21).getInt() != 0;
             cells.push_back(std::move(e));
         }
         return cells;
