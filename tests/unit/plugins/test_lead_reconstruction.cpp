@@ -12,6 +12,7 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 #include <map>
@@ -84,10 +85,21 @@ ecgbench::EcgSplit toy_split(std::int64_t n, std::uint64_t seed) {
     return s;
 }
 
-class NoEncoder final : public ecgbench::Encoder {
+/// Pools each lead's mean, and records the most any lead outside I and II carried or was marked
+/// present in what it was shown (frozen features must see the input leads only).
+class SpyEncoder final : public ecgbench::Encoder {
 public:
-    ecgbench::EncoderOutput encode(const ecgbench::EncoderBatch& b) override { return {b.signals.mean(-1), {}}; }
-    std::int64_t embedding_dim() const override { return 3; }
+    ecgbench::EncoderOutput encode(const ecgbench::EncoderBatch& b) override {
+        const at::Tensor others = b.signals.slice(1, 2);
+        leaked = std::max(leaked, others.abs().max().item<double>());
+        if (b.lead_present.defined()) marked_present |= b.lead_present.slice(1, 2).any().item<bool>();
+        ++calls;
+        return {b.signals.mean(-1), {}};
+    }
+    std::int64_t embedding_dim() const override { return 4; }
+    double leaked = 0;
+    bool marked_present = false;
+    int calls = 0;
 };
 
 TEST(LeadReconstruction, TaskRecoversLinearAndNonLinearLeads) {
@@ -103,9 +115,10 @@ TEST(LeadReconstruction, TaskRecoversLinearAndNonLinearLeads) {
     info.name = "toy";
     info.leads = {"I", "II", "III", "V1"};
     const auto train = toy_split(256, 1), val = toy_split(64, 2), test = toy_split(64, 3);
-    NoEncoder encoder;
+    SpyEncoder encoder;
     const ecgbench::EncoderPtr borrowed(std::shared_ptr<ecgbench::Encoder>{}, &encoder);
     const ecgbench::TaskResult result = task->evaluate({borrowed, {}, {}, torch::kCPU, info, train, val, test, 7, {}});
+    EXPECT_EQ(encoder.calls, 0);  // standalone by default
     std::map<std::string, const ecgbench::Metric*> metrics;
     for (const auto& m : result.metrics) metrics[m.name] = &m;
     ASSERT_TRUE(metrics.count("pearson_r/III"));
@@ -124,6 +137,17 @@ TEST(LeadReconstruction, TaskRecoversLinearAndNonLinearLeads) {
     EXPECT_EQ(result.outputs[0].columns, (std::vector<std::string>{"III", "V1"}));
     EXPECT_EQ(result.outputs[0].values.sizes(), (std::vector<std::int64_t>{64, 2}));
     EXPECT_NEAR(result.outputs[0].values.select(1, 0).mean().item<double>(), metrics["pearson_r/III"]->value, 1e-5);
+
+    // Frozen encoder features: the encoder is called, and sees I and II only (the others zero and absent).
+    auto frozen_params = params;
+    frozen_params["encoder_features"] = std::string("frozen");
+    frozen_params["epochs"] = std::int64_t{2};
+    auto frozen = test_support::registry().make_task("lead_reconstruction", ecgbench::validate_params(plugin.manifest().params, frozen_params));
+    const ecgbench::TaskResult with_features = frozen->evaluate({borrowed, {}, {}, torch::kCPU, info, train, val, test, 7, {}});
+    EXPECT_GT(encoder.calls, 0);
+    EXPECT_EQ(encoder.leaked, 0.0);
+    EXPECT_FALSE(encoder.marked_present);
+    EXPECT_FALSE(with_features.metrics.empty());
 
     // A lead named as both input and target, or not a lead at all, fails clearly.
     auto make = [&](std::map<std::string, ParamValue> p) {
