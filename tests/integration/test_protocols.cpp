@@ -30,10 +30,10 @@ protected:
     }
     void TearDown() override { fs::remove_all(dir_); }
 
-    test_support::CommandResult run(const std::string& toml) {
+    test_support::CommandResult run(const std::string& toml, const std::string& options = "") {
         const auto path = (dir_ / "experiment.toml").string();
         std::ofstream(path) << toml;
-        return test_support::run_command(kBinary + " run " + path + " --store " + store_);
+        return test_support::run_command(kBinary + options + " run " + path + " --store " + store_);
     }
     double value(const std::string& metric) {
         SQLite::Database db(store_);
@@ -379,7 +379,8 @@ name = "from I+II"
 task = "lead_reconstruction"
 datasets = ["heldout"]
 params = { inputs = ["I", "II"], epochs = 15 }
-)");
+)",
+                            " --threads 1");  // small convolutions: a second thread costs more than it gives
     ASSERT_EQ(result.exit_code, 0) << result.output;
     SQLite::Database db(store_);
     auto metric = [&](const std::string& inputs, const std::string& name) {
