@@ -216,7 +216,8 @@ params = { mode = "last_k", blocks = 99 }
 
 // Test-time shifts: one cell per condition, the head fitted on clean data. A supervised encoder's
 // AUROC falls under muscle noise and with lead I alone (measured with resnet1d 2.0.0, one thread:
-// clean 0.808, muscle 0 dB 0.761, −6 dB 0.738, lead I 0.465; asserted drops 0.02, 0.04 and 0.15).
+// clean 0.808, muscle 0 dB 0.761, −6 dB 0.738, lead I 0.465; asserted drops 0.02, 0.04 and 0.15),
+// and a little under a 1–8 Hz band and 20 Hz sampling (asserted drops 0.005).
 // The shift is in the cell identity and in the store's `shift` column, and the report has a
 // column per condition; the stored logits and labels give a paired comparison with random_init
 // per condition.
@@ -273,11 +274,12 @@ shifts = [{ name = "clean" }, { name = "muscle 0 dB", noise = "muscle", snr_db =
     EXPECT_GT(clean - auroc("muscle -6 dB"), 0.04);
     EXPECT_GT(clean - auroc("lead I"), 0.15);
     EXPECT_EQ(db.execAndGet("SELECT COUNT(DISTINCT json_extract(config, '$.shift')) FROM cells WHERE kind = 'eval'").getInt(), 5);
-    // The band and rate shifts are applied (the supervised encoder loses on them; measured TODO) and recorded.
+    // The band and rate shifts are applied and recorded: the supervised encoder loses a little on
+    // them (measured: clean 0.808, 1–8 Hz 0.792, 20 Hz with muscle noise at 6 dB 0.793).
     std::cout << "macro AUROC: clean " << clean << ", 1-8 Hz " << auroc("1-8 Hz") << ", 20 Hz + muscle 6 dB " << auroc("20 Hz, muscle 6 dB")
               << "\n";
-    EXPECT_GT(clean - auroc("1-8 Hz"), 0.0);
-    EXPECT_GT(clean - auroc("20 Hz, muscle 6 dB"), 0.0);
+    EXPECT_GT(clean - auroc("1-8 Hz"), 0.005);
+    EXPECT_GT(clean - auroc("20 Hz, muscle 6 dB"), 0.005);
     EXPECT_EQ(db.execAndGet("SELECT json_extract(config, '$.shift.resample_hz') FROM cells WHERE shift = '20 Hz, muscle 6 dB'").getDouble(), 20.0);
     EXPECT_EQ(db.execAndGet("SELECT json_extract(config, '$.shift.bandwidth_hz[1]') FROM cells WHERE shift = '1-8 Hz'").getDouble(), 8.0);
 
