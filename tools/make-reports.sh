@@ -58,7 +58,7 @@ case "$mode" in
       echo "make-reports: running $file ${profile[*]}"
       "$ecgbench" run "$file" "${profile[@]}" --store "$work/examples.db" --quiet
     done
-    rm -f "$store"
+    mkdir -p reports && rm -f "$store"
     sqlite3 "$work/examples.db" "VACUUM INTO '$store'"
     rm -rf reports/examples
     render "$root" "$root/reports/examples"

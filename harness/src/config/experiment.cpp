@@ -615,7 +615,7 @@ std::vector<ShiftDecl> Parser::shift_conditions(const toml::node& node, const st
     std::map<std::string, SourceLocation> names, identities;
     for (const toml::node& element : *array) {
         const toml::table& table = *element.as_table();
-        check_keys(table, {"name", "noise", "noise_record", "snr_db", "leads", "random_leads"}, section);
+        check_keys(table, {"name", "noise", "noise_record", "snr_db", "leads", "random_leads", "bandwidth_hz", "resample_hz"}, section);
         ShiftDecl shift;
         shift.name = required_string(table, "name", section);
         claim_name(names, shift.name, at(*table.get("name")), "shift", "");
@@ -658,6 +658,21 @@ std::vector<ShiftDecl> Parser::shift_conditions(const toml::node& node, const st
             shift.random_leads = integer_value(*random, "random_leads", section);
             if (shift.random_leads < 1 || shift.random_leads > 12)
                 fail(at(*random), "'random_leads' in " + section + " must be in [1, 12]");
+        }
+        if (const toml::node* band = table.get("bandwidth_hz")) {
+            const toml::array& corners = array_value(*band, "bandwidth_hz", section, "array of two numbers [high-pass, low-pass]");
+            if (corners.size() != 2)
+                fail(at(*band), "'bandwidth_hz' in " + section + " must be [high-pass, low-pass] in Hz (0 = that side open)");
+            shift.highpass_hz = number_value(*corners.get(0), "bandwidth_hz", section);
+            shift.lowpass_hz = number_value(*corners.get(1), "bandwidth_hz", section);
+            if (shift.highpass_hz < 0 || shift.lowpass_hz < 0 || (shift.highpass_hz == 0 && shift.lowpass_hz == 0))
+                fail(at(*band), "'bandwidth_hz' in " + section + " needs corners >= 0 Hz, at least one of them > 0");
+            if (shift.highpass_hz > 0 && shift.lowpass_hz > 0 && shift.highpass_hz >= shift.lowpass_hz)
+                fail(at(*band), "'bandwidth_hz' in " + section + ": the high-pass corner must be below the low-pass corner");
+        }
+        if (const toml::node* rate = table.get("resample_hz")) {
+            shift.resample_hz = number_value(*rate, "resample_hz", section);
+            if (!(shift.resample_hz >= 1)) fail(at(*rate), "'resample_hz' in " + section + " must be at least 1 Hz");
         }
         // Two entries that change the data identically would be one cell under two names.
         const std::string identity = canonical_json(shift.identity());

@@ -146,9 +146,10 @@ std::string fraction_text(double fraction) {
     return buffer;
 }
 
-// An unshifted column with a fraction of the labels: k-shot columns have their own budget axis and
-// stay out of the label-efficiency, robustness and per-dataset figures.
-bool is_clean(const ReportColumn& c) { return c.noise.empty() && c.shift_leads == 0 && c.shots == 0; }
+// An unshifted column with a fraction of the labels: k-shot columns have their own budget axis, and a
+// band or rate shift is its own condition; both stay out of the label-efficiency, robustness and
+// per-dataset figures.
+bool is_clean(const ReportColumn& c) { return c.noise.empty() && c.shift_leads == 0 && !c.shift_band && c.shots == 0; }
 
 }  // namespace
 
@@ -324,6 +325,7 @@ std::vector<Figure> report_figures(const ReportTable& table) {
             const auto& col = table.columns[c];
             if (col.category != category || col.label_fraction != fraction || col.shots > 0) continue;
             if (is_clean(col) && !clean) clean = c;
+            if (col.shift_band) continue;  // a band or rate shift is its own condition, on neither axis
             if (!col.noise.empty() && col.snr_db && col.shift_leads == 0) noises.insert(col.noise);
             if (col.noise.empty() && col.shift_leads > 0) lead_columns.push_back(c);
         }
@@ -344,7 +346,9 @@ std::vector<Figure> report_figures(const ReportTable& table) {
             double highest = -std::numeric_limits<double>::infinity(), lowest = -highest;
             for (std::size_t c = 0; c < table.columns.size(); ++c) {
                 const auto& col = table.columns[c];
-                if (col.category != category || col.label_fraction != fraction || col.noise != noise || !col.snr_db || col.shift_leads) continue;
+                if (col.category != category || col.label_fraction != fraction || col.noise != noise || !col.snr_db || col.shift_leads ||
+                    col.shift_band)
+                    continue;
                 columns.emplace_back(c, *col.snr_db);
                 x.ticks.emplace_back(*col.snr_db, fixed(*col.snr_db, 0));
                 highest = std::max(highest, *col.snr_db);

@@ -205,7 +205,7 @@ ReportTable report_table(const std::vector<FlatResult>& rows, const ReportOption
         if (r.metric != options.metric || r.split != options.split) continue;
         const ColumnKey key = column_key(r.task, r.eval_dataset, r.label_fraction, r.shots, r.shift, r.shift_order);
         columns.emplace(key, ReportColumn{r.task, r.eval_dataset, r.label_fraction, r.shift, r.task + " → " + r.eval_dataset,
-                                          "", std::nullopt, 0, 0, r.shots});
+                                          "", std::nullopt, 0, 0, false, r.shots});
         Slot& slot = slots[{r.dataset, r.encoder, r.ssl}][key];
         slot.finished[r.cell_hash] = {r.seed, r.run_id, r.value};
         slot.expected.insert(r.cell_hash);
@@ -219,12 +219,13 @@ ReportTable report_table(const std::vector<FlatResult>& rows, const ReportOption
         if (e.status == RunStatus::Finished && !has_metric.count(c.hash)) continue;
         const ColumnKey key = column_key(c.task, c.eval_dataset, c.label_fraction, c.shots, c.shift, e.shift_order);
         ReportColumn& column = columns.emplace(key, ReportColumn{c.task, c.eval_dataset, c.label_fraction, c.shift,
-                                                                 c.task + " → " + c.eval_dataset, "", std::nullopt, 0, 0, c.shots})
+                                                                 c.task + " → " + c.eval_dataset, "", std::nullopt, 0, 0, false, c.shots})
                                    .first->second;
         column.noise = e.shift_noise;
         column.snr_db = e.shift_snr_db;
         column.leads = e.shift_leads > 0 ? e.shift_leads : e.leads;
         column.shift_leads = e.shift_leads;
+        column.shift_band = e.shift_band;
         Slot& slot = slots[{c.dataset, c.encoder, c.ssl}][key];
         slot.expected.insert(c.hash);
         if (slot.finished.count(c.hash)) continue;

@@ -592,11 +592,14 @@ private:
             };
             auto task = registry_.make_task(evaluation.task.plugin, evaluation.task.params);
             torch::manual_seed(static_cast<std::uint64_t>(cell.seed));
+            // The task sees the leads of its splits, in their column order (the encoder's leads).
+            DatasetInfo task_info = eval_info;
+            task_info.leads = leads;
             EvalContext context{fresh_encoder(),
                                 fresh_encoder,
                                 pretrained_method,
                                 torch::Device(device),
-                                eval_info,
+                                task_info,
                                 train_subset,
                                 val,
                                 test,
@@ -721,6 +724,18 @@ PreparedExperiment prepare_experiment(const std::string& file, const PluginRegis
         prepared.leads.push_back(std::move(leads));
     }
     check_capabilities(prepared.experiment, prepared.dataset_infos, registry.manifests());
+    // A shift's band and rate must suit each dataset it is tested on: refused here, not cell by cell.
+    const auto& datasets = prepared.experiment.datasets;
+    for (const auto& evaluation : prepared.experiment.evaluations) {
+        for (const auto& name : evaluation.datasets) {
+            const auto d = static_cast<std::size_t>(
+                std::find_if(datasets.begin(), datasets.end(), [&](const auto& decl) { return decl.name == name; }) - datasets.begin());
+            for (const auto& shift : evaluation.shifts)
+                if (const std::string problem = shift.rate_problem(prepared.dataset_infos.at(d).sampling_rate_hz); !problem.empty())
+                    throw ConfigError(evaluation.where, "evaluation '" + evaluation.name + "', shift '" + shift.name + "' on dataset '" +
+                                                            name + "': " + problem);
+        }
+    }
     try {
         check_precision(prepared.experiment.pretrain.precision, resolve_device(prepared.experiment.pretrain.device));
     } catch (const std::invalid_argument& e) {

@@ -5,9 +5,11 @@
 #include "synth/synth.hpp"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <numbers>
 #include <numeric>
 #include <random>
@@ -59,12 +61,45 @@ Bank synthetic_bank(const std::string& type, double fs, std::int64_t samples, st
     return {out};
 }
 
+/// Every lead of `signals` (float [N, L, T], contiguous) through `step`, in parallel.
+void for_each_lead(at::Tensor& signals, const std::function<void(float*, std::int64_t)>& step) {
+    const std::int64_t rows = signals.size(0) * signals.size(1), samples = signals.size(2);
+    float* x = signals.data_ptr<float>();
+    at::parallel_for(0, rows, 8, [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t k = begin; k < end; ++k) step(x + k * samples, samples);
+    });
+}
+
+void limit_band(at::Tensor& signals, const ShiftDecl& shift, double fs) {
+    std::vector<dsp::Biquad> sections;
+    if (shift.highpass_hz > 0) sections.push_back(dsp::butterworth(shift.highpass_hz, fs, true));
+    if (shift.lowpass_hz > 0) sections.push_back(dsp::butterworth(shift.lowpass_hz, fs, false));
+    // As the pipeline's bandpass step: about one period of the lowest corner padded at both ends.
+    const auto pad = static_cast<std::int64_t>(fs / std::max(0.5, shift.highpass_hz));
+    for_each_lead(signals, [&](float* x, std::int64_t n) { dsp::filtfilt(sections, x, n, pad); });
+}
+
+void resample_round_trip(at::Tensor& signals, const ShiftDecl& shift, double fs) {
+    const dsp::Ratio down = dsp::resampling_ratio(fs, shift.resample_hz), up = dsp::resampling_ratio(shift.resample_hz, fs);
+    const std::vector<double> down_filter = dsp::resampling_filter(down), up_filter = dsp::resampling_filter(up);
+    for_each_lead(signals, [&](float* x, std::int64_t n) {
+        std::vector<float> low(static_cast<std::size_t>(dsp::resampled_length(n, down)));
+        dsp::resample_poly(x, n, down, down_filter, low.data());
+        const auto m = static_cast<std::int64_t>(low.size());
+        std::vector<float> back(static_cast<std::size_t>(std::max(n, dsp::resampled_length(m, up))));
+        dsp::resample_poly(low.data(), m, up, up_filter, back.data());
+        std::copy_n(back.begin(), n, x);  // ceil() lengths: the round trip may run a sample past the record
+    });
+}
+
 }  // namespace
 
 EcgSplit apply_shift(const EcgSplit& split, const ShiftDecl& shift, const std::vector<std::string>& lead_names,
                      double sampling_rate_hz, std::uint64_t seed) {
     EcgSplit out = split;
     if (!shift.changes_data() || split.size() == 0) return out;
+    if (const std::string problem = shift.rate_problem(sampling_rate_hz); !problem.empty())
+        throw std::invalid_argument("shift '" + shift.name + "': " + problem);
     out.signals = split.signals.to(at::kFloat).contiguous().clone();
     out.lead_present = split.lead_present.defined() ? split.lead_present.clone()
                                                     : at::ones({split.size(), static_cast<std::int64_t>(lead_names.size())}, at::kBool);
@@ -83,6 +118,9 @@ EcgSplit apply_shift(const EcgSplit& split, const ShiftDecl& shift, const std::v
                     noise::add_at_snr(x + (r * leads + l) * samples, samples, bank[static_cast<std::size_t>(l) % bank.size()], shift.snr_db,
                                       engine, what);
     }
+
+    if (shift.highpass_hz > 0 || shift.lowpass_hz > 0) limit_band(out.signals, shift, sampling_rate_hz);
+    if (shift.resample_hz > 0) resample_round_trip(out.signals, shift, sampling_rate_hz);
 
     at::Tensor keep = at::ones({n, leads}, at::kBool);
     if (!shift.leads.empty()) {

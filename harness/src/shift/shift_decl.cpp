@@ -2,6 +2,7 @@
 
 #include "util/json.hpp"
 
+#include <sstream>
 #include <stdexcept>
 
 namespace ecgbench {
@@ -27,7 +28,21 @@ Json ShiftDecl::identity() const {
     if (!noise.empty() || !noise_record.empty()) fields["snr_db"] = snr_db;
     if (!leads.empty()) fields["leads"] = leads;
     if (random_leads > 0) fields["random_leads"] = random_leads;
+    // Absent unless declared, so the identities of cells declared before these keys existed stay.
+    if (highpass_hz > 0 || lowpass_hz > 0) fields["bandwidth_hz"] = Json::array({highpass_hz, lowpass_hz});
+    if (resample_hz > 0) fields["resample_hz"] = resample_hz;
     return fields;
+}
+
+std::string ShiftDecl::rate_problem(double fs) const {
+    std::ostringstream problem;
+    for (const auto& [hz, side] : {std::pair{highpass_hz, "high-pass"}, std::pair{lowpass_hz, "low-pass"}})
+        if (hz > 0 && hz >= fs / 2)
+            problem << "its " << side << " corner (" << hz << " Hz) is not below the Nyquist frequency (" << fs / 2 << " Hz) of " << fs
+                    << " Hz data";
+    if (problem.tellp() == 0 && resample_hz > 0 && resample_hz >= fs)
+        problem << "its resample_hz (" << resample_hz << " Hz) is not below the data's rate (" << fs << " Hz)";
+    return problem.str();
 }
 
 }  // namespace ecgbench

@@ -1,7 +1,8 @@
-// Distribution shift at evaluation time: noise at a given SNR and missing leads, applied to the
-// test split of an evaluation cell (the head is fitted on the clean train/val splits, then tested
-// on shifted data, as in robustness studies). Conditions combine freely in one declaration (noise
-// and a lead subset together) and enter the cell's identity. This header is the declaration only
+// Distribution shift at evaluation time: noise at a given SNR, a device's bandwidth and sampling
+// rate, and missing leads, applied to the test split of an evaluation cell (the head is fitted on
+// the clean train/val splits, then tested on shifted data, as in robustness studies). Conditions
+// combine freely in one declaration (noise, a band and a lead subset together) and enter the cell's
+// identity. This header is the declaration only
 // (no LibTorch), for the experiment parser; shift.hpp applies it.
 #pragma once
 
@@ -26,10 +27,22 @@ struct ShiftDecl {
     double snr_db = 0;                ///< per lead and record: 10·log10(signal variance / noise variance)
     std::vector<std::string> leads;   ///< leads kept (the others are absent: zero, lead_present false); empty = all
     std::int64_t random_leads = 0;    ///< keep this many leads drawn at random per record (0 = off)
+    /// A cheaper device's band: zero-phase Butterworth high-pass / low-pass at these corners (0 = that
+    /// side open), as the preprocessing pipeline's `bandpass` step filters.
+    double highpass_hz = 0, lowpass_hz = 0;
+    /// A lower sampling rate: each record resampled down to this rate and back up to the data's
+    /// (anti-aliasing polyphase FIR both ways), so the encoder keeps its input rate; 0 = off.
+    double resample_hz = 0;
 
-    bool changes_data() const { return !noise.empty() || !noise_record.empty() || !leads.empty() || random_leads > 0; }
+    bool changes_data() const {
+        return !noise.empty() || !noise_record.empty() || !leads.empty() || random_leads > 0 || highpass_hz > 0 || lowpass_hz > 0 ||
+               resample_hz > 0;
+    }
     /// What changes the data (not the label), as JSON: part of the cell identity.
     nlohmann::json identity() const;
+    /// Why data at `sampling_rate_hz` cannot take this shift (a band corner at or above Nyquist, a
+    /// resampling rate not below the data's), or "" when it can.
+    std::string rate_problem(double sampling_rate_hz) const;
 };
 
 /// Noise types `ShiftDecl::noise` accepts.

@@ -1045,7 +1045,9 @@ std::vector<ExperimentEvalCell> Store::experiment_eval_cells(const std::string& 
                             "COALESCE(json_extract(c.config, '$.shift.noise'), json_extract(c.config, '$.shift.noise_record'), ''), "
                             "json_extract(c.config, '$.shift.snr_db'), "
                             "COALESCE(json_array_length(c.config, '$.shift.leads'), json_extract(c.config, '$.shift.random_leads'), 0), "
-                            "COALESCE(json_array_length(c.config, '$.dataset.leads'), 0), c.shots "
+                            "COALESCE(json_array_length(c.config, '$.dataset.leads'), 0), "
+                            "json_type(c.config, '$.shift.bandwidth_hz') IS NOT NULL OR json_type(c.config, '$.shift.resample_hz') IS NOT NULL, "
+                            "c.shots "
                             "FROM cells c JOIN experiment_cells ec ON ec.cell_hash = c.hash "
                             "JOIN experiments x ON x.id = ec.experiment_id "
                             "WHERE x.name = ? AND c.kind = 'eval' ORDER BY c.rowid");
@@ -1063,7 +1065,8 @@ std::vector<ExperimentEvalCell> Store::experiment_eval_cells(const std::string& 
             e.shift_snr_db = optional_real(q.getColumn(18));
             e.shift_leads = q.getColumn(19).getInt64();
             e.leads = q.getColumn(20).getInt64();
-            e.cell.shots = q.getColumn(21).getInt64();
+            e.shift_band = q.getColumn(21).getInt() != 0;
+            e.cell.shots = q.getColumn(22).getInt64();
             cells.push_back(std::move(e));
         }
         return cells;

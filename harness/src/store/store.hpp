@@ -125,6 +125,7 @@ struct ExperimentEvalCell {
     std::string shift_noise;         ///< shift config: noise type or noise record ("" = none)
     std::optional<double> shift_snr_db;        ///< shift config: SNR of the added noise
     std::int64_t shift_leads = 0;    ///< shift config: leads kept (named or random; 0 = all)
+    bool shift_band = false;         ///< shift config: a bandwidth or sampling-rate shift applies
     std::int64_t leads = 0;          ///< leads of the evaluation data without a shift
 };
 

@@ -536,6 +536,21 @@ TEST(Shifts, OneCellPerConditionAndOnlyDataChangingShiftsEnterTheIdentity) {
     EXPECT_EQ(renamed.evaluations[0].hash, shifted.evaluations[1].hash);
 }
 
+TEST(Shifts, BandwidthAndSamplingRateShiftsEnterTheIdentityAndCombine) {
+    const Plan plain = plan_of(kSmall);
+    const Plan shifted = plan_of(with_shifts(R"([{ name = "monitor", bandwidth_hz = [0.5, 40] }, { name = "lowpass", bandwidth_hz = [0, 40] },
+  { name = "50 Hz", resample_hz = 50 }, { name = "all", resample_hz = 50, bandwidth_hz = [0.5, 40], noise = "muscle", snr_db = 6, leads = "limb" }])"));
+    ASSERT_EQ(shifted.evaluations.size(), 4u);
+    std::set<std::string> hashes{plain.evaluations[0].hash};
+    for (const auto& cell : shifted.evaluations) hashes.insert(cell.hash);
+    EXPECT_EQ(hashes.size(), 5u);
+    EXPECT_NE(shifted.evaluations[0].config.find(R"("shift":{"bandwidth_hz":[0.5,40]})"), std::string::npos) << shifted.evaluations[0].config;
+    EXPECT_NE(shifted.evaluations[1].config.find(R"("shift":{"bandwidth_hz":[0,40]})"), std::string::npos) << shifted.evaluations[1].config;
+    EXPECT_NE(shifted.evaluations[2].config.find(R"("shift":{"resample_hz":50})"), std::string::npos) << shifted.evaluations[2].config;
+    for (const char* key : {"bandwidth_hz", "resample_hz", "noise", "leads"})
+        EXPECT_NE(shifted.evaluations[3].config.find(key), std::string::npos) << key;
+}
+
 TEST(Shifts, BadConditionsNameTheirLocation) {
     auto error_of = [](const std::string& shifts) {
         try {
@@ -553,6 +568,10 @@ TEST(Shifts, BadConditionsNameTheirLocation) {
     EXPECT_NE(error_of(R"([{ name = "x", random_leads = 13 }])").find("'random_leads'"), std::string::npos);
     EXPECT_NE(error_of(R"([{ name = "a", leads = "cinc6" }, { name = "b", leads = "limb" }])").find("same condition"), std::string::npos);
     EXPECT_NE(error_of(R"([{ name = "a" }, { name = "a", leads = "limb" }])").find("'a'"), std::string::npos);
+    EXPECT_NE(error_of(R"([{ name = "x", bandwidth_hz = [40] }])").find("[high-pass, low-pass]"), std::string::npos);
+    EXPECT_NE(error_of(R"([{ name = "x", bandwidth_hz = [40, 0.5] }])").find("below the low-pass corner"), std::string::npos);
+    EXPECT_NE(error_of(R"([{ name = "x", bandwidth_hz = [0, 0] }])").find("at least one of them > 0"), std::string::npos);
+    EXPECT_NE(error_of(R"([{ name = "x", resample_hz = 0.5 }])").find("'resample_hz'"), std::string::npos);
     const std::string located = error_of(R"([{ name = "x", wobble = 1 }])");
     EXPECT_NE(located.find("exp.toml:"), std::string::npos) << located;
     EXPECT_NE(located.find("unknown key 'wobble'"), std::string::npos) << located;

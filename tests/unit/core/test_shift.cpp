@@ -92,6 +92,70 @@ TEST(Shift, RandomLeadSubsetsKeepKLeadsPerRecordSeeded) {
     EXPECT_GT(std::get<0>(at::unique_dim(a.lead_present.to(at::kInt), 0)).size(0), 10);
 }
 
+/// 2 records × 12 leads × `samples` of a unit sine at `hz`.
+EcgSplit sine_split(double hz, double fs, std::int64_t samples) {
+    EcgSplit s;
+    const at::Tensor t = at::arange(samples, at::kDouble).div(fs);
+    s.signals = at::sin(2 * std::numbers::pi * hz * t).to(at::kFloat).view({1, 1, samples}).repeat({2, 12, 1}).contiguous();
+    s.lead_present = at::ones({2, 12}, at::kBool);
+    s.labels = at::zeros({2, 0});
+    s.subjects = at::arange(2, at::kLong);
+    return s;
+}
+
+/// RMS of the shifted over the clean signal away from the edges (the middle half), per record and lead.
+at::Tensor middle_gain(const EcgSplit& clean, const EcgSplit& shifted) {
+    const std::int64_t n = clean.signals.size(2);
+    auto rms = [&](const at::Tensor& x) { return x.slice(2, n / 4, 3 * n / 4).to(at::kDouble).pow(2).mean(-1).sqrt(); };
+    return rms(shifted.signals) / rms(clean.signals);
+}
+
+// A second-order Butterworth by the bilinear transform, pre-warped at the corner, run forward and
+// backward: |H|² at f is 1 / (1 + (tan(πf/fs) / tan(πfc/fs))⁴) for the low-pass and
+// q⁴ / (1 + q⁴), q = tan(πf/fs) / tan(πfc/fs), for the high-pass.
+TEST(Shift, BandwidthAttenuatesSinesByTheButterworthFactor) {
+    const double fs = 500;
+    auto ratio = [&](double f, double fc) { return std::tan(std::numbers::pi * f / fs) / std::tan(std::numbers::pi * fc / fs); };
+    ShiftDecl lowpass{.name = "40 Hz", .lowpass_hz = 40};
+    const EcgSplit above = sine_split(80, fs, 2000), below = sine_split(5, fs, 2000);
+    const double expected_above = 1 / (1 + std::pow(ratio(80, 40), 4));  // 0.0455
+    EXPECT_LT((middle_gain(above, apply_shift(above, lowpass, kLeads, fs, 1)) - expected_above).abs().max().item<double>(), 2e-3);
+    EXPECT_GT(middle_gain(below, apply_shift(below, lowpass, kLeads, fs, 1)).min().item<double>(), 0.999);
+
+    ShiftDecl highpass{.name = "10 Hz", .highpass_hz = 10};
+    const double q4 = std::pow(ratio(5, 10), 4), expected_below = q4 / (1 + q4);  // 0.059
+    EXPECT_LT((middle_gain(below, apply_shift(below, highpass, kLeads, fs, 1)) - expected_below).abs().max().item<double>(), 2e-3);
+
+    ShiftDecl band{.name = "15-40 Hz", .highpass_hz = 15, .lowpass_hz = 40};  // both: the product of the two
+    const EcgSplit mid = sine_split(20, fs, 2000);
+    const double expected_mid = 1 / (1 + std::pow(ratio(20, 40), 4)) * std::pow(ratio(20, 15), 4) / (1 + std::pow(ratio(20, 15), 4));  // 0.719
+    EXPECT_LT((middle_gain(mid, apply_shift(mid, band, kLeads, fs, 1)) - expected_mid).abs().max().item<double>(), 2e-3);
+
+    ShiftDecl too_high{.name = "x", .lowpass_hz = 250};
+    EXPECT_NE(too_high.rate_problem(fs).find("Nyquist"), std::string::npos);
+    EXPECT_THROW(apply_shift(mid, too_high, kLeads, fs, 1), std::invalid_argument);
+}
+
+// 500 → 100 → 500 Hz: a sine well inside the lower rate's band comes back (to the FIR's ripple),
+// one above its Nyquist is removed by the anti-aliasing filter instead of folding back.
+TEST(Shift, ResamplingRoundTripKeepsBandLimitedSinesAndRemovesTheRest) {
+    const double fs = 500;
+    ShiftDecl rate{.name = "100 Hz", .resample_hz = 100};
+    const EcgSplit slow = sine_split(10, fs, 1001);  // an odd length: the round trip keeps it
+    const EcgSplit shifted = apply_shift(slow, rate, kLeads, fs, 1);
+    ASSERT_EQ(shifted.signals.sizes(), slow.signals.sizes());
+    const at::Tensor error = (shifted.signals - slow.signals).slice(2, 100, 900).abs().max();
+    EXPECT_LT(error.item<double>(), 0.01);
+    EXPECT_TRUE(shifted.lead_present.all().item<bool>());
+    const EcgSplit fast = sine_split(70, fs, 1001);
+    EXPECT_LT(middle_gain(fast, apply_shift(fast, rate, kLeads, fs, 1)).max().item<double>(), 0.01);
+
+    ShiftDecl same{.name = "x", .resample_hz = 500};
+    EXPECT_NE(same.rate_problem(fs).find("not below the data's rate"), std::string::npos);
+    EXPECT_THROW(apply_shift(slow, same, kLeads, fs, 1), std::invalid_argument);
+    EXPECT_EQ(rate.rate_problem(fs), "");
+}
+
 TEST(Shift, RealNoiseRecordsAreResampledAndScaled) {
     const std::filesystem::path ma = std::filesystem::path(ECGBENCH_SHARED_DATA) / "nstdb" / "ma";
     if (!std::filesystem::exists(ma.string() + ".hea")) {
