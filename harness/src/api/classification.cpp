@@ -221,7 +221,7 @@ TaskResult classification_result(const EvalContext& ctx, const at::Tensor& val_l
     // can then be recomputed from the store alone.
     RecordOutputs outputs{"test", "logits", classes, ctx.test.record_ids, test_logits.to(at::kFloat).cpu()};
     if (outputs.record_ids.empty())
-        for (std::int64_t i = 0; i < ctx.test.size(); ++i) outputs.record_ids.push_back("#" + std::to_string(i));
+        for (std::int64_t i = 0; i < ctx.test.size(); ++i) outputs.record_ids.push_back(std::string("#").append(std::to_string(i)));
     RecordOutputs truth{"test", "labels", classes, outputs.record_ids, ctx.test.labels.to(at::kFloat).cpu()};
     return {metrics, {outputs, truth}};
 }
