@@ -24,7 +24,6 @@ enum class BootstrapMethod {
 struct ClassificationScoring {
     std::int64_t bootstrap_resamples = 200;  ///< draws for the test macro AUROC's 95 % CI (0 = none)
     std::function<void(const std::string&)> log;  ///< progress lines (may be empty)
-    BootstrapMethod bootstrap = BootstrapMethod::Percentile;  ///< how those draws are made
 };
 
 /// Checks that the evaluation dataset has classes, that train and test are not empty and that every
@@ -36,6 +35,10 @@ void require_classification_splits(const EvalContext& context, const std::string
 /// validation split). Throws std::runtime_error when no class has both labels in test.
 TaskResult classification_result(const EvalContext& context, const at::Tensor& val_logits, const at::Tensor& test_logits,
                                  const ClassificationScoring& scoring);
+/// The same with the CI drawn by `bootstrap` (the four-argument form: Percentile). An overload rather
+/// than a ClassificationScoring member, so that plugins built against ABI 8 keep working.
+TaskResult classification_result(const EvalContext& context, const at::Tensor& val_logits, const at::Tensor& test_logits,
+                                 const ClassificationScoring& scoring, BootstrapMethod bootstrap);
 
 /// Validation macro AUROC of `logits` against `labels` [records, classes] (NaN when no class has
 /// both labels): the selection criterion of the probes.

@@ -171,6 +171,11 @@ double macro_auroc_of(const at::Tensor& logits, const at::Tensor& labels) {
 
 TaskResult classification_result(const EvalContext& ctx, const at::Tensor& val_logits, const at::Tensor& test_logits,
                                  const ClassificationScoring& scoring) {
+    return classification_result(ctx, val_logits, test_logits, scoring, BootstrapMethod::Percentile);
+}
+
+TaskResult classification_result(const EvalContext& ctx, const at::Tensor& val_logits, const at::Tensor& test_logits,
+                                 const ClassificationScoring& scoring, BootstrapMethod bootstrap) {
     const std::vector<std::string>& classes = ctx.dataset.classes;
     const auto class_count = static_cast<std::int64_t>(classes.size());
     if (test_logits.dim() != 2 || test_logits.size(0) != ctx.test.size() || test_logits.size(1) != class_count)
@@ -186,7 +191,7 @@ TaskResult classification_result(const EvalContext& ctx, const at::Tensor& val_l
     if (scoring.bootstrap_resamples > 0) {
         const auto resamples = static_cast<int>(scoring.bootstrap_resamples);
         const auto [low, high] =
-            scoring.bootstrap == BootstrapMethod::StratifiedPerLabel
+            bootstrap == BootstrapMethod::StratifiedPerLabel
                 ? stratified_per_label_ci(test_scores, test_labels, class_count, resamples, ctx.seed)
                 : bootstrap_macro_auroc_ci(test_scores, test_labels, class_count, resamples, ctx.seed);
         if (!std::isnan(low)) {

@@ -170,7 +170,7 @@ public:
         // Every grid model was fit on train only, so the selected one is the refit at that λ.
 
         ecgbench::TaskResult result = ecgbench::classification_result(
-            ctx, val_x.defined() ? scores_of(best, val_x) : at::Tensor(), scores_of(best, test_x), {s_.bootstrap_resamples, log, s_.bootstrap});
+            ctx, val_x.defined() ? scores_of(best, val_x) : at::Tensor(), scores_of(best, test_x), {s_.bootstrap_resamples, log}, s_.bootstrap);
         if (!std::isnan(best_val)) {
             if (by_log_loss) {
                 result.metrics.push_back({"log_loss", "val", -best_val, {}, {}, ecgbench::Direction::LowerIsBetter});

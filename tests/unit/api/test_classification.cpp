@@ -57,15 +57,16 @@ struct Fixture {
         info.name = "hand-made";
         info.classes = std::move(classes);
     }
-    ecgbench::TaskResult score(const ecgbench::ClassificationScoring& scoring) const {
+    ecgbench::TaskResult score(std::int64_t resamples,
+                               ecgbench::BootstrapMethod bootstrap = ecgbench::BootstrapMethod::Percentile) const {
         const ecgbench::EvalContext ctx{nullptr, {}, {}, at::kCPU, info, train, val, test, 42, {}};
-        return ecgbench::classification_result(ctx, logits(kValLogits, 3), logits(kTestLogits, 3), scoring);
+        return ecgbench::classification_result(ctx, logits(kValLogits, 3), logits(kTestLogits, 3), {resamples, {}}, bootstrap);
     }
 };
 
 TEST(ClassificationResult, ChallengeScoreAtTheValidationThresholds) {
     const Fixture f(kSnomed);
-    const auto result = f.score({0, {}});
+    const auto result = f.score(0);
     const Metric* score = find(result.metrics, "challenge_score");
     ASSERT_NE(score, nullptr);
     // Logit ≥ 1 outputs sinus or AF (1 itself included); flutter is never output, whatever its logit.
@@ -83,15 +84,15 @@ TEST(ClassificationResult, ChallengeScoreAtTheValidationThresholds) {
 }
 
 TEST(ClassificationResult, NoChallengeScoreForOtherClassNames) {
-    EXPECT_EQ(find(Fixture({"A", "B", "C"}).score({0, {}}).metrics, "challenge_score"), nullptr);
+    EXPECT_EQ(find(Fixture({"A", "B", "C"}).score(0).metrics, "challenge_score"), nullptr);
 }
 
 TEST(ClassificationResult, BootstrapMethodChoosesTheResampling) {
     const Fixture f({"A", "B", "C"});
     const std::vector<double> scores = kTestLogits;
     const std::vector<int> labels(kTestLabels.begin(), kTestLabels.end());
-    const auto plain_result = f.score({300, {}});
-    const auto stratified_result = f.score({300, {}, ecgbench::BootstrapMethod::StratifiedPerLabel});
+    const auto plain_result = f.score(300);
+    const auto stratified_result = f.score(300, ecgbench::BootstrapMethod::StratifiedPerLabel);
     const Metric* percentile = find(plain_result.metrics, "macro_auroc");
     const Metric* stratified = find(stratified_result.metrics, "macro_auroc");
     ASSERT_TRUE(percentile && percentile->ci_low && stratified && stratified->ci_low);
