@@ -15,10 +15,11 @@
 # are rasterised from the SVGs, which are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 build=${1:?usage: tools/make-reports.sh BUILD_DIR regenerate|render|check OUT}
 mode=${2:?usage: tools/make-reports.sh BUILD_DIR regenerate|render|check OUT}
-ecgbench="$build/ecgbench"
-store=reports/examples.db
+ecgbench="$(cd "$build" && pwd)/ecgbench"
+store=reports/examples.db  # as the reports name it: always relative to the directory rendered in
 
 # name | experiment in the store | experiment file | published sidecar | extra report options
 examples=(
@@ -34,15 +35,15 @@ examples=(
 formats=md,tex,csv,html,svg
 command -v rsvg-convert >/dev/null 2>&1 && formats+=,png
 
-render() {  # OUT_ROOT
-  local out_root=$1 name experiment file published extra
+render() {  # DIR OUT_ROOT: render from DIR/reports/examples.db into OUT_ROOT (absolute)
+  local dir=$1 out_root=$2 name experiment file published extra
   for entry in "${examples[@]}"; do
     IFS='|' read -r name experiment file published extra <<<"$entry"
     local args=(report "$experiment" --store "$store" --out "$out_root/$name" --format "$formats")
-    [[ -n "$published" ]] && args+=(--published "$published")
+    [[ -n "$published" ]] && args+=(--published "$root/$published")
     # shellcheck disable=SC2206  # extra options are words
     [[ -n "$extra" ]] && args+=($extra)
-    "$ecgbench" "${args[@]}" >/dev/null
+    (cd "$dir" && "$ecgbench" "${args[@]}" >/dev/null)
   done
 }
 
@@ -60,18 +61,23 @@ case "$mode" in
     rm -f "$store"
     sqlite3 "$work/examples.db" "VACUUM INTO '$store'"
     rm -rf reports/examples
-    render reports/examples
+    render "$root" "$root/reports/examples"
     echo "make-reports: reports/examples/ and $store regenerated; commit both"
     ;;
   render)
     rm -rf reports/examples
-    render reports/examples
+    render "$root" "$root/reports/examples"
     ;;
   check)
     out=${3:?usage: tools/make-reports.sh BUILD_DIR check OUT}
     [[ -f "$store" ]] || { echo "make-reports: no $store (run make reports)" >&2; exit 1; }
-    rm -rf "$out"
-    render "$out"
+    # On a copy of the store, in a scratch directory that names it as the reports do: opening a store
+    # brings it to this build's schema, which must not touch the committed file.
+    out=$(mkdir -p "$out" && cd "$out" && pwd)
+    rm -rf "${out:?}"/* && mkdir -p "$out/.work/reports"
+    cp "$store" "$out/.work/reports/examples.db"
+    render "$out/.work" "$out"
+    rm -rf "$out/.work"
     status=0
     while IFS= read -r -d '' committed; do
       relative=${committed#reports/examples/}

@@ -368,3 +368,69 @@ datasets = ["cinc2017"]
     EXPECT_GT(value("mae/age"), 0.0);
     EXPECT_GT(value("n/age"), 10);
 }
+
+// k-shot budgets: one cell per k beside the fractions' cells, stored with its `shots`, the training
+// records the task saw recorded (at least k per class, far fewer than the split), and reported as
+// its own "(k-shot)" column after the fractions.
+TEST_F(Protocols, KShotCellsUseKRecordsPerClassAndAreReportedAsTheirOwnColumns) {
+    const auto result = run(R"(
+[experiment]
+name = "kshot"
+
+[[dataset]]
+name = "heldout"
+plugin = "synthetic"
+params = { seed = 5, records = 400, records_per_subject = 2, site = 1, duration_s = 2.5 }
+
+[[encoder]]
+plugin = "resnet1d"
+params = { size = "XS" }
+
+[[ssl]]
+plugin = "random_init"
+
+[pretrain]
+datasets = ["heldout"]
+
+[[evaluation]]
+name = "probe"
+task = "linear_probe"
+datasets = ["heldout"]
+label_fractions = [1.0]
+shots = [2, 8]
+)");
+    ASSERT_EQ(result.exit_code, 0) << result.output;
+    EXPECT_NE(result.output.find("(labels 2-shot)"), std::string::npos) << result.output;
+    SQLite::Database db(store_);
+    EXPECT_EQ(db.execAndGet("SELECT group_concat(shots) FROM (SELECT shots FROM cells WHERE kind = 'eval' ORDER BY shots)").getString(),
+              "0,2,8");
+    // Records the task trained on: the whole train split at 100 %, few at 2-shot, more at 8-shot;
+    // the synthetic cohort's 5 superclasses need at least 2 (8) records each, at most 5 × 2 (5 × 8).
+    auto labelled = [&](int shots) {
+        SQLite::Statement q(db, "SELECT json_extract(r.extra, '$.labelled_records') FROM runs r JOIN cells c ON c.hash = r.cell_hash "
+                                "WHERE c.kind = 'eval' AND c.shots = ? AND r.status = 'finished'");
+        q.bind(1, shots);
+        EXPECT_TRUE(q.executeStep()) << "no finished run at " << shots << " shots";
+        return q.getColumn(0).getInt64();
+    };
+    const auto full = labelled(0), two = labelled(2), eight = labelled(8);
+    EXPECT_GE(two, 2);
+    EXPECT_LE(two, 10);
+    EXPECT_GT(eight, two);
+    EXPECT_LE(eight, 40);
+    EXPECT_GT(full, 200);
+    EXPECT_EQ(db.execAndGet("SELECT COUNT(*) FROM results WHERE metric = 'macro_auroc' AND split = 'test'").getInt(), 3);
+
+    const auto report = test_support::run_command(kBinary + " report kshot --store " + store_ + " --out " + (dir_ / "report").string() +
+                                                  " --format md,csv");
+    ASSERT_EQ(report.exit_code, 0) << report.output;
+    std::ifstream md(dir_ / "report" / "report.md");
+    const std::string text((std::istreambuf_iterator<char>(md)), std::istreambuf_iterator<char>());
+    const auto full_column = text.find("probe → heldout |"), two_shot = text.find("probe → heldout (2-shot)"),
+               eight_shot = text.find("probe → heldout (8-shot)");
+    ASSERT_NE(full_column, std::string::npos) << text;
+    ASSERT_NE(two_shot, std::string::npos) << text;
+    ASSERT_NE(eight_shot, std::string::npos) << text;
+    EXPECT_LT(full_column, two_shot);
+    EXPECT_LT(two_shot, eight_shot);
+}

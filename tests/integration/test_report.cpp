@@ -144,7 +144,7 @@ TEST_F(Report, EveryFormatFromARealRunWithGapsFiguresAndComparison) {
 
     // Summary CSV: a row per method × column, the failed column included; results.csv as before.
     const std::string summary = read(out / "summary.csv");
-    EXPECT_EQ(summary.rfind("dataset,encoder,ssl,uses_labels,task,eval_dataset,label_fraction,shift,metric,split,state,mean", 0), 0u);
+    EXPECT_EQ(summary.rfind("dataset,encoder,ssl,uses_labels,task,eval_dataset,label_fraction,shots,shift,metric,split,state,mean", 0), 0u);
     EXPECT_EQ(count(summary, ",test,finished,"), 2u * 6u) << summary;  // 2 methods × (2 fractions + 4 shifts)
     EXPECT_EQ(count(summary, ",test,failed,"), 2u) << summary;
     EXPECT_NE(read(out / "results.csv").find("cell_hash"), std::string::npos);

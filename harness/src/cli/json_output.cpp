@@ -57,6 +57,7 @@ Json eval_fields(const PreparedExperiment& prepared, std::size_t e) {
     object["task"] = evaluation.task.plugin;
     object["eval_dataset"] = exp.datasets[cell.dataset].name;
     object["label_fraction"] = cell.label_fraction;
+    object["shots"] = cell.shots;
     object["shift"] = evaluation.shifts[cell.shift].name;
     return object;
 }
@@ -151,6 +152,7 @@ std::string report_json(const std::string& experiment, const std::string& store_
         columns.push_back(Json{{"task", c.task},
                                {"eval_dataset", c.eval_dataset},
                                {"label_fraction", c.label_fraction},
+                               {"shots", c.shots},
                                {"shift", c.shift},
                                {"category", c.category},
                                {"noise", c.noise},
@@ -197,6 +199,7 @@ std::string report_json(const std::string& experiment, const std::string& store_
                                {"eval_dataset", r.eval_dataset},
                                {"protocol", r.protocol},
                                {"label_fraction", r.label_fraction},
+                               {"shots", r.shots},
                                {"shift", r.shift},
                                {"seed", r.seed},
                                {"metric", r.metric},

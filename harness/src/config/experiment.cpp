@@ -565,7 +565,7 @@ void Parser::parse_evaluations(const toml::table& root, Experiment& experiment) 
     std::map<std::string, SourceLocation> names;
     for (const toml::node& node : *evaluations) {
         const toml::table& table = *node.as_table();
-        check_keys(table, {"name", "task", "datasets", "label_fractions", "params", "shifts"}, section);
+        check_keys(table, {"name", "task", "datasets", "label_fractions", "shots", "params", "shifts"}, section);
         EvaluationDecl decl;
         decl.where = at(table);
         decl.task = plugin_ref(table, "task", section);
@@ -589,6 +589,15 @@ void Parser::parse_evaluations(const toml::table& root, Experiment& experiment) 
                     decl.label_fractions.end())
                     fail(at(element), "duplicate label fraction in 'label_fractions' " + in(section));
                 decl.label_fractions.push_back(fraction);
+            }
+        }
+        if (const toml::node* shots = table.get("shots")) {
+            for (const toml::node& element : array_value(*shots, "shots", section, "array of integers")) {
+                const std::int64_t k = integer_value(element, "shots", section);
+                if (k < 1 || k > 100000) fail(at(element), "shots " + in(section) + " must be in [1, 100000], found " + std::to_string(k));
+                if (std::find(decl.shots.begin(), decl.shots.end(), k) != decl.shots.end())
+                    fail(at(element), "duplicate " + std::to_string(k) + " in 'shots' " + in(section));
+                decl.shots.push_back(k);
             }
         }
         if (const toml::node* shifts = table.get("shifts")) decl.shifts = shift_conditions(*shifts, decl.name);

@@ -91,6 +91,7 @@ struct EvaluationDecl {
     PluginRef task;
     std::vector<std::string> datasets;          ///< names of [[dataset]] entries
     std::vector<double> label_fractions{1.0};   ///< fraction of the training split's labels used
+    std::vector<std::int64_t> shots;            ///< k-shot cells: k labelled training records per class (seeded)
     /// Test-time shift conditions, one cell each; the default is one entry without a shift.
     std::vector<ShiftDecl> shifts{ShiftDecl{}};
     SourceLocation where;

@@ -11,7 +11,9 @@
 #include "util/json.hpp"
 #include "ecgbench/sha256.hpp"
 
+#include <sstream>
 #include <stdexcept>
+#include <string>
 #include <variant>
 
 namespace ecgbench {
@@ -107,7 +109,11 @@ Plan expand(const Experiment& experiment, const std::map<std::string, DatasetIde
             const Json task = json_plugin(decl.task);
             for (const std::string& dataset_name : decl.datasets) {
                 const std::size_t dataset = dataset_index(experiment, dataset_name);
-                for (double fraction : decl.label_fractions) {
+                // Label budgets: each fraction, then each k-shot count (k records per class).
+                std::vector<std::pair<double, std::int64_t>> budgets;
+                for (double fraction : decl.label_fractions) budgets.emplace_back(fraction, 0);
+                for (std::int64_t k : decl.shots) budgets.emplace_back(1.0, k);
+                for (const auto& [fraction, shots] : budgets) {
                     for (std::size_t shift = 0; shift < decl.shifts.size(); ++shift) {
                         EvalCell cell;
                         cell.pretrain_hash = source.hash;
@@ -115,6 +121,7 @@ Plan expand(const Experiment& experiment, const std::map<std::string, DatasetIde
                         cell.evaluation = evaluation;
                         cell.dataset = dataset;
                         cell.label_fraction = fraction;
+                        cell.shots = shots;
                         cell.shift = shift;
                         cell.seed = source.seed;
                         Json config{{"kind", "eval"},
@@ -123,6 +130,7 @@ Plan expand(const Experiment& experiment, const std::map<std::string, DatasetIde
                                     {"dataset", dataset_config(dataset)},
                                     {"label_fraction", fraction},
                                     {"seed", cell.seed}};
+                        if (shots > 0) config["shots"] = shots;  // absent otherwise: older cells keep their hashes
                         // Only a shift that changes the data enters the identity: cells without one
                         // keep the hashes (and results) they had before shifts existed.
                         if (decl.shifts[shift].changes_data()) config["shift"] = decl.shifts[shift].identity();
@@ -139,6 +147,13 @@ Plan expand(const Experiment& experiment, const std::map<std::string, DatasetIde
         }
     }
     return plan;
+}
+
+std::string label_budget_text(const EvalCell& cell) {
+    if (cell.shots > 0) return "labels " + std::to_string(cell.shots) + "-shot";
+    std::ostringstream out;
+    out << "labels " << cell.label_fraction * 100 << "%";
+    return out.str();
 }
 
 }  // namespace ecgbench

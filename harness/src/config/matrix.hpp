@@ -33,6 +33,7 @@ struct EvalCell {
     std::size_t evaluation = 0;  ///< index into Experiment::evaluations
     std::size_t dataset = 0;     ///< index into Experiment::datasets
     double label_fraction = 1.0;
+    std::int64_t shots = 0;      ///< k labelled training records per class (0 = the label fraction applies)
     std::size_t shift = 0;       ///< index into EvaluationDecl::shifts
     std::int64_t seed = 0;
 };
@@ -51,6 +52,10 @@ struct DatasetIdentity {
     Json preprocess = Json::array();  ///< the declared pipeline's steps (Pipeline::json; empty = none)
     std::string class_descriptions_json;  ///< canonical JSON of DatasetInfo::class_descriptions ("" = none)
 };
+
+/// "labels 10%" or "labels 5-shot": the share of the training split's labels a cell uses, as cell
+/// labels (`plan`, `--filter`) and progress lines print it.
+std::string label_budget_text(const EvalCell& cell);
 
 /// Expands a validated experiment. `identities` maps dataset decl name -> identity.
 Plan expand(const Experiment& experiment, const std::map<std::string, DatasetIdentity>& identities);

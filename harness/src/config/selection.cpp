@@ -16,7 +16,7 @@ std::string eval_label(const Experiment& experiment, const Plan& plan, const Eva
     std::ostringstream label;
     label << pretrain_label(experiment, plan.pretrain[cell.pretrain]) << " → "
           << experiment.evaluations[cell.evaluation].name << " on " << experiment.datasets[cell.dataset].name
-          << " (labels " << cell.label_fraction * 100 << "%";
+          << " (" << label_budget_text(cell);
     const std::string& shift = experiment.evaluations[cell.evaluation].shifts[cell.shift].name;
     if (!shift.empty()) label << ", shift " << shift;
     label << ")";

@@ -11,7 +11,7 @@
 namespace ecgbench {
 namespace {
 
-using CellKey = std::tuple<std::string, std::string, std::string, std::string, double, std::string, std::int64_t>;
+using CellKey = std::tuple<std::string, std::string, std::string, std::string, double, std::int64_t, std::string, std::int64_t>;
 
 const OutputRecord& output_of(const std::vector<OutputRecord>& outputs, const std::string& kind, std::int64_t run_id) {
     for (const auto& o : outputs)
@@ -33,7 +33,7 @@ std::vector<ComparedCell> compare_methods(const Store& store, const std::string&
     std::map<CellKey, std::map<std::string, std::int64_t>> runs;  // cell -> ssl -> run
     for (const auto& r : store.results(experiment)) {
         if (r.metric != "macro_auroc" || r.split != "test" || (r.ssl != a && r.ssl != b)) continue;
-        runs[{r.dataset, r.encoder, r.task, r.eval_dataset, r.label_fraction, r.shift, r.seed}][r.ssl] = r.run_id;
+        runs[{r.dataset, r.encoder, r.task, r.eval_dataset, r.label_fraction, r.shots, r.shift, r.seed}][r.ssl] = r.run_id;
     }
     std::vector<ComparedCell> out;
     for (const auto& [key, by_ssl] : runs) {
@@ -65,7 +65,7 @@ std::vector<ComparedCell> compare_methods(const Store& store, const std::string&
         const auto paired = paired_bootstrap(table_statistic(scores_a, truth, c, macro_auroc), table_statistic(scores_b, truth, c, macro_auroc),
                                              resamples, options.level);
         ComparedCell cell;
-        std::tie(cell.dataset, cell.encoder, cell.task, cell.eval_dataset, cell.label_fraction, cell.shift, cell.seed) = key;
+        std::tie(cell.dataset, cell.encoder, cell.task, cell.eval_dataset, cell.label_fraction, cell.shots, cell.shift, cell.seed) = key;
         cell.records = static_cast<std::int64_t>(logits_a.record_ids.size());
         cell.auroc_a = macro_auroc(scores_a, truth, c);
         cell.auroc_b = macro_auroc(scores_b, truth, c);
@@ -91,8 +91,8 @@ std::string comparison_markdown(const std::vector<ComparedCell>& cells, const st
     out << "| pretrained on | encoder | task → data | labels | shift | seed | records | a | b | a − b [interval] | p (bootstrap) | p (permutation) |\n";
     out << "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
     for (const auto& c : cells) {
-        out << "| " << c.dataset << " | " << c.encoder << " | " << c.task << " → " << c.eval_dataset << " | " << fixed(100 * c.label_fraction, 0)
-            << " % | " << (c.shift.empty() ? "—" : c.shift) << " | " << c.seed << " | " << c.records << " | " << fixed(c.auroc_a, 3) << " | "
+        out << "| " << c.dataset << " | " << c.encoder << " | " << c.task << " → " << c.eval_dataset << " | "
+            << (c.shots > 0 ? std::to_string(c.shots) + "-shot" : fixed(100 * c.label_fraction, 0) + " %") << " | " << (c.shift.empty() ? "—" : c.shift) << " | " << c.seed << " | " << c.records << " | " << fixed(c.auroc_a, 3) << " | "
             << fixed(c.auroc_b, 3) << " | " << fixed(c.difference, 3) << " [" << fixed(c.low, 3) << ", " << fixed(c.high, 3) << "] | "
             << fixed(c.p_bootstrap, 3) << " | " << fixed(c.p_permutation, 3) << " |\n";
     }

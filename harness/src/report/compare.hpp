@@ -23,6 +23,7 @@ struct CompareOptions {
 struct ComparedCell {
     std::string dataset, encoder, task, eval_dataset, shift;
     double label_fraction = 1.0;
+    std::int64_t shots = 0;  ///< k-shot cell (0 = label_fraction applies)
     std::int64_t seed = 0;
     std::int64_t records = 0;
     double auroc_a = 0, auroc_b = 0;

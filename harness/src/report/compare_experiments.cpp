@@ -12,13 +12,13 @@
 namespace ecgbench {
 namespace {
 
-using Key = std::tuple<std::string, std::string, std::string, std::string, std::string, double, std::string, std::int64_t>;
+using Key = std::tuple<std::string, std::string, std::string, std::string, std::string, double, std::int64_t, std::string, std::int64_t>;
 
 std::map<Key, const FlatResult*> by_key(const std::vector<FlatResult>& rows, const std::string& metric, const std::string& split) {
     std::map<Key, const FlatResult*> out;
     for (const auto& r : rows)
         if (r.metric == metric && r.split == split)
-            out[{r.dataset, r.encoder, r.ssl, r.task, r.eval_dataset, r.label_fraction, r.shift, r.seed}] = &r;
+            out[{r.dataset, r.encoder, r.ssl, r.task, r.eval_dataset, r.label_fraction, r.shots, r.shift, r.seed}] = &r;
     return out;
 }
 
@@ -61,7 +61,7 @@ std::vector<ExperimentChange> compare_experiments(const Store& store, const std:
     std::vector<ExperimentChange> out;
     for (const auto& [key, pair] : all) {
         ExperimentChange c;
-        std::tie(c.dataset, c.encoder, c.ssl, c.task, c.eval_dataset, c.label_fraction, c.shift, c.seed) = key;
+        std::tie(c.dataset, c.encoder, c.ssl, c.task, c.eval_dataset, c.label_fraction, c.shots, c.shift, c.seed) = key;
         const auto [ra, rb] = pair;
         if (ra) c.a = ra->value;
         if (rb) c.b = rb->value;
@@ -108,7 +108,8 @@ std::string experiment_changes_markdown(const std::vector<ExperimentChange>& cha
         if (c.a && c.b && *c.b >= *c.a) delta.insert(delta.begin(), '+');
         if (c.low && c.high) delta += " [" + fixed(*c.low, 3) + ", " + fixed(*c.high, 3) + "]";
         out << "| " << to_string(c.kind) << " | " << c.dataset << " | " << c.encoder << " | " << c.ssl << " | " << c.task << " → "
-            << c.eval_dataset << " | " << fixed(100 * c.label_fraction, 0) << " % | " << (c.shift.empty() ? "—" : c.shift) << " | " << c.seed
+            << c.eval_dataset << " | " << (c.shots > 0 ? std::to_string(c.shots) + "-shot" : fixed(100 * c.label_fraction, 0) + " %") << " | "
+            << (c.shift.empty() ? "—" : c.shift) << " | " << c.seed
             << " | " << optional_fixed(c.a, 3) << " | " << optional_fixed(c.b, 3) << " | " << delta << " | "
             << optional_fixed(c.p_bootstrap, 3) << " | " << optional_fixed(c.p_permutation, 3) << " |\n";
     }

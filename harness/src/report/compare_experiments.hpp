@@ -20,6 +20,7 @@ struct ExperimentChange {
     Kind kind = Kind::Same;
     std::string dataset, encoder, ssl, task, eval_dataset, shift;
     double label_fraction = 1.0;
+    std::int64_t shots = 0;  ///< k-shot cell (0 = label_fraction applies)
     std::int64_t seed = 0;
     std::optional<double> a, b;                 ///< the metric in A and in B
     std::optional<double> low, high;            ///< paired-bootstrap interval of b − a (macro AUROC, shared records)

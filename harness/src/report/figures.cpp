@@ -146,7 +146,9 @@ std::string fraction_text(double fraction) {
     return buffer;
 }
 
-bool is_clean(const ReportColumn& c) { return c.noise.empty() && c.shift_leads == 0; }
+// An unshifted column with a fraction of the labels: k-shot columns have their own budget axis and
+// stay out of the label-efficiency, robustness and per-dataset figures.
+bool is_clean(const ReportColumn& c) { return c.noise.empty() && c.shift_leads == 0 && c.shots == 0; }
 
 }  // namespace
 
@@ -312,14 +314,15 @@ std::vector<Figure> report_figures(const ReportTable& table) {
     // Robustness: per category and label fraction, metric vs SNR for each noise type, and metric vs
     // leads kept; the clean column is drawn at the right end (SNR) or at all leads.
     std::set<std::pair<std::string, double>> groups;
-    for (const auto& col : table.columns) groups.insert({col.category, col.label_fraction});
+    for (const auto& col : table.columns)
+        if (col.shots == 0) groups.insert({col.category, col.label_fraction});
     for (const auto& [category, fraction] : groups) {
         std::optional<std::size_t> clean;
         std::set<std::string> noises;
         std::vector<std::size_t> lead_columns;
         for (std::size_t c = 0; c < table.columns.size(); ++c) {
             const auto& col = table.columns[c];
-            if (col.category != category || col.label_fraction != fraction) continue;
+            if (col.category != category || col.label_fraction != fraction || col.shots > 0) continue;
             if (is_clean(col) && !clean) clean = c;
             if (!col.noise.empty() && col.snr_db && col.shift_leads == 0) noises.insert(col.noise);
             if (col.noise.empty() && col.shift_leads > 0) lead_columns.push_back(c);

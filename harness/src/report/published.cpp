@@ -124,7 +124,7 @@ private:
         if (const toml::node* node = t.get("ours")) {
             const toml::table& o = table_of(*node, "'ours'");
             const std::string where = "'ours' of " + section;
-            check_keys(o, {"pretrain", "encoder", "ssl", "evaluation", "dataset", "label_fraction", "shift", "split"}, where);
+            check_keys(o, {"pretrain", "encoder", "ssl", "evaluation", "dataset", "label_fraction", "shots", "shift", "split"}, where);
             OursSelector s;
             s.pretrain = text(o, "pretrain", where, false);
             s.encoder = text(o, "encoder", where, false);
@@ -133,6 +133,7 @@ private:
             s.dataset = text(o, "dataset", where, false);
             s.shift = text(o, "shift", where, false);
             s.label_fraction = number(o, "label_fraction", where, false);
+            if (const auto k = number(o, "shots", where, false)) s.shots = static_cast<std::int64_t>(*k);
             s.split = text(o, "split", where, false).value_or("test");
             v.ours = s;
         }
@@ -144,13 +145,15 @@ bool selects(const OursSelector& s, const std::string& metric, const FlatResult&
     auto same = [](const std::optional<std::string>& want, const std::string& have) { return !want || *want == have; };
     return r.metric == metric && r.split == s.split && same(s.pretrain, r.dataset) && same(s.encoder, r.encoder) &&
            same(s.ssl, r.ssl) && same(s.evaluation, r.task) && same(s.dataset, r.eval_dataset) &&
-           same(s.shift, r.shift) && (!s.label_fraction || std::abs(*s.label_fraction - r.label_fraction) < 1e-12);
+           same(s.shift, r.shift) && (!s.label_fraction || std::abs(*s.label_fraction - r.label_fraction) < 1e-12) &&
+           (!s.shots || *s.shots == r.shots);
 }
 
 std::string method_and_column(const FlatResult& r) {
     std::ostringstream out;
     out << r.dataset << " / " << r.encoder << " / " << r.ssl << ": " << r.task << " → " << r.eval_dataset;
-    if (r.label_fraction < 1.0) out << " (" << r.label_fraction * 100 << "% labels)";
+    if (r.shots > 0) out << " (" << r.shots << "-shot)";
+    else if (r.label_fraction < 1.0) out << " (" << r.label_fraction * 100 << "% labels)";
     if (!r.shift.empty()) out << " [" << r.shift << "]";
     return out.str();
 }
@@ -182,7 +185,7 @@ std::vector<PublishedComparison> compare_published(const PublishedSet& set, cons
                 for (const auto& [name, values] : by_cell) names += "\n  " + name;
                 throw std::runtime_error(v.where + ": 'ours' of " + v.row + " / " + v.column + " matches " +
                                          std::to_string(by_cell.size()) + " of our results; name more of pretrain, encoder, "
-                                         "ssl, evaluation, dataset, label_fraction, shift to single one out:" + names);
+                                         "ssl, evaluation, dataset, label_fraction, shots, shift to single one out:" + names);
             }
             c.state = PublishedState::NotRun;
             if (!by_cell.empty()) {

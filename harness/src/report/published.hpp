@@ -28,6 +28,7 @@ struct PublishedPaper {
 struct OursSelector {
     std::optional<std::string> pretrain, encoder, ssl, evaluation, dataset, shift;
     std::optional<double> label_fraction;
+    std::optional<std::int64_t> shots;
     std::string split = "test";
 };
 

@@ -46,7 +46,9 @@ std::string fraction_label(double fraction) {
 }
 
 std::string column_title(const ReportColumn& c) {
-    return c.task + " → " + c.eval_dataset + (c.label_fraction < 1.0 ? " (" + fraction_label(c.label_fraction) + " labels)" : "") +
+    return c.task + " → " + c.eval_dataset +
+           (c.shots > 0 ? " (" + std::to_string(c.shots) + "-shot)"
+                        : c.label_fraction < 1.0 ? " (" + fraction_label(c.label_fraction) + " labels)" : "") +
            (c.shift.empty() ? "" : " [" + c.shift + "]");
 }
 
@@ -555,7 +557,7 @@ std::string render_html(const ReportTable& table, const ReportContext& context, 
 
 std::string render_summary_csv(const ReportTable& table) {
     std::ostringstream out;
-    out << "dataset,encoder,ssl,uses_labels,task,eval_dataset,label_fraction,shift,metric,split,state,mean,std,n,expected,failed,running,"
+    out << "dataset,encoder,ssl,uses_labels,task,eval_dataset,label_fraction,shots,shift,metric,split,state,mean,std,n,expected,failed,running,"
            "ci_low,ci_high,best,second,delta,p_value,average_rank\n";
     auto optional = [](const std::optional<double>& v) { return v ? csv_number(*v) : std::string(); };
     for (const auto& row : table.rows) {
@@ -566,7 +568,7 @@ std::string render_summary_csv(const ReportTable& table) {
             if (!cell && gap == row.gaps.end()) continue;
             out << csv_field(row.dataset) << ',' << csv_field(row.encoder) << ',' << csv_field(row.ssl) << ',' << (row.uses_labels ? 1 : 0)
                 << ',' << csv_field(col.task) << ',' << csv_field(col.eval_dataset) << ',' << csv_number(col.label_fraction) << ','
-                << csv_field(col.shift) << ',' << csv_field(table.metric) << ',' << csv_field(table.split) << ',';
+                << col.shots << ',' << csv_field(col.shift) << ',' << csv_field(table.metric) << ',' << csv_field(table.split) << ',';
             if (cell) {
                 out << (cell->summary.n < cell->expected ? "partial" : "finished") << ',' << csv_number(cell->summary.mean) << ','
                     << csv_number(cell->summary.std) << ',' << cell->summary.n << ',' << std::max(cell->expected, cell->summary.n) << ','

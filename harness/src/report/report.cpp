@@ -54,21 +54,22 @@ const ReportCell* ReportRow::cell(std::size_t column) const {
 namespace {
 
 using MethodKey = std::tuple<std::string, std::string, std::string>;  // dataset, encoder, ssl
-// task, eval dataset, fraction, (shift declaration order, shift name)
-using ColumnKey = std::tuple<std::string, std::string, double, std::int64_t, std::string>;
+// task, eval dataset, fraction, k-shot count, (shift declaration order, shift name)
+using ColumnKey = std::tuple<std::string, std::string, double, std::int64_t, std::int64_t, std::string>;
 
 // Columns grouped by task and dataset, full labels first, then decreasing label fraction, then
-// shift conditions in the order they were declared.
+// k-shot budgets by increasing k, then shift conditions in the order they were declared.
 struct ColumnOrder {
-    bool operator()(const ColumnKey& a, const ColumnKey& b) const {
-        return std::make_tuple(std::get<0>(a), std::get<1>(a), -std::get<2>(a), std::get<3>(a), std::get<4>(a)) <
-               std::make_tuple(std::get<0>(b), std::get<1>(b), -std::get<2>(b), std::get<3>(b), std::get<4>(b));
+    static auto order(const ColumnKey& k) {
+        return std::make_tuple(std::get<0>(k), std::get<1>(k), std::get<3>(k) > 0, -std::get<2>(k), std::get<3>(k), std::get<4>(k),
+                               std::get<5>(k));
     }
+    bool operator()(const ColumnKey& a, const ColumnKey& b) const { return order(a) < order(b); }
 };
 
-ColumnKey column_key(const std::string& task, const std::string& eval_dataset, double fraction, const std::string& shift,
-                     std::int64_t shift_order) {
-    return {task, eval_dataset, fraction, shift.empty() ? 0 : shift_order, shift};
+ColumnKey column_key(const std::string& task, const std::string& eval_dataset, double fraction, std::int64_t shots,
+                     const std::string& shift, std::int64_t shift_order) {
+    return {task, eval_dataset, fraction, shots, shift.empty() ? 0 : shift_order, shift};
 }
 
 // What is known about one method in one column: its finished runs and the cells still open.
@@ -202,9 +203,9 @@ ReportTable report_table(const std::vector<FlatResult>& rows, const ReportOption
     std::set<std::string> has_metric;  // cells with a value of the headline metric
     for (const auto& r : rows) {
         if (r.metric != options.metric || r.split != options.split) continue;
-        const ColumnKey key = column_key(r.task, r.eval_dataset, r.label_fraction, r.shift, r.shift_order);
+        const ColumnKey key = column_key(r.task, r.eval_dataset, r.label_fraction, r.shots, r.shift, r.shift_order);
         columns.emplace(key, ReportColumn{r.task, r.eval_dataset, r.label_fraction, r.shift, r.task + " → " + r.eval_dataset,
-                                          "", std::nullopt, 0, 0});
+                                          "", std::nullopt, 0, 0, r.shots});
         Slot& slot = slots[{r.dataset, r.encoder, r.ssl}][key];
         slot.finished[r.cell_hash] = {r.seed, r.run_id, r.value};
         slot.expected.insert(r.cell_hash);
@@ -216,9 +217,9 @@ ReportTable report_table(const std::vector<FlatResult>& rows, const ReportOption
         const CellRecord& c = e.cell;
         // A finished cell without the headline metric measures something else (another task's metric).
         if (e.status == RunStatus::Finished && !has_metric.count(c.hash)) continue;
-        const ColumnKey key = column_key(c.task, c.eval_dataset, c.label_fraction, c.shift, e.shift_order);
+        const ColumnKey key = column_key(c.task, c.eval_dataset, c.label_fraction, c.shots, c.shift, e.shift_order);
         ReportColumn& column = columns.emplace(key, ReportColumn{c.task, c.eval_dataset, c.label_fraction, c.shift,
-                                                                 c.task + " → " + c.eval_dataset, "", std::nullopt, 0, 0})
+                                                                 c.task + " → " + c.eval_dataset, "", std::nullopt, 0, 0, c.shots})
                                    .first->second;
         column.noise = e.shift_noise;
         column.snr_db = e.shift_snr_db;
@@ -381,12 +382,12 @@ ReportTable build_report(const Store& store, const std::string& experiment, cons
 
 std::string results_csv(const std::vector<FlatResult>& rows) {
     std::ostringstream out;
-    out << "experiment,dataset,encoder,ssl,task,eval_dataset,protocol,shift,label_fraction,seed,metric,split,value,ci_low,ci_high,"
+    out << "experiment,dataset,encoder,ssl,task,eval_dataset,protocol,shift,label_fraction,shots,seed,metric,split,value,ci_low,ci_high,"
            "cell_hash\n";
     for (const auto& r : rows) {
         out << csv_field(r.experiment) << ',' << csv_field(r.dataset) << ',' << csv_field(r.encoder) << ',' << csv_field(r.ssl) << ','
             << csv_field(r.task) << ',' << csv_field(r.eval_dataset) << ',' << csv_field(r.protocol) << ',' << csv_field(r.shift) << ','
-            << csv_number(r.label_fraction) << ',' << r.seed << ',' << csv_field(r.metric) << ',' << csv_field(r.split) << ','
+            << csv_number(r.label_fraction) << ',' << r.shots << ',' << r.seed << ',' << csv_field(r.metric) << ',' << csv_field(r.split) << ','
             << csv_number(r.value) << ',' << (r.ci_low ? csv_number(*r.ci_low) : "") << ','
             << (r.ci_high ? csv_number(*r.ci_high) : "") << ',' << r.cell_hash << '\n';
     }

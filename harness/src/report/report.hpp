@@ -50,6 +50,7 @@ struct ReportColumn {
     std::optional<double> snr_db;        ///< the shift's SNR
     std::int64_t leads = 0;              ///< leads tested on (0 = unknown)
     std::int64_t shift_leads = 0;        ///< leads a shift keeps (0 = no lead shift)
+    std::int64_t shots = 0;              ///< k labelled training records per class (0 = label_fraction applies)
 };
 
 /// One method's value in one column: the headline metric over the seeds that finished.

@@ -7,6 +7,7 @@
 #include "config/overrides.hpp"
 #include "ecgbench/train.hpp"
 #include "runner/checkpoint.hpp"
+#include "runner/label_subsets.hpp"
 #include "runner/artifacts.hpp"
 #include "runner/progress.hpp"
 #include "runner/provenance.hpp"
@@ -161,17 +162,6 @@ private:
     std::int64_t chunk_bytes_;
     std::map<std::string, EcgSplit> cache_;
 };
-
-// The training split reduced to `fraction` of its records (seeded, so every method sees the same
-// subset for a seed): the label-efficiency protocol.
-EcgSplit label_fraction_subset(const EcgSplit& train, double fraction, std::int64_t seed) {
-    if (fraction >= 1.0) return train;
-    const std::int64_t n = train.size();
-    const auto keep = std::max<std::int64_t>(2, static_cast<std::int64_t>(std::ceil(fraction * static_cast<double>(n))));
-    auto generator = at::detail::createCPUGenerator(static_cast<std::uint64_t>(seed) ^ 0x5eedf4acULL);
-    auto order = torch::randperm(n, generator, torch::kLong).slice(0, 0, std::min(keep, n));
-    return subset(train, std::get<0>(order.sort()));
-}
 
 class CellRunner {
 public:
@@ -528,8 +518,8 @@ private:
         const auto& evaluation = exp.evaluations[cell.evaluation];
         std::ostringstream what;
         const ShiftDecl& shift = evaluation.shifts[cell.shift];
-        what << evaluation.name << " on " << exp.datasets[cell.dataset].name << " (labels " << cell.label_fraction * 100
-             << "%" << (shift.name.empty() ? "" : ", shift " + shift.name) << ")";
+        what << evaluation.name << " on " << exp.datasets[cell.dataset].name << " (" << label_budget_text(cell)
+             << (shift.name.empty() ? "" : ", shift " + shift.name) << ")";
         if (!checkpoint && upstream_error.find("another process") != std::string::npos) {
             ++summary_.busy;
             progress_.line(cell_label(counter_, total) + " " + what.str() + ": waiting for pretraining elsewhere, skipped");
@@ -565,7 +555,7 @@ private:
             // The head is fitted on clean train/val data and tested on shifted data.
             const auto test = apply_shift(splits_.get(cell.dataset, Split::Test, leads), shift, leads, eval_info.sampling_rate_hz,
                                           static_cast<std::uint64_t>(cell.seed));
-            const auto train_subset = label_fraction_subset(train, cell.label_fraction, cell.seed);
+            const auto train_subset = labelled_subset(train, cell);
             timings.push_back({"load_data", seconds_since(start)});
 
             // A fresh encoder from the checkpoint per evaluation, owned by the task: tasks cannot
@@ -626,7 +616,7 @@ private:
             records.push_back({"records", "val", static_cast<double>(val.size())});
             records.push_back({"records", "test", static_cast<double>(test.size())});
             const std::vector<OutputRecord> outputs = output_records(result.outputs, evaluation.task.plugin);
-            store_.set_run_extra(claim.run_id, with_overrides(eval_extra(cell, loaded, eval_info, leads)));
+            store_.set_run_extra(claim.run_id, with_overrides(eval_extra(cell, loaded, eval_info, leads, train_subset.size())));
             store_.finish(claim.run_id, records, {}, timings, outputs);
             ++summary_.finished;
             for (const auto& m : metrics)
@@ -661,8 +651,8 @@ private:
 
     // Everything about an evaluation's inputs that is not already in its canonical config.
     Json eval_extra(const EvalCell& cell, const ArtifactRecord& checkpoint, const DatasetInfo& info,
-                    const std::vector<std::string>& leads) const {
-        return {{"checkpoint_sha256", checkpoint.sha256}, {"checkpoint_path", checkpoint.path},
+                    const std::vector<std::string>& leads, std::int64_t labelled_records) const {
+        return {{"shots", cell.shots}, {"labelled_records", labelled_records},{"checkpoint_sha256", checkpoint.sha256}, {"checkpoint_path", checkpoint.path},
                 {"leads", leads},                         {"classes", info.classes},
                 {"sampling_rate_hz", info.sampling_rate_hz}, {"samples", info.samples},
                 {"dataset", info.name},                   {"data_version", info.version},
@@ -770,6 +760,7 @@ std::int64_t register_experiment(const PreparedExperiment& prepared, Store& stor
         record.protocol = evaluation.task.plugin;
         record.shift = evaluation.shifts[cell.shift].name;
         record.label_fraction = cell.label_fraction;
+        record.shots = cell.shots;
         record.seed = cell.seed;
         store.upsert_cell(id, record);
     }

@@ -133,9 +133,9 @@ private:
                                      "LEFT JOIN main.cells m ON m.hash = s.hash ORDER BY s.kind = 'eval', s.rowid");
         SQLite::Statement insert(db_,
                                  "INSERT INTO main.cells(hash, kind, config, parent_hash, dataset, encoder, ssl, task, "
-                                 "eval_dataset, protocol, label_fraction, seed, shift, created_at) "
+                                 "eval_dataset, protocol, label_fraction, seed, shift, shots, created_at) "
                                  "SELECT hash, kind, config, parent_hash, dataset, encoder, ssl, task, eval_dataset, protocol, "
-                                 "label_fraction, seed, shift, created_at FROM shard.cells WHERE hash = ?");
+                                 "label_fraction, seed, shift, shots, created_at FROM shard.cells WHERE hash = ?");
         while (cells.executeStep()) {
             const std::string hash = text(cells.getColumn(0));
             if (!cells.getColumn(2).isNull()) {

@@ -313,6 +313,45 @@ JOIN experiment_cells ec ON ec.cell_hash = c.hash
 JOIN experiments x       ON x.id = ec.experiment_id
 WHERE c.kind = 'eval';
 )sql"},
+    {6, "k-shot label budgets of evaluation cells", R"sql(
+ALTER TABLE cells ADD COLUMN shots INTEGER NOT NULL DEFAULT 0;
+
+DROP VIEW results;
+CREATE VIEW results AS
+WITH latest AS (
+    SELECT cell_hash, MAX(id) AS run_id FROM runs WHERE status = 'finished' GROUP BY cell_hash
+)
+SELECT x.name           AS experiment,
+       c.dataset        AS dataset,
+       c.encoder        AS encoder,
+       c.ssl            AS ssl,
+       c.task           AS task,
+       c.eval_dataset   AS eval_dataset,
+       c.protocol       AS protocol,
+       c.label_fraction AS label_fraction,
+       c.seed           AS seed,
+       m.name           AS metric,
+       m.split          AS split,
+       m.value          AS value,
+       m.ci_low         AS ci_low,
+       m.ci_high        AS ci_high,
+       c.hash           AS cell_hash,
+       l.run_id         AS run_id,
+       c.parent_hash    AS pretrain_hash,
+       m.higher_is_better AS higher_is_better,
+       COALESCE(json_extract(pr.extra, '$.uses_labels'), 0) AS pretrain_uses_labels,
+       c.shift          AS shift,
+       (SELECT MIN(s.rowid) FROM cells s WHERE s.shift = c.shift) AS shift_order,
+       c.shots          AS shots
+FROM cells c
+JOIN latest l            ON l.cell_hash = c.hash
+JOIN runs r              ON r.id = l.run_id
+LEFT JOIN runs pr        ON pr.id = r.pretrain_run_id
+JOIN metrics m           ON m.run_id = l.run_id
+JOIN experiment_cells ec ON ec.cell_hash = c.hash
+JOIN experiments x       ON x.id = ec.experiment_id
+WHERE c.kind = 'eval';
+)sql"},
 };
 
 constexpr int kCurrentSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -607,8 +646,8 @@ void Store::upsert_cell(std::int64_t experiment_id, const CellRecord& cell) {
             }
             SQLite::Statement insert(*db_,
                                      "INSERT INTO cells(hash, kind, config, parent_hash, dataset, encoder, ssl, "
-                                     "task, eval_dataset, protocol, label_fraction, seed, shift, created_at) "
-                                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " ECGBENCH_SQL_NOW ")");
+                                     "task, eval_dataset, protocol, label_fraction, seed, shift, shots, created_at) "
+                                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " ECGBENCH_SQL_NOW ")");
             insert.bind(1, cell.hash);
             insert.bind(2, cell.kind);
             insert.bind(3, cell.config);
@@ -622,6 +661,7 @@ void Store::upsert_cell(std::int64_t experiment_id, const CellRecord& cell) {
             insert.bind(11, cell.label_fraction);
             insert.bind(12, static_cast<int64_t>(cell.seed));
             insert.bind(13, cell.shift);
+            insert.bind(14, static_cast<int64_t>(cell.shots));
             insert.exec();
         }
         SQLite::Statement link(*db_, "INSERT OR IGNORE INTO experiment_cells(experiment_id, cell_hash) VALUES (?, ?)");
@@ -932,8 +972,8 @@ std::vector<FlatResult> Store::results(const std::string& experiment) const {
         SQLite::Statement q(*db_,
                             "SELECT experiment, dataset, encoder, ssl, task, eval_dataset, protocol, "
                             "label_fraction, seed, metric, split, value, ci_low, ci_high, cell_hash, higher_is_better, "
-                            "pretrain_uses_labels, shift, shift_order, run_id FROM results WHERE experiment = ? "
-                            "ORDER BY dataset, encoder, ssl, task, eval_dataset, protocol, label_fraction, "
+                            "pretrain_uses_labels, shift, shift_order, run_id, shots FROM results WHERE experiment = ? "
+                            "ORDER BY dataset, encoder, ssl, task, eval_dataset, protocol, label_fraction, shots, "
                             "shift_order, seed, metric, split, cell_hash");
         q.bind(1, experiment);
         std::vector<FlatResult> rows;
@@ -959,6 +999,7 @@ std::vector<FlatResult> Store::results(const std::string& experiment) const {
             r.shift = text(q.getColumn(17));
             r.shift_order = q.getColumn(18).getInt64();
             r.run_id = q.getColumn(19).getInt64();
+            r.shots = q.getColumn(20).getInt64();
             rows.push_back(std::move(r));
         }
         return rows;
@@ -978,10 +1019,12 @@ std::optional<CellRecord> Store::cell(const std::string& hash) const {
     return guarded(path_, "cell", [&]() -> std::optional<CellRecord> {
         SQLite::Statement q(*db_,
                             "SELECT hash, kind, config, parent_hash, dataset, encoder, ssl, task, "
-                            "eval_dataset, protocol, label_fraction, seed FROM cells WHERE hash = ?");
+                            "eval_dataset, protocol, label_fraction, seed, shots FROM cells WHERE hash = ?");
         q.bind(1, hash);
         if (!q.executeStep()) return std::nullopt;
-        return read_cell(q);
+        CellRecord cell = read_cell(q);
+        cell.shots = q.getColumn(12).getInt64();
+        return cell;
     });
 }
 
@@ -1002,7 +1045,7 @@ std::vector<ExperimentEvalCell> Store::experiment_eval_cells(const std::string& 
                             "COALESCE(json_extract(c.config, '$.shift.noise'), json_extract(c.config, '$.shift.noise_record'), ''), "
                             "json_extract(c.config, '$.shift.snr_db'), "
                             "COALESCE(json_array_length(c.config, '$.shift.leads'), json_extract(c.config, '$.shift.random_leads'), 0), "
-                            "COALESCE(json_array_length(c.config, '$.dataset.leads'), 0) "
+                            "COALESCE(json_array_length(c.config, '$.dataset.leads'), 0), c.shots "
                             "FROM cells c JOIN experiment_cells ec ON ec.cell_hash = c.hash "
                             "JOIN experiments x ON x.id = ec.experiment_id "
                             "WHERE x.name = ? AND c.kind = 'eval' ORDER BY c.rowid");
@@ -1020,6 +1063,7 @@ std::vector<ExperimentEvalCell> Store::experiment_eval_cells(const std::string& 
             e.shift_snr_db = optional_real(q.getColumn(18));
             e.shift_leads = q.getColumn(19).getInt64();
             e.leads = q.getColumn(20).getInt64();
+            e.cell.shots = q.getColumn(21).getInt64();
             cells.push_back(std::move(e));
         }
         return cells;

@@ -36,6 +36,7 @@ struct CellRecord {
     std::string protocol;        ///< eval only, e.g. "linear_probe"
     std::string shift;           ///< eval only: the test-time shift condition's name ("" = none declared)
     double label_fraction = 1.0; ///< eval only
+    std::int64_t shots = 0;      ///< eval only: k labelled training records per class (0 = label_fraction applies)
     std::int64_t seed = 0;
 };
 
@@ -94,6 +95,7 @@ struct RunRecord {
 struct FlatResult {
     std::string experiment, dataset, encoder, ssl, task, eval_dataset, protocol;
     double label_fraction = 1.0;
+    std::int64_t shots = 0;             ///< k-shot cell: k labelled training records per class (0 = none)
     std::int64_t seed = 0;
     std::string metric, split;
     double value = 0;
