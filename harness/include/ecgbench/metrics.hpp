@@ -1,12 +1,16 @@
 // Evaluation metrics, equal to scikit-learn's definitions (tests check parity on hand-made cases
 // and on fixtures computed with Debian's python3-sklearn: tools/sklearn_fixtures.py). Plain vectors
 // so the store/report side can use them without LibTorch. Tables are row-major [n, classes].
+// The PhysioNet/CinC Challenge 2021 score equals the organisers' evaluate_model.py instead
+// (tools/challenge_fixtures.py runs their code for the parity fixture).
 //
 // Degenerate inputs are undefined, never a made-up value: AUROC and average precision of a class
 // with one label value in the data are NaN (not 0.5), averages skip them and report how many.
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
+#include <string>
 #include <vector>
 
 namespace ecgbench {
@@ -103,5 +107,49 @@ struct RegressionMetrics {
     double mae = 0, rmse = 0, r2 = 0, pearson_r = 0;
 };
 RegressionMetrics regression_metrics(const std::vector<double>& predictions, const std::vector<double>& targets);
+
+/// The PhysioNet/CinC Challenge 2021 scoring weights: the scored classes (SNOMED CT codes; an
+/// equivalent pair "a|b" is one class) and the credit for each (true class, output class) pair.
+struct ChallengeWeights {
+    std::vector<std::string> classes;  ///< column and row names, in the file's order
+    std::vector<double> weights;       ///< row-major [classes, classes]: row = label class, column = output class
+};
+
+/// Parses the organisers' weights.csv format: a header row ",c1,...,ck", then one row
+/// "ci,w_i1,...,w_ik" per class, rows named as the columns in the same order; blank lines and lines
+/// starting with '#' are skipped. std::invalid_argument naming `source`, the line and the cell.
+ChallengeWeights parse_challenge_weights(std::istream& in, const std::string& source);
+/// parse_challenge_weights of the file at `path`.
+ChallengeWeights read_challenge_weights(const std::string& path);
+/// The published 2021 matrix over the 26 scored classes (harness/data/challenge2021_weights.csv,
+/// compiled in).
+const ChallengeWeights& challenge2021_weights();
+
+/// The class the Challenge's "inactive" reference classifier outputs for every record.
+inline constexpr const char* kChallengeSinusRhythm = "426783006";
+
+/// The Challenge's multi-label confusion matrix of 0/1 `labels` and `outputs`, both row-major
+/// [n, classes]: A[j, k] sums, over records with class j true and class k output, 1 / (the number
+/// of classes true or output in that record). Row-major [classes, classes].
+std::vector<double> challenge_confusion_matrix(const std::vector<int>& labels, const std::vector<int>& outputs,
+                                               std::int64_t classes);
+
+/// The Challenge 2021 score and its parts; each part is Σ weights ⊙ A (challenge_confusion_matrix).
+struct ChallengeScore {
+    double observed = 0;    ///< of the outputs
+    double correct = 0;     ///< of outputs equal to the labels
+    double inactive = 0;    ///< of outputs that are sinus rhythm alone, on every record
+    /// (observed − inactive) / (correct − inactive); NaN when correct == inactive (the organisers say 0).
+    double normalized = 0;
+};
+
+/// Scores 0/1 `outputs` against 0/1 `labels`, both row-major [n, classes.size()], whose columns are
+/// named by `classes`. Columns are matched to `weights.classes` as the organisers match diagnoses:
+/// a column counts for the weights class sharing one of its codes ("164909002" and
+/// "164909002|733534002" both count for "733534002|164909002"; several columns of one class are
+/// OR-ed), a column matching none is not scored, a weights class no column matches is never true
+/// nor output. std::invalid_argument on shape mismatch or when sinus rhythm is not a weights class.
+ChallengeScore challenge_score(const std::vector<int>& labels, const std::vector<int>& outputs,
+                               const std::vector<std::string>& classes, const ChallengeWeights& weights);
 
 }  // namespace ecgbench

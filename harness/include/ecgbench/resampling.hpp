@@ -1,5 +1,6 @@
 // Resampling statistics over per-record outputs: bootstrap confidence intervals (row, patient and
-// stratified resampling; the PTB-XL benchmark's variant that rejects draws without a positive),
+// stratified resampling; the PTB-XL benchmark's variant that rejects draws without a positive; the
+// stratified per-label bootstrap of a macro average, each label resampled on its own),
 // paired comparisons of two methods on one test set (paired bootstrap of the difference, permutation
 // test). Draws come from mt19937_64 with a multiply-shift index map, both fully specified, so a
 // (seed, n, options) triple regenerates the same resamples on any machine: two methods compared
@@ -68,6 +69,23 @@ struct Interval {
 /// Percentile bootstrap interval at `level` (0.95: the 2.5th and 97.5th percentiles, numpy's linear
 /// interpolation); `estimate` is the statistic on all n rows.
 Interval percentile_interval(const Statistic& statistic, const Resamples& resamples, double level = 0.95);
+
+/// A metric of one binary label (e.g. ecgbench::auroc): the scores and 0/1 labels of the rows drawn.
+using BinaryMetric = std::function<double(const std::vector<double>& scores, const std::vector<int>& labels)>;
+
+/// The resamples of column `label` of a row-major [n, classes] 0/1 table in the stratified per-label
+/// bootstrap: that column's positives drawn from its positives, its negatives from its negatives
+/// (`stratify_by`), seeded with SplitMix64(options.seed + (label + 1) · 0x9E3779B97F4A7C15) so that
+/// labels draw independently. `groups` and `require_positive_labels` must be empty
+/// (std::invalid_argument): stratification already keeps every label's positives.
+Resamples label_resamples(const std::vector<int>& labels, std::int64_t classes, std::int64_t label, const ResampleOptions& options);
+
+/// Stratified per-label bootstrap interval of the macro average of `metric`: each class is resampled
+/// on its own (label_resamples), so every resample keeps each class's prevalence and never lacks a
+/// positive the data has; resample r's value is the mean over classes of `metric` on each class's
+/// r-th resample (classes where it is NaN left out). `estimate` is that mean on all rows.
+Interval stratified_per_label_interval(const std::vector<double>& scores, const std::vector<int>& labels, std::int64_t classes,
+                                       const BinaryMetric& metric, const ResampleOptions& options, double level = 0.95);
 
 /// Two methods on one test set: the difference a − b on all rows, its paired-bootstrap interval
 /// (both evaluated on each resample), the two-sided bootstrap p-value 2·min(P(Δ* ≤ 0), P(Δ* ≥ 0)),

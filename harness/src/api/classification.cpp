@@ -1,6 +1,7 @@
 #include "ecgbench/classification.hpp"
 
 #include "ecgbench/metrics.hpp"
+#include "ecgbench/resampling.hpp"
 
 #include <ATen/ATen.h>
 
@@ -96,23 +97,55 @@ void add_per_record_metrics(const EcgSplit& test, const std::vector<double>& sco
     if (log) log("test macro AUROC per record (" + std::to_string(counts.size()) + " records) " + format(macro));
 }
 
-// Macro F1 on test with each class's threshold chosen on validation (the one maximising that
-// class's validation F1), over the classes with a positive in both splits.
-double macro_f1_at_val_thresholds(const std::vector<double>& val_scores, const std::vector<int>& val_labels,
-                                  const std::vector<double>& test_scores, const std::vector<int>& test_labels, std::size_t classes) {
-    auto column = [classes](const auto& table, std::size_t c) {
-        std::vector<typename std::decay_t<decltype(table)>::value_type> out;
-        for (std::size_t i = c; i < table.size(); i += classes) out.push_back(table[i]);
-        return out;
-    };
+// The 95 % stratified per-label bootstrap interval of macro AUROC.
+std::pair<double, double> stratified_per_label_ci(const std::vector<double>& scores, const std::vector<int>& labels, std::int64_t classes,
+                                                  int resamples, std::uint64_t seed) {
+    const Interval interval = stratified_per_label_interval(
+        scores, labels, classes, [](const std::vector<double>& s, const std::vector<int>& l) { return auroc(s, l); }, {resamples, seed});
+    return {interval.low, interval.high};
+}
+
+template <typename T>
+std::vector<T> column(const std::vector<T>& table, std::size_t c, std::size_t classes) {
+    std::vector<T> out;
+    for (std::size_t i = c; i < table.size(); i += classes) out.push_back(table[i]);
+    return out;
+}
+
+// Each class's decision threshold, chosen on validation: the one maximising that class's
+// validation F1 (NaN for a class without a validation positive).
+std::vector<double> validation_thresholds(const std::vector<double>& val_scores, const std::vector<int>& val_labels, std::size_t classes) {
+    std::vector<double> thresholds(classes);
+    for (std::size_t c = 0; c < classes; ++c)
+        thresholds[c] = best_f1_threshold(column(val_scores, c, classes), column(val_labels, c, classes));
+    return thresholds;
+}
+
+// Macro F1 on test at the validation thresholds, over the classes with a positive in both splits.
+double macro_f1_at(const std::vector<double>& thresholds, const std::vector<double>& test_scores, const std::vector<int>& test_labels) {
+    const std::size_t classes = thresholds.size();
     std::vector<double> f1;
     for (std::size_t c = 0; c < classes; ++c) {
-        const auto test_truth = column(test_labels, c);
-        const double threshold = best_f1_threshold(column(val_scores, c), column(val_labels, c));
-        if (std::isnan(threshold) || std::count(test_truth.begin(), test_truth.end(), 1) == 0) continue;
-        f1.push_back(counts_at_threshold(column(test_scores, c), test_truth, threshold).f1());
+        const auto test_truth = column(test_labels, c, classes);
+        if (std::isnan(thresholds[c]) || std::count(test_truth.begin(), test_truth.end(), 1) == 0) continue;
+        f1.push_back(counts_at_threshold(column(test_scores, c, classes), test_truth, thresholds[c]).f1());
     }
     return nanmean(f1);
+}
+
+// The PhysioNet/CinC Challenge 2021 score, when the classes are its SNOMED CT codes (sinus rhythm
+// among them, as the physionet2021 dataset names them): a class is output where its test score
+// reaches its validation threshold, never where that threshold is undefined.
+void add_challenge_score(const std::vector<std::string>& classes, const std::vector<double>& thresholds,
+                         const std::vector<double>& test_scores, const std::vector<int>& test_labels, std::vector<Metric>& metrics) {
+    if (std::find(classes.begin(), classes.end(), kChallengeSinusRhythm) == classes.end()) return;
+    std::vector<int> outputs(test_scores.size());
+    for (std::size_t i = 0; i < test_scores.size(); ++i) {
+        const double threshold = thresholds[i % classes.size()];
+        outputs[i] = !std::isnan(threshold) && test_scores[i] >= threshold ? 1 : 0;
+    }
+    const double score = challenge_score(test_labels, outputs, classes, challenge2021_weights()).normalized;
+    if (!std::isnan(score)) metrics.push_back({"challenge_score", "test", score});
 }
 
 }  // namespace
@@ -133,6 +166,11 @@ double macro_auroc_of(const at::Tensor& logits, const at::Tensor& labels) {
 
 TaskResult classification_result(const EvalContext& ctx, const at::Tensor& val_logits, const at::Tensor& test_logits,
                                  const ClassificationScoring& scoring) {
+    return classification_result(ctx, val_logits, test_logits, scoring, BootstrapMethod::Percentile);
+}
+
+TaskResult classification_result(const EvalContext& ctx, const at::Tensor& val_logits, const at::Tensor& test_logits,
+                                 const ClassificationScoring& scoring, BootstrapMethod bootstrap) {
     const std::vector<std::string>& classes = ctx.dataset.classes;
     const auto class_count = static_cast<std::int64_t>(classes.size());
     if (test_logits.dim() != 2 || test_logits.size(0) != ctx.test.size() || test_logits.size(1) != class_count)
@@ -146,8 +184,11 @@ TaskResult classification_result(const EvalContext& ctx, const at::Tensor& val_l
     std::vector<Metric> metrics;
     Metric headline{"macro_auroc", "test", macro};
     if (scoring.bootstrap_resamples > 0) {
+        const auto resamples = static_cast<int>(scoring.bootstrap_resamples);
         const auto [low, high] =
-            bootstrap_macro_auroc_ci(test_scores, test_labels, class_count, static_cast<int>(scoring.bootstrap_resamples), ctx.seed);
+            bootstrap == BootstrapMethod::StratifiedPerLabel
+                ? stratified_per_label_ci(test_scores, test_labels, class_count, resamples, ctx.seed)
+                : bootstrap_macro_auroc_ci(test_scores, test_labels, class_count, resamples, ctx.seed);
         if (!std::isnan(low)) {
             headline.ci_low = low;
             headline.ci_high = high;
@@ -164,9 +205,11 @@ TaskResult classification_result(const EvalContext& ctx, const at::Tensor& val_l
     metrics.push_back({"macro_auprc", "test", averaged_average_precision(test_scores, test_labels, class_count).macro});
     metrics.push_back({"undefined_classes", "test", static_cast<double>(averaged.undefined_classes), {}, {}, Direction::LowerIsBetter});
     if (val_logits.defined() && val_logits.size(0) > 0) {
-        const double f1 = macro_f1_at_val_thresholds(to_doubles(val_logits), to_binary(ctx.val.labels), test_scores, test_labels,
-                                                     static_cast<std::size_t>(class_count));
+        const std::vector<double> thresholds =
+            validation_thresholds(to_doubles(val_logits), to_binary(ctx.val.labels), static_cast<std::size_t>(class_count));
+        const double f1 = macro_f1_at(thresholds, test_scores, test_labels);
         if (!std::isnan(f1)) metrics.push_back({"macro_f1", "test", f1});
+        add_challenge_score(classes, thresholds, test_scores, test_labels, metrics);
     }
     add_single_label_metrics(test_scores, test_labels, classes, metrics);
     if (ctx.test.source_records.defined()) add_per_record_metrics(ctx.test, test_scores, test_labels, class_count, metrics, scoring.log);
@@ -178,7 +221,7 @@ TaskResult classification_result(const EvalContext& ctx, const at::Tensor& val_l
     // can then be recomputed from the store alone.
     RecordOutputs outputs{"test", "logits", classes, ctx.test.record_ids, test_logits.to(at::kFloat).cpu()};
     if (outputs.record_ids.empty())
-        for (std::int64_t i = 0; i < ctx.test.size(); ++i) outputs.record_ids.push_back("#" + std::to_string(i));
+        for (std::int64_t i = 0; i < ctx.test.size(); ++i) outputs.record_ids.push_back(std::string("#").append(std::to_string(i)));
     RecordOutputs truth{"test", "labels", classes, outputs.record_ids, ctx.test.labels.to(at::kFloat).cpu()};
     return {metrics, {outputs, truth}};
 }

@@ -37,6 +37,38 @@ void check_level(double level) {
     if (!(level > 0 && level < 1)) throw std::invalid_argument("resampling: level must lie in (0, 1), got " + std::to_string(level));
 }
 
+/// The percentile interval of the finite `values` of a statistic whose value on all rows is `estimate`.
+Interval interval_of(double estimate, std::vector<double> values, double level) {
+    Interval interval{estimate, kNaN, kNaN, static_cast<std::int64_t>(values.size())};
+    if (values.empty()) return interval;
+    std::sort(values.begin(), values.end());
+    const double percent = 100 * level;  // 95 exactly for 0.95, so the tails are exactly 2.5 and 97.5
+    interval.low = percentile_sorted(values, (100 - percent) / 2);
+    interval.high = percentile_sorted(values, (100 + percent) / 2);
+    return interval;
+}
+
+/// SplitMix64's output function: well-mixed, independent-looking seeds from consecutive inputs.
+std::uint64_t splitmix64(std::uint64_t x) {
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+    return x ^ (x >> 31);
+}
+
+void check_table(std::size_t size, std::int64_t classes, const char* what) {
+    if (classes < 1 || size % static_cast<std::size_t>(classes) != 0)
+        throw std::invalid_argument(std::string(what) + ": the table must be [n, classes] with classes >= 1");
+}
+
+/// Column `c` of a row-major table with `classes` columns.
+template <typename T>
+std::vector<T> column(const std::vector<T>& table, std::size_t c, std::size_t classes) {
+    std::vector<T> out;
+    out.reserve(table.size() / classes);
+    for (std::size_t i = c; i < table.size(); i += classes) out.push_back(table[i]);
+    return out;
+}
+
 /// Rows of each group, groups in order of first appearance.
 std::vector<std::vector<std::size_t>> rows_by_group(const std::vector<std::int64_t>& groups) {
     std::map<std::int64_t, std::size_t> slot;
@@ -152,19 +184,59 @@ Interval percentile_interval(const Statistic& statistic, const Resamples& resamp
     check_level(level);
     std::vector<std::size_t> all(resamples.rows());
     std::iota(all.begin(), all.end(), std::size_t{0});
-    Interval interval{statistic(all), kNaN, kNaN, 0};
     std::vector<double> values;
     resamples.for_each([&](const std::vector<std::size_t>& rows) {
         const double v = statistic(rows);
         if (!std::isnan(v)) values.push_back(v);
     });
-    interval.used = static_cast<std::int64_t>(values.size());
-    if (values.empty()) return interval;
-    std::sort(values.begin(), values.end());
-    const double percent = 100 * level;  // 95 exactly for 0.95, so the tails are exactly 2.5 and 97.5
-    interval.low = percentile_sorted(values, (100 - percent) / 2);
-    interval.high = percentile_sorted(values, (100 + percent) / 2);
-    return interval;
+    return interval_of(statistic(all), std::move(values), level);
+}
+
+Resamples label_resamples(const std::vector<int>& labels, std::int64_t classes, std::int64_t label, const ResampleOptions& options) {
+    check_table(labels.size(), classes, "label_resamples");
+    if (label < 0 || label >= classes)
+        throw std::invalid_argument("label_resamples: label " + std::to_string(label) + " is not in [0, " + std::to_string(classes) + ")");
+    if (!options.groups.empty() || !options.require_positive_labels.empty())
+        throw std::invalid_argument("label_resamples: groups and require_positive_labels do not apply to the per-label bootstrap");
+    ResampleOptions per_label(options.resamples, splitmix64(options.seed + static_cast<std::uint64_t>(label + 1) * 0x9E3779B97F4A7C15ULL));
+    per_label.stratify_by = column(labels, static_cast<std::size_t>(label), static_cast<std::size_t>(classes));
+    const std::size_t n = per_label.stratify_by.size();
+    return Resamples(n, std::move(per_label));
+}
+
+Interval stratified_per_label_interval(const std::vector<double>& scores, const std::vector<int>& labels, std::int64_t classes,
+                                       const BinaryMetric& metric, const ResampleOptions& options, double level) {
+    check_level(level);
+    check_table(labels.size(), classes, "stratified_per_label_interval");
+    if (scores.size() != labels.size()) throw std::invalid_argument("stratified_per_label_interval: scores and labels must both be [n, classes]");
+    const auto c = static_cast<std::size_t>(classes);
+    // per_class[k][r]: the metric of class k on its r-th resample.
+    std::vector<std::vector<double>> per_class(c);
+    std::vector<double> on_all_rows(c);
+    for (std::size_t k = 0; k < c; ++k) {
+        const std::vector<double> class_scores = column(scores, k, c);
+        const std::vector<int> class_labels = column(labels, k, c);
+        on_all_rows[k] = metric(class_scores, class_labels);
+        std::vector<double> drawn_scores;
+        std::vector<int> drawn_labels;
+        label_resamples(labels, classes, static_cast<std::int64_t>(k), options).for_each([&](const std::vector<std::size_t>& rows) {
+            drawn_scores.clear();
+            drawn_labels.clear();
+            for (std::size_t r : rows) {
+                drawn_scores.push_back(class_scores[r]);
+                drawn_labels.push_back(class_labels[r]);
+            }
+            per_class[k].push_back(metric(drawn_scores, drawn_labels));
+        });
+    }
+    std::vector<double> values;
+    for (int r = 0; r < options.resamples; ++r) {
+        std::vector<double> resample(c);
+        for (std::size_t k = 0; k < c; ++k) resample[k] = per_class[k][static_cast<std::size_t>(r)];
+        const double mean = nanmean(resample);
+        if (!std::isnan(mean)) values.push_back(mean);
+    }
+    return interval_of(nanmean(on_all_rows), std::move(values), level);
 }
 
 PairedComparison paired_bootstrap(const Statistic& a, const Statistic& b, const Resamples& resamples, double level) {

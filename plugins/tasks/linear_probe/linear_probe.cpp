@@ -2,8 +2,10 @@
 // with train statistics, fits one L2-regularised logistic regression per class (a multi-label
 // sigmoid layer trained with BCE, full batch, L-BFGS) for each penalty on a log grid, picks the
 // penalty with the best validation macro AUROC and reports that model on the test split: macro
-// AUROC (with a bootstrap CI), per-class, micro and weighted AUROC, macro AUPRC, macro F1 at per-class
-// thresholds chosen on validation, and how many classes were undefined on test (one label value).
+// AUROC (with a bootstrap CI: percentile, or `bootstrap = "stratified"` per label), per-class, micro and
+// weighted AUROC, macro AUPRC, macro F1 at per-class thresholds chosen on validation (and there the
+// CinC 2021 challenge score when the classes are its SNOMED CT codes), and how many classes were
+// undefined on test (one label value).
 // With mutually exclusive classes (one positive per test record) it also scores the argmax class:
 // accuracy, balanced accuracy, macro F1, per-class sensitivity and PPV.
 // With `covariates`, the declared covariates join the embedding (the covariate-adjusted predictor of
@@ -44,6 +46,7 @@ struct Settings {
     std::int64_t l2_steps = 6;
     std::int64_t max_iter = 100;
     std::int64_t bootstrap_resamples = 200;
+    ecgbench::BootstrapMethod bootstrap = ecgbench::BootstrapMethod::Percentile;
     std::int64_t batch_size = 256;
     std::vector<std::string> covariates;  // appended to the features: the covariate-adjusted predictor
     bool use_ecg = true;                  // false: covariates only (what the covariates alone predict)
@@ -100,6 +103,8 @@ public:
         s_.l2_steps = p.get_int("l2_steps");
         s_.max_iter = p.get_int("max_iter");
         s_.bootstrap_resamples = p.get_int("bootstrap_resamples");
+        s_.bootstrap = p.get_string("bootstrap") == "stratified" ? ecgbench::BootstrapMethod::StratifiedPerLabel
+                                                                  : ecgbench::BootstrapMethod::Percentile;
         s_.batch_size = p.get_int("batch_size");
         s_.covariates = p.get_strings("covariates");
         s_.use_ecg = p.get_bool("use_ecg");
@@ -165,7 +170,7 @@ public:
         // Every grid model was fit on train only, so the selected one is the refit at that λ.
 
         ecgbench::TaskResult result = ecgbench::classification_result(
-            ctx, val_x.defined() ? scores_of(best, val_x) : at::Tensor(), scores_of(best, test_x), {s_.bootstrap_resamples, log});
+            ctx, val_x.defined() ? scores_of(best, val_x) : at::Tensor(), scores_of(best, test_x), {s_.bootstrap_resamples, log}, s_.bootstrap);
         if (!std::isnan(best_val)) {
             if (by_log_loss) {
                 result.metrics.push_back({"log_loss", "val", -best_val, {}, {}, ecgbench::Direction::LowerIsBetter});
@@ -224,6 +229,9 @@ ecgbench::PluginDescriptor describe() {
                       {"max_iter", ParamType::Int, std::int64_t{100}, "L-BFGS iterations per fit", 1.0, 10000.0, {}},
                       {"bootstrap_resamples", ParamType::Int, std::int64_t{200},
                        "bootstrap draws for the test macro AUROC 95% CI (0 = no CI)", 0.0, 100000.0, {}},
+                      ecgbench::param::choice("bootstrap", "percentile", {"percentile", "stratified"},
+                                              "how the CI draws test records: percentile (with replacement) or stratified "
+                                              "(per label, positives and negatives apart: prevalence kept, never without a positive)"),
                       {"batch_size", ParamType::Int, std::int64_t{256}, "records per embedding batch", 1.0, 65536.0, {}},
                       ecgbench::param::strings("covariates", {},
                                                "covariates appended to the embedding (e.g. age, sex): the covariate-adjusted "

@@ -114,6 +114,94 @@ TEST(PercentileInterval, MacroAurocMatchesTheLinearProbesBootstrap) {
     EXPECT_DOUBLE_EQ(interval.estimate, ecgbench::auroc(scores, labels));
 }
 
+// Three labels over 60 rows: common, rare (3 positives) and single (1 positive); scores informative
+// but noisy.
+struct MultiLabel {
+    std::vector<int> labels;
+    std::vector<double> scores;
+    std::vector<std::int64_t> positives{0, 0, 0};
+    MultiLabel() {
+        for (int i = 0; i < 60; ++i) {
+            const int row[3] = {(i * 7) % 5 < 2, i % 20 == 3, i == 17};
+            for (int k = 0; k < 3; ++k) {
+                labels.push_back(row[k]);
+                scores.push_back(0.8 * row[k] + std::sin(i * (1.3 + 0.4 * k) + k));
+                positives[k] += row[k];
+            }
+        }
+    }
+};
+
+double auroc_metric(const std::vector<double>& s, const std::vector<int>& l) { return ecgbench::auroc(s, l); }
+
+TEST(StratifiedPerLabel, EveryResampleKeepsEachLabelsPositivesAndNegatives) {
+    const MultiLabel m;
+    std::vector<std::vector<std::vector<std::size_t>>> by_label;
+    for (std::int64_t k = 0; k < 3; ++k) {
+        const Resamples resamples = ecgbench::label_resamples(m.labels, 3, k, {150, 9});
+        by_label.push_back(collect(resamples));
+        ASSERT_EQ(by_label.back().size(), 150u);
+        for (const auto& rows : by_label.back()) {
+            ASSERT_EQ(rows.size(), 60u);
+            const auto drawn = std::count_if(rows.begin(), rows.end(), [&](std::size_t r) { return m.labels[r * 3 + k] == 1; });
+            EXPECT_EQ(drawn, m.positives[static_cast<std::size_t>(k)]);
+        }
+        EXPECT_EQ(by_label.back(), collect(ecgbench::label_resamples(m.labels, 3, k, {150, 9})));  // reproducible
+    }
+    // Each label draws its own rows (seeds derived per label), and the seed matters.
+    EXPECT_NE(by_label[0], by_label[1]);
+    EXPECT_NE(by_label[0], collect(ecgbench::label_resamples(m.labels, 3, 0, {150, 10})));
+}
+
+TEST(StratifiedPerLabel, IntervalIsThePercentileOfPerLabelMeans) {
+    const MultiLabel m;
+    const auto interval = ecgbench::stratified_per_label_interval(m.scores, m.labels, 3, auroc_metric, {200, 4}, 0.9);
+    EXPECT_DOUBLE_EQ(interval.estimate, ecgbench::macro_auroc(m.scores, m.labels, 3));
+    EXPECT_EQ(interval.used, 200);  // no resample lacks a positive of any label
+    // Recompute: resample r's value is the mean of the three labels' AUROCs on their r-th resamples.
+    std::vector<double> sums(200, 0.0);
+    for (std::int64_t k = 0; k < 3; ++k) {
+        std::size_t r = 0;
+        ecgbench::label_resamples(m.labels, 3, k, {200, 4}).for_each([&](const std::vector<std::size_t>& rows) {
+            std::vector<double> s;
+            std::vector<int> l;
+            for (std::size_t row : rows) {
+                s.push_back(m.scores[row * 3 + static_cast<std::size_t>(k)]);
+                l.push_back(m.labels[row * 3 + static_cast<std::size_t>(k)]);
+            }
+            sums[r++] += ecgbench::auroc(s, l) / 3;
+        });
+    }
+    std::sort(sums.begin(), sums.end());
+    // numpy's linear percentile at 5 and 95 of 200 values: positions 9.95 and 189.05.
+    EXPECT_NEAR(interval.low, sums[9] + 0.95 * (sums[10] - sums[9]), 1e-12);
+    EXPECT_NEAR(interval.high, sums[189] + 0.05 * (sums[190] - sums[189]), 1e-12);
+}
+
+TEST(StratifiedPerLabel, NarrowerThanThePlainBootstrapWhenALabelIsRare) {
+    // The plain bootstrap lets the rare labels' positive counts vary (and lose the single positive
+    // in a third of the draws, changing which labels are averaged); stratification holds them fixed.
+    const MultiLabel m;
+    double plain = 0, stratified = 0;
+    for (std::uint64_t seed = 0; seed < 8; ++seed) {
+        const auto p = ecgbench::percentile_interval(ecgbench::table_statistic(m.scores, m.labels, 3, ecgbench::macro_auroc),
+                                                     Resamples(60, {300, seed}));
+        const auto s = ecgbench::stratified_per_label_interval(m.scores, m.labels, 3, auroc_metric, {300, seed});
+        plain += p.high - p.low;
+        stratified += s.high - s.low;
+    }
+    EXPECT_LT(stratified, 0.9 * plain);
+}
+
+TEST(StratifiedPerLabel, RejectsOptionsThatDoNotApply) {
+    const MultiLabel m;
+    ResampleOptions grouped{100, 1};
+    grouped.groups.assign(60, 0);
+    EXPECT_THROW(ecgbench::label_resamples(m.labels, 3, 0, grouped), std::invalid_argument);
+    EXPECT_THROW(ecgbench::label_resamples(m.labels, 3, 3, {100, 1}), std::invalid_argument);
+    EXPECT_THROW(ecgbench::stratified_per_label_interval(m.scores, m.labels, 7, auroc_metric, {100, 1}), std::invalid_argument);
+}
+
 struct TwoMethods {
     std::vector<int> labels;
     std::vector<double> good, noisy;

@@ -308,6 +308,29 @@ TEST(LinearProbe, WindowsAreAggregatedPerSourceRecord) {
     EXPECT_EQ(find(run_probe(encoder, info, train, val, toy_split(300, 3)), "record_count", "test"), nullptr);
 }
 
+// Classes named by the CinC 2021 SNOMED CT codes (sinus rhythm, AF, flutter) get the challenge score;
+// `bootstrap = "stratified"` changes the interval, not the estimate.
+TEST(LinearProbe, ChallengeScoreAndStratifiedBootstrap) {
+    FlattenEncoder encoder(8);
+    auto info = toy_info();
+    info.classes = {"426783006", "164889003", "164890007"};
+    const auto train = toy_split(600, 1), val = toy_split(200, 2), test = toy_split(300, 3);
+    const auto plain = run_probe(encoder, info, train, val, test);
+    const Metric* score = find(plain, "challenge_score", "test");
+    ASSERT_NE(score, nullptr);
+    EXPECT_GT(score->value, 0.8);  // both learnable classes are separable
+    EXPECT_LE(score->value, 1.0);
+    const auto stratified = run_probe(encoder, info, train, val, test, nullptr, {{"bootstrap", std::string("stratified")}});
+    const Metric* a = find(plain, "macro_auroc", "test");
+    const Metric* b = find(stratified, "macro_auroc", "test");
+    ASSERT_TRUE(a && b && a->ci_low && b->ci_low);
+    EXPECT_EQ(b->value, a->value);
+    EXPECT_NE(*b->ci_low, *a->ci_low);
+    EXPECT_LE(*b->ci_low, b->value);
+    EXPECT_GE(*b->ci_high, b->value);
+    EXPECT_THROW(make_probe({{"bootstrap", std::string("bca")}}), std::invalid_argument);
+}
+
 }  // namespace
 
 namespace {
