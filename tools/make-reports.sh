@@ -47,6 +47,17 @@ render() {  # DIR OUT_ROOT: render from DIR/reports/examples.db into OUT_ROOT (a
   done
 }
 
+# Renders into OUT_ROOT (absolute) from a copy of the store, in a scratch directory that names it as
+# the reports do: opening a store brings it to this build's schema and journal mode, which must not
+# touch the committed file.
+render_from_copy() {  # OUT_ROOT
+  local out_root=$1
+  mkdir -p "$out_root/.work/reports"
+  cp "$root/$store" "$out_root/.work/reports/examples.db"
+  render "$out_root/.work" "$out_root"
+  rm -rf "$out_root/.work"
+}
+
 case "$mode" in
   regenerate)
     work=results/examples
@@ -61,23 +72,19 @@ case "$mode" in
     mkdir -p reports && rm -f "$store"
     sqlite3 "$work/examples.db" "VACUUM INTO '$store'"
     rm -rf reports/examples
-    render "$root" "$root/reports/examples"
+    render_from_copy "$root/reports/examples"
     echo "make-reports: reports/examples/ and $store regenerated; commit both"
     ;;
   render)
     rm -rf reports/examples
-    render "$root" "$root/reports/examples"
+    render_from_copy "$root/reports/examples"
     ;;
   check)
     out=${3:?usage: tools/make-reports.sh BUILD_DIR check OUT}
     [[ -f "$store" ]] || { echo "make-reports: no $store (run make reports)" >&2; exit 1; }
-    # On a copy of the store, in a scratch directory that names it as the reports do: opening a store
-    # brings it to this build's schema, which must not touch the committed file.
     out=$(mkdir -p "$out" && cd "$out" && pwd)
-    rm -rf "${out:?}"/* && mkdir -p "$out/.work/reports"
-    cp "$store" "$out/.work/reports/examples.db"
-    render "$out/.work" "$out"
-    rm -rf "$out/.work"
+    rm -rf "$out" && mkdir -p "$out"
+    render_from_copy "$out"
     status=0
     while IFS= read -r -d '' committed; do
       relative=${committed#reports/examples/}

@@ -300,9 +300,10 @@ std::string runs_sentence(const RunTotals& t) {
 
 // ---- Markdown ----
 
+// Table cells: `|` would end the cell and `*` (the significance markers) would turn into emphasis.
 std::string md_escape(const std::string& text) {
     std::string out;
-    for (char c : text) out += c == '|' ? std::string("\\|") : std::string(1, c);
+    for (char c : text) out += c == '|' || c == '*' ? std::string("\\") + c : std::string(1, c);
     return out;
 }
 
