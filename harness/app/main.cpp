@@ -707,8 +707,10 @@ int main(int argc, char** argv) {
     report->add_option("--published", report_options.published,
                        "FILE: published numbers to print ours beside (a paper experiment's .published.toml; repeatable)")
         ->check(CLI::ExistingFile)->allow_extra_args(false);
-    report->add_option("--ci", ci_mode, "std: mean ± std over seeds; bootstrap: interval of the seed mean over the test records")
-        ->check(CLI::IsMember({"std", "bootstrap"}))->capture_default_str();
+    report->add_option("--ci", ci_mode,
+                       "std: mean ± std over seeds; bootstrap: interval of the seed mean over the test records; stratified: the "
+                       "same with each class's positives and negatives resampled apart")
+        ->check(CLI::IsMember({"std", "bootstrap", "stratified"}))->capture_default_str();
     report->add_option("--baseline", report_options.baseline, "SSL method to show deltas against, with paired tests");
     report->add_option("--resamples", report_options.resamples, "bootstrap resamples (intervals, paired tests)")
         ->capture_default_str()->check(CLI::Range(1, 1000000));
@@ -805,7 +807,7 @@ int main(int argc, char** argv) {
         if (*wfdb_cmd) return cmd_wfdb(*wfdb_cmd->get_subcommands().front(), wfdb_args);
         if (*synth_cmd) return cmd_synth(synth_args, threads);
         if (*report) {
-            report_options.ci = ci_mode == "bootstrap" ? CiMode::Bootstrap : CiMode::Std;
+            report_options.ci = ci_mode == "bootstrap" ? CiMode::Bootstrap : ci_mode == "stratified" ? CiMode::Stratified : CiMode::Std;
             if (!compared_experiments.empty()) {
                 if (!experiment.empty()) throw UsageError("report: give an experiment or --compare A B, not both");
                 report_compare_options.resamples = report_options.resamples;

@@ -86,6 +86,12 @@ Resamples label_resamples(const std::vector<int>& labels, std::int64_t classes, 
 /// r-th resample (classes where it is NaN left out). `estimate` is that mean on all rows.
 Interval stratified_per_label_interval(const std::vector<double>& scores, const std::vector<int>& labels, std::int64_t classes,
                                        const BinaryMetric& metric, const ResampleOptions& options, double level = 0.95);
+/// The same for several runs scored on the same records (seeds of one method, each [n, classes] in
+/// one record order): a class's value on a resample is the mean over runs of `metric` on that
+/// class's resample, so every run sees the same resampled records.
+Interval stratified_per_label_interval(const std::vector<std::vector<double>>& runs, const std::vector<int>& labels,
+                                       std::int64_t classes, const BinaryMetric& metric, const ResampleOptions& options,
+                                       double level = 0.95);
 
 /// Two methods on one test set: the difference a − b on all rows, its paired-bootstrap interval
 /// (both evaluated on each resample), the two-sided bootstrap p-value 2·min(P(Δ* ≤ 0), P(Δ* ≥ 0)),

@@ -206,27 +206,48 @@ Resamples label_resamples(const std::vector<int>& labels, std::int64_t classes, 
 
 Interval stratified_per_label_interval(const std::vector<double>& scores, const std::vector<int>& labels, std::int64_t classes,
                                        const BinaryMetric& metric, const ResampleOptions& options, double level) {
+    return stratified_per_label_interval(std::vector<std::vector<double>>{scores}, labels, classes, metric, options, level);
+}
+
+Interval stratified_per_label_interval(const std::vector<std::vector<double>>& runs, const std::vector<int>& labels,
+                                       std::int64_t classes, const BinaryMetric& metric, const ResampleOptions& options,
+                                       double level) {
     check_level(level);
     check_table(labels.size(), classes, "stratified_per_label_interval");
-    if (scores.size() != labels.size()) throw std::invalid_argument("stratified_per_label_interval: scores and labels must both be [n, classes]");
+    if (runs.empty()) throw std::invalid_argument("stratified_per_label_interval: no scores");
+    for (const auto& scores : runs)
+        if (scores.size() != labels.size())
+            throw std::invalid_argument("stratified_per_label_interval: scores and labels must both be [n, classes]");
     const auto c = static_cast<std::size_t>(classes);
-    // per_class[k][r]: the metric of class k on its r-th resample.
+    // The mean over runs of the metric of class k on `rows` (all runs scored the same records).
+    auto run_mean = [&](const std::vector<std::vector<double>>& run_scores, const std::vector<int>& class_labels,
+                        const std::vector<std::size_t>* rows) {
+        std::vector<double> drawn_scores;
+        std::vector<int> drawn_labels;
+        double sum = 0;
+        for (const auto& class_scores : run_scores) {
+            drawn_scores.clear();
+            drawn_labels.clear();
+            if (rows) {
+                for (std::size_t r : *rows) {
+                    drawn_scores.push_back(class_scores[r]);
+                    drawn_labels.push_back(class_labels[r]);
+                }
+            }
+            sum += rows ? metric(drawn_scores, drawn_labels) : metric(class_scores, class_labels);
+        }
+        return sum / static_cast<double>(run_scores.size());
+    };
+    // per_class[k][r]: the run-mean metric of class k on its r-th resample.
     std::vector<std::vector<double>> per_class(c);
     std::vector<double> on_all_rows(c);
     for (std::size_t k = 0; k < c; ++k) {
-        const std::vector<double> class_scores = column(scores, k, c);
+        std::vector<std::vector<double>> run_scores;
+        for (const auto& scores : runs) run_scores.push_back(column(scores, k, c));
         const std::vector<int> class_labels = column(labels, k, c);
-        on_all_rows[k] = metric(class_scores, class_labels);
-        std::vector<double> drawn_scores;
-        std::vector<int> drawn_labels;
+        on_all_rows[k] = run_mean(run_scores, class_labels, nullptr);
         label_resamples(labels, classes, static_cast<std::int64_t>(k), options).for_each([&](const std::vector<std::size_t>& rows) {
-            drawn_scores.clear();
-            drawn_labels.clear();
-            for (std::size_t r : rows) {
-                drawn_scores.push_back(class_scores[r]);
-                drawn_labels.push_back(class_labels[r]);
-            }
-            per_class[k].push_back(metric(drawn_scores, drawn_labels));
+            per_class[k].push_back(run_mean(run_scores, class_labels, &rows));
         });
     }
     std::vector<double> values;

@@ -223,7 +223,7 @@ std::string report_json(const std::string& experiment, const std::string& store_
                       {"metric", table.metric},
                       {"split", table.split},
                       {"higher_is_better", table.higher_is_better},
-                      {"ci", table.ci == CiMode::Bootstrap ? "bootstrap" : "std"},
+                      {"ci", table.ci == CiMode::Bootstrap ? "bootstrap" : table.ci == CiMode::Stratified ? "stratified" : "std"},
                       {"baseline", table.baseline},
                       {"categories", table.categories},
                       {"rank_columns", rank_columns},

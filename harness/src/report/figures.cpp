@@ -106,7 +106,7 @@ void y_axis(SvgCanvas& svg, const Frame& f, double lo, double hi, const std::str
 
 ChartPoint point_of(const ReportTable& table, const ReportCell& cell, double x) {
     ChartPoint p{x, cell.summary.mean, cell.summary.mean, cell.summary.mean};
-    if (table.ci == CiMode::Bootstrap && cell.ci_low && cell.ci_high) {
+    if (table.ci != CiMode::Std && cell.ci_low && cell.ci_high) {
         p.low = *cell.ci_low;
         p.high = *cell.ci_high;
     } else if (cell.summary.n > 1) {
@@ -124,7 +124,9 @@ std::string method_name(const ReportTable& table, const ReportRow& row) {
 }
 
 std::string interval_words(const ReportTable& table) {
-    return table.ci == CiMode::Bootstrap ? "bootstrap intervals of the seed mean" : "± one std over seeds";
+    return table.ci == CiMode::Bootstrap    ? "bootstrap intervals of the seed mean"
+           : table.ci == CiMode::Stratified ? "stratified per-label bootstrap intervals of the seed mean"
+                                            : "± one std over seeds";
 }
 
 // Series of the table's rows over `columns` (x of each column given), skipping missing cells.

@@ -72,7 +72,7 @@ struct Grid {
 std::string value_text(const ReportTable& table, const ReportCell& cell) {
     const auto& s = cell.summary;
     std::string text = fixed(s.mean, 3);
-    if (table.ci == CiMode::Bootstrap && cell.ci_low && cell.ci_high)
+    if (table.ci != CiMode::Std && cell.ci_low && cell.ci_high)
         text += " [" + fixed(*cell.ci_low, 3) + ", " + fixed(*cell.ci_high, 3) + "]";
     else if (s.n > 1)
         text += " ± " + fixed(s.std, 3);
@@ -218,6 +218,9 @@ std::string how_to_read(const ReportTable& table) {
     out << "Values: " << table.metric << " on the " << table.split << " split, ";
     if (table.ci == CiMode::Bootstrap)
         out << "mean over seeds with a percentile bootstrap interval of that mean over the test records (from the stored per-record outputs)";
+    else if (table.ci == CiMode::Stratified)
+        out << "mean over seeds with a stratified per-label bootstrap interval of that mean (each class's positives and negatives "
+               "resampled apart, from the stored per-record outputs)";
     else
         out << "mean ± sample std over seeds";
     out << "; n = seeds finished (/ declared, when fewer finished); best per column in bold, second underlined ("

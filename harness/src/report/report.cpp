@@ -3,6 +3,8 @@
 #include "report/render.hpp"
 #include "report/scored_outputs.hpp"
 
+#include "ecgbench/metrics.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -282,8 +284,22 @@ ReportTable report_table(const std::vector<FlatResult>& rows, const ReportOption
     return table;
 }
 
+namespace {
+
+// The stratified per-label bootstrap of the seed mean of macro AUROC: the runs (aligned to one record
+// order) share each class's resamples.
+Interval stratified_interval(const std::vector<ScoredRecords>& runs, const ReportOptions& options) {
+    std::vector<std::vector<double>> scores;
+    for (const auto& run : runs) scores.push_back(run.scores);
+    return stratified_per_label_interval(scores, runs.front().labels, runs.front().classes,
+                                         [](const std::vector<double>& s, const std::vector<int>& l) { return auroc(s, l); },
+                                         {options.resamples, options.seed}, options.level);
+}
+
+}  // namespace
+
 void add_resampled_statistics(ReportTable& table, const Store& store, const ReportOptions& options) {
-    if (options.ci != CiMode::Bootstrap && options.baseline.empty()) return;
+    if (options.ci == CiMode::Std && options.baseline.empty()) return;
     if (options.metric != "macro_auroc") {
         table.notes.push_back("Bootstrap intervals and paired tests are computed from stored logits and labels for macro_auroc only; "
                               "not for " + options.metric + ".");
@@ -314,13 +330,16 @@ void add_resampled_statistics(ReportTable& table, const Store& store, const Repo
     for (auto& row : table.rows) {
         const ReportRow* base = table.baseline.empty() ? nullptr : baseline_for(table, row);
         for (auto& cell : row.cells) {
-            if (options.ci == CiMode::Bootstrap) {
+            if (options.ci != CiMode::Std) {
                 const auto runs = runs_of(cell, cell.seeds, {});
                 if (runs.empty()) {
                     ++without_outputs;
                 } else {
-                    const Resamples resamples(runs.front().record_ids.size(), {options.resamples, options.seed});
-                    const Interval interval = percentile_interval(mean_macro_auroc(runs), resamples, options.level);
+                    const Interval interval = options.ci == CiMode::Stratified ? stratified_interval(runs, options)
+                                                                               : percentile_interval(mean_macro_auroc(runs),
+                                                                                                     Resamples(runs.front().record_ids.size(),
+                                                                                                               {options.resamples, options.seed}),
+                                                                                                     options.level);
                     cell.ci_low = interval.low;
                     cell.ci_high = interval.high;
                 }

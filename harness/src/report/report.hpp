@@ -24,8 +24,9 @@ struct Summary {
 Summary summarize(const std::vector<double>& values);
 
 /// What the ± of a cell is: the seeds' sample std, or a percentile bootstrap interval of the seed
-/// mean over the test records (from the stored per-record outputs).
-enum class CiMode { Std, Bootstrap };
+/// mean over the test records (from the stored per-record outputs) — resampling records, or each
+/// class's positives and negatives apart (the stratified per-label bootstrap).
+enum class CiMode { Std, Bootstrap, Stratified };
 
 struct ReportOptions {
     std::string metric = "macro_auroc";  ///< headline metric of the table
@@ -62,7 +63,7 @@ struct ReportCell {
     bool second = false;     ///< second-best mean (columns with at least three methods)
     std::size_t expected = 0;              ///< seeds the experiment declares for it
     std::size_t failed = 0, running = 0;   ///< of those, failed (or killed) and still running
-    std::optional<double> ci_low, ci_high; ///< bootstrap interval of the mean (CiMode::Bootstrap)
+    std::optional<double> ci_low, ci_high; ///< bootstrap interval of the mean (CiMode::Bootstrap or Stratified)
     std::optional<double> delta;           ///< mean − the baseline's mean
     std::optional<double> p_value;         ///< paired bootstrap p of the delta on the stored outputs
     std::vector<std::int64_t> seeds, run_ids;  ///< the finished runs behind the mean
@@ -111,7 +112,7 @@ struct ReportTable {
 ReportTable report_table(const std::vector<FlatResult>& rows, const ReportOptions& options,
                          const std::vector<ExperimentEvalCell>& cells = {});
 
-/// Bootstrap intervals (CiMode::Bootstrap) and baseline p-values from the stored per-record outputs
+/// Bootstrap intervals (CiMode::Bootstrap, Stratified) and baseline p-values from the stored per-record outputs
 /// (macro AUROC from logits and labels); what it cannot compute is listed in `table.notes`.
 void add_resampled_statistics(ReportTable& table, const Store& store, const ReportOptions& options);
 

@@ -193,6 +193,46 @@ TEST(StratifiedPerLabel, NarrowerThanThePlainBootstrapWhenALabelIsRare) {
     EXPECT_LT(stratified, 0.9 * plain);
 }
 
+TEST(StratifiedPerLabel, SeveralRunsShareEachLabelsResamplesAndAverage) {
+    // Two seeds of one method on the same records: a label's value on a resample is the mean of the
+    // two runs' AUROCs on that same resample. One run equals the single-run interval; two identical
+    // runs do too; two different runs give the mean estimate and the recomputed percentiles.
+    const MultiLabel m;
+    std::vector<double> other = m.scores;
+    for (std::size_t i = 0; i < other.size(); ++i) other[i] += 0.5 * std::cos(static_cast<double>(i));
+    const auto one = ecgbench::stratified_per_label_interval(m.scores, m.labels, 3, auroc_metric, {200, 4}, 0.9);
+    const auto same = ecgbench::stratified_per_label_interval(std::vector<std::vector<double>>{m.scores, m.scores}, m.labels, 3,
+                                                              auroc_metric, {200, 4}, 0.9);
+    EXPECT_DOUBLE_EQ(same.estimate, one.estimate);
+    EXPECT_DOUBLE_EQ(same.low, one.low);
+    EXPECT_DOUBLE_EQ(same.high, one.high);
+
+    const auto both = ecgbench::stratified_per_label_interval(std::vector<std::vector<double>>{m.scores, other}, m.labels, 3,
+                                                              auroc_metric, {200, 4}, 0.9);
+    EXPECT_NEAR(both.estimate, 0.5 * (ecgbench::macro_auroc(m.scores, m.labels, 3) + ecgbench::macro_auroc(other, m.labels, 3)), 1e-12);
+    std::vector<double> sums(200, 0.0);
+    for (std::int64_t k = 0; k < 3; ++k) {
+        std::size_t r = 0;
+        ecgbench::label_resamples(m.labels, 3, k, {200, 4}).for_each([&](const std::vector<std::size_t>& rows) {
+            for (const std::vector<double>* scores : {&m.scores, static_cast<const std::vector<double>*>(&other)}) {
+                std::vector<double> s;
+                std::vector<int> l;
+                for (std::size_t row : rows) {
+                    s.push_back((*scores)[row * 3 + static_cast<std::size_t>(k)]);
+                    l.push_back(m.labels[row * 3 + static_cast<std::size_t>(k)]);
+                }
+                sums[r] += ecgbench::auroc(s, l) / 6;
+            }
+            ++r;
+        });
+    }
+    std::sort(sums.begin(), sums.end());
+    EXPECT_NEAR(both.low, sums[9] + 0.95 * (sums[10] - sums[9]), 1e-12);
+    EXPECT_NEAR(both.high, sums[189] + 0.05 * (sums[190] - sums[189]), 1e-12);
+    EXPECT_THROW(ecgbench::stratified_per_label_interval(std::vector<std::vector<double>>{}, m.labels, 3, auroc_metric, {10, 1}),
+                 std::invalid_argument);
+}
+
 TEST(StratifiedPerLabel, RejectsOptionsThatDoNotApply) {
     const MultiLabel m;
     ResampleOptions grouped{100, 1};

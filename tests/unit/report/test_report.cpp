@@ -330,6 +330,17 @@ TEST_F(ReportStore, BootstrapIntervalsAndPairedTestsFromStoredOutputs) {
     EXPECT_NE(t.notes[0].find("Friedman test not computed"), std::string::npos) << t.notes[0];
     (void)unrun;
 
+    // The stratified per-label bootstrap: an interval around the same mean, from the same outputs.
+    ReportOptions stratified = options;
+    stratified.ci = CiMode::Stratified;
+    const auto stratified_table = build_report(*store_, "e", stratified);
+    const ReportCell& s = row_of(stratified_table, "strong").cells.at(0);
+    ASSERT_TRUE(s.ci_low && s.ci_high);
+    EXPECT_LE(*s.ci_low, s.summary.mean);
+    EXPECT_GE(*s.ci_high, s.summary.mean);
+    EXPECT_GT(*s.ci_high - *s.ci_low, 0.0);
+    EXPECT_NE(*s.ci_low, *cell.ci_low);  // other resamples than the plain bootstrap's
+
     const auto provenance = store_->experiment_provenance("e");
     EXPECT_EQ(provenance.file, "e.toml");
     EXPECT_EQ(provenance.runs.size(), 8u);  // 4 pretraining + 4 evaluation runs (the unrun cell has none)
