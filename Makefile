@@ -25,7 +25,7 @@ test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
 # The committed example reports (reports/examples/ and the store they come from): reruns the quick
-# start and each paper experiment's synthetic profile (about 10 minutes on 2 cores), then renders
+# start and each paper experiment's synthetic profile (25 min on a loaded 2-vCPU machine, less idle), then renders
 # every report type. CTest ReportsUpToDate fails when the committed files no longer match the code.
 reports: build
 	@tools/install-deps.sh --reports
