@@ -307,10 +307,28 @@ shifts = [{ name = "clean" }, { name = "muscle 0 dB", noise = "muscle", snr_db =
     }
     const std::string table = ecgbench::comparison_markdown(compared, "supervised", "random_init", {200, 200, 0.95, 1});
     EXPECT_NE(table.find("| muscle 0 dB |"), std::string::npos) << table;
+    // The stratified per-label bootstrap: the same differences, their own intervals and p-values.
+    ecgbench::CompareOptions stratified{200, 200, 0.95, 1};
+    stratified.stratified = true;
+    const auto per_label = ecgbench::compare_methods(store, "shift", "supervised", "random_init", stratified);
+    ASSERT_EQ(per_label.size(), compared.size());
+    bool any_other_interval = false;
+    for (std::size_t i = 0; i < per_label.size(); ++i) {
+        EXPECT_NEAR(per_label[i].difference, compared[i].difference, 1e-12);
+        EXPECT_LE(per_label[i].low, per_label[i].difference);
+        EXPECT_GE(per_label[i].high, per_label[i].difference);
+        any_other_interval = any_other_interval || per_label[i].low != compared[i].low;
+    }
+    EXPECT_TRUE(any_other_interval);
+    EXPECT_NE(ecgbench::comparison_markdown(per_label, "supervised", "random_init", stratified).find("stratified per-label"), std::string::npos);
     EXPECT_THROW(ecgbench::compare_methods(store, "shift", "supervised", "simclr"), std::invalid_argument);
     const auto cli = test_support::run_command(kBinary + " compare shift supervised random_init --resamples 200 --permutations 200 --store " + store_);
     ASSERT_EQ(cli.exit_code, 0) << cli.output;
     EXPECT_NE(cli.output.find("| lead I |"), std::string::npos) << cli.output;
+    const auto cli_stratified = test_support::run_command(kBinary + " compare shift supervised random_init --bootstrap stratified --resamples 200 "
+                                                                     "--permutations 200 --store " + store_);
+    ASSERT_EQ(cli_stratified.exit_code, 0) << cli_stratified.output;
+    EXPECT_NE(cli_stratified.output.find("stratified per-label"), std::string::npos) << cli_stratified.output;
 
     // A rate the 100 Hz data cannot take is refused at plan, naming the evaluation, shift and dataset.
     const auto bad = (dir_ / "bad.toml").string();
