@@ -11,6 +11,8 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <map>
+#include <algorithm>
 #include <random>
 #include <string>
 
@@ -280,6 +282,99 @@ params = { bootstrap_resamples = 0, encoder_lr_scale = 1.0 }
         EXPECT_GE(gain, 0.02) << finetune;
     }
     for (int seed : {0, 1}) EXPECT_GT(auroc("finetune-full-rate", seed), auroc("probe", seed)) << "seed " << seed;
+}
+
+// Cross-dataset: `test_dataset` in a shift tests the head fitted on one dataset on another's test
+// split (labels matched by class name), combined freely with the other steps. The cells hold the
+// other dataset's records, their identity follows its configuration, and a dataset without the
+// fitted classes or an undeclared one is refused at plan time, naming it.
+TEST_F(Protocols, CrossDatasetShiftTestsOnAnotherDatasetsRecords) {
+    const std::string toml = R"(
+[experiment]
+name = "cross"
+
+[[dataset]]
+name = "pre"
+plugin = "synthetic"
+params = { seed = 1, records = 300, records_per_subject = 2, duration_s = 2.5 }
+
+[[dataset]]
+name = "site0"
+plugin = "synthetic"
+params = { seed = 2, records = 300, records_per_subject = 2, duration_s = 2.5 }
+
+[[dataset]]
+name = "site1"
+plugin = "synthetic"
+params = { seed = 3, records = 300, records_per_subject = 2, site = 1, duration_s = 2.5 }
+
+[[encoder]]
+plugin = "resnet1d"
+params = { size = "XS" }
+
+[[ssl]]
+plugin = "supervised"
+
+[pretrain]
+datasets = ["pre"]
+epochs = 2
+
+[[evaluation]]
+name = "probe"
+task = "linear_probe"
+datasets = ["site0"]
+params = { bootstrap_resamples = 0 }
+shifts = [{ name = "clean" }, { name = "site 1", test_dataset = "site1" },
+          { name = "site 1, muscle 0 dB", test_dataset = "site1", noise = "muscle", snr_db = 0 }]
+)";
+    const auto result = run(toml, " --threads 1");
+    ASSERT_EQ(result.exit_code, 0) << result.output;
+    const ecgbench::Store store(store_);
+    SQLite::Database db(store_);
+    std::map<std::string, std::int64_t> run_of;
+    for (SQLite::Statement q(db, "SELECT shift, run_id FROM results WHERE metric = 'macro_auroc' AND split = 'test'"); q.executeStep();)
+        run_of[q.getColumn(0).getString()] = q.getColumn(1).getInt64();
+    ASSERT_EQ(run_of.size(), 3u);
+    auto first_id = [&](const std::string& shift) {
+        for (const auto& o : store.outputs(run_of.at(shift)))
+            if (o.kind == "labels") return o.record_ids.front();
+        return std::string();
+    };
+    EXPECT_EQ(first_id("clean").rfind("synth2_", 0), 0u) << first_id("clean");        // site0's records
+    EXPECT_EQ(first_id("site 1").rfind("synth3_", 0), 0u) << first_id("site 1");      // site1's
+    EXPECT_EQ(first_id("site 1, muscle 0 dB"), first_id("site 1"));
+    // The fitted head (same train split) gives another AUROC on the other site's records.
+    auto auroc = [&](const std::string& shift) {
+        return db.execAndGet("SELECT value FROM results WHERE metric = 'macro_auroc' AND split = 'test' AND shift = '" + shift + "'").getDouble();
+    };
+    EXPECT_NE(auroc("clean"), auroc("site 1"));
+    EXPECT_NE(auroc("site 1"), auroc("site 1, muscle 0 dB"));
+
+    // Identity: editing site1 changes its cells only.
+    auto plan = [&](const std::string& text) {
+        const auto path = (dir_ / "plan.toml").string();
+        std::ofstream(path) << text;
+        return test_support::run_command(kBinary + " plan " + path + " --store " + store_);
+    };
+    std::string edited = toml;
+    edited.replace(edited.find("seed = 3, records = 300"), 23, "seed = 3, records = 320");
+    const auto replanned = plan(edited);
+    ASSERT_EQ(replanned.exit_code, 0) << replanned.output;
+    std::size_t todo = 0;
+    for (auto at = replanned.output.find("\ntodo "); at != std::string::npos; at = replanned.output.find("\ntodo ", at + 1)) ++todo;
+    EXPECT_EQ(todo, 2u) << "the two site-1 cells, not the clean one nor the pretraining\n" << replanned.output;
+
+    // Refused at plan time: an undeclared dataset (with its location), a dataset without the classes.
+    std::string unknown = toml;
+    unknown.replace(unknown.find("test_dataset = \"site1\""), 22, "test_dataset = \"site9\"");
+    const auto bad_name = plan(unknown);
+    EXPECT_EQ(bad_name.exit_code, 2) << bad_name.output;
+    EXPECT_NE(bad_name.output.find("unknown dataset 'site9' in 'test_dataset'"), std::string::npos) << bad_name.output;
+    std::string rhythm = toml;
+    rhythm.replace(rhythm.find("site = 1, duration_s"), 20, "site = 1, label_set = \"rhythm\", duration_s");
+    const auto bad_classes = plan(rhythm);
+    EXPECT_EQ(bad_classes.exit_code, 2) << bad_classes.output;
+    EXPECT_NE(bad_classes.output.find("tested on 'site1': 'site1' has no class NORM"), std::string::npos) << bad_classes.output;
 }
 
 // Test-time shifts: one cell per condition, the head fitted on clean data. A supervised encoder's

@@ -341,7 +341,7 @@ private:
     void parse_slurm(const toml::table& root, Experiment& experiment) const;
     void check_profiles(const toml::table& root) const;
     void slurm_resources(const toml::table& table, const std::string& section, SlurmResources& resources) const;
-    std::vector<ShiftDecl> shift_conditions(const toml::node& node, const std::string& evaluation) const;
+    std::vector<ShiftDecl> shift_conditions(const toml::node& node, const std::string& evaluation, const Experiment& experiment) const;
 
     std::string file_;
     std::vector<std::string> overrides_;
@@ -600,12 +600,12 @@ void Parser::parse_evaluations(const toml::table& root, Experiment& experiment) 
                 decl.shots.push_back(k);
             }
         }
-        if (const toml::node* shifts = table.get("shifts")) decl.shifts = shift_conditions(*shifts, decl.name);
+        if (const toml::node* shifts = table.get("shifts")) decl.shifts = shift_conditions(*shifts, decl.name, experiment);
         experiment.evaluations.push_back(std::move(decl));
     }
 }
 
-std::vector<ShiftDecl> Parser::shift_conditions(const toml::node& node, const std::string& evaluation) const {
+std::vector<ShiftDecl> Parser::shift_conditions(const toml::node& node, const std::string& evaluation, const Experiment& experiment) const {
     const std::string section = "'shifts' of evaluation " + quote(evaluation);
     const toml::array* array = node.as_array();
     if (!array || array->empty() || !array->is_array_of_tables())
@@ -615,7 +615,8 @@ std::vector<ShiftDecl> Parser::shift_conditions(const toml::node& node, const st
     std::map<std::string, SourceLocation> names, identities;
     for (const toml::node& element : *array) {
         const toml::table& table = *element.as_table();
-        check_keys(table, {"name", "noise", "noise_record", "snr_db", "leads", "random_leads", "bandwidth_hz", "resample_hz"}, section);
+        check_keys(table, {"name", "noise", "noise_record", "snr_db", "leads", "random_leads", "bandwidth_hz", "resample_hz", "test_dataset"},
+                   section);
         ShiftDecl shift;
         shift.name = required_string(table, "name", section);
         claim_name(names, shift.name, at(*table.get("name")), "shift", "");
@@ -673,6 +674,16 @@ std::vector<ShiftDecl> Parser::shift_conditions(const toml::node& node, const st
         if (const toml::node* rate = table.get("resample_hz")) {
             shift.resample_hz = number_value(*rate, "resample_hz", section);
             if (!(shift.resample_hz >= 1)) fail(at(*rate), "'resample_hz' in " + section + " must be at least 1 Hz");
+        }
+        if (const toml::node* target = table.get("test_dataset")) {
+            shift.test_dataset = string_value(*target, "test_dataset", section);
+            std::vector<std::string> declared;
+            for (const DatasetDecl& decl : experiment.datasets) declared.push_back(decl.name);
+            if (std::find(declared.begin(), declared.end(), shift.test_dataset) == declared.end()) {
+                std::string hint = did_you_mean(shift.test_dataset, declared);
+                if (hint.empty()) hint = " (declared datasets: " + join(declared, ", ") + ")";
+                fail(at(*target), "unknown dataset " + quote(shift.test_dataset) + " in 'test_dataset' " + in(section) + hint);
+            }
         }
         // Two entries that change the data identically would be one cell under two names.
         const std::string identity = canonical_json(shift.identity());

@@ -123,6 +123,8 @@ Plan expand(const Experiment& experiment, const std::map<std::string, DatasetIde
                         cell.label_fraction = fraction;
                         cell.shots = shots;
                         cell.shift = shift;
+                        cell.test_dataset =
+                            decl.shifts[shift].test_dataset.empty() ? dataset : dataset_index(experiment, decl.shifts[shift].test_dataset);
                         cell.seed = source.seed;
                         Json config{{"kind", "eval"},
                                     {"pretrain", source.hash},
@@ -133,7 +135,10 @@ Plan expand(const Experiment& experiment, const std::map<std::string, DatasetIde
                         if (shots > 0) config["shots"] = shots;  // absent otherwise: older cells keep their hashes
                         // Only a shift that changes the data enters the identity: cells without one
                         // keep the hashes (and results) they had before shifts existed.
-                        if (decl.shifts[shift].changes_data()) config["shift"] = decl.shifts[shift].identity();
+                        if (const ShiftDecl& condition = decl.shifts[shift]; condition.changes_data()) {
+                            config["shift"] = condition.identity();
+                            if (cell.test_dataset != dataset) config["shift"]["test_dataset"] = dataset_config(cell.test_dataset);
+                        }
                         // A task reading class descriptions (zero-shot prompts) depends on them; other
                         // tasks' cells keep their identities when a dataset gains descriptions.
                         if (decl.reads_class_descriptions)

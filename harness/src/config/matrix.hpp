@@ -35,6 +35,7 @@ struct EvalCell {
     double label_fraction = 1.0;
     std::int64_t shots = 0;      ///< k labelled training records per class (0 = the label fraction applies)
     std::size_t shift = 0;       ///< index into EvaluationDecl::shifts
+    std::size_t test_dataset = 0;  ///< index into Experiment::datasets of the test split: `dataset` unless a cross-dataset shift
     std::int64_t seed = 0;
 };
 

@@ -14,6 +14,7 @@
 #include "runner/shard_cache.hpp"
 #include "train/data_parallel.hpp"
 #include "util/json.hpp"
+#include "util/text.hpp"
 #include "ecgbench/sha256.hpp"
 
 #include <torch/torch.h>
@@ -67,6 +68,17 @@ void require_finite(const EcgSplit& chunk, const std::string& what, std::int64_t
     const std::string record = row < chunk.record_ids.size() ? "record '" + chunk.record_ids[row] + "'"
                                                              : "record #" + std::to_string(offset + static_cast<std::int64_t>(row));
     throw std::runtime_error(what + ": " + record + " has NaN or infinite samples");
+}
+
+/// `split` (labelled with `from` classes) with its label columns in the order of `to`, matched by
+/// name; the plan has checked that `from` holds every class of `to` (check_cross_dataset).
+EcgSplit with_classes(const EcgSplit& split, const std::vector<std::string>& from, const std::vector<std::string>& to) {
+    std::vector<std::int64_t> columns;
+    for (const auto& name : to)
+        columns.push_back(static_cast<std::int64_t>(std::find(from.begin(), from.end(), name) - from.begin()));
+    EcgSplit out = split;
+    out.labels = split.labels.index_select(1, torch::tensor(columns, torch::kLong));
+    return out;
 }
 
 // Loads dataset splits at most once per (dataset, split, leads) within one `run`, and records in
@@ -552,9 +564,13 @@ private:
             }
             const auto& train = splits_.get(cell.dataset, Split::Train, leads);
             const auto& val = splits_.get(cell.dataset, Split::Val, leads);
-            // The head is fitted on clean train/val data and tested on shifted data.
-            const auto test = apply_shift(splits_.get(cell.dataset, Split::Test, leads), shift, leads, eval_info.sampling_rate_hz,
-                                          static_cast<std::uint64_t>(cell.seed));
+            // The head is fitted on clean train/val data and tested on shifted data (another dataset's
+            // test split, its labels in this dataset's class order, for a cross-dataset shift).
+            const EcgSplit& unshifted = splits_.get(cell.test_dataset, Split::Test, leads);
+            const auto test = apply_shift(cell.test_dataset == cell.dataset
+                                              ? unshifted
+                                              : with_classes(unshifted, prepared_.dataset_infos[cell.test_dataset].classes, eval_info.classes),
+                                          shift, leads, eval_info.sampling_rate_hz, static_cast<std::uint64_t>(cell.seed));
             const auto train_subset = labelled_subset(train, cell);
             timings.push_back({"load_data", seconds_since(start)});
 
@@ -693,6 +709,31 @@ private:
     std::size_t counter_ = 0;
 };
 
+/// A cross-dataset shift of `evaluation` on dataset `d` needs test data at d's sampling rate carrying
+/// every class d's head is fitted on (matched by name): refused at plan time otherwise.
+void check_cross_dataset(const PreparedExperiment& prepared, const EvaluationDecl& evaluation, const ShiftDecl& shift, std::size_t d) {
+    const auto& datasets = prepared.experiment.datasets;
+    const auto t = static_cast<std::size_t>(
+        std::find_if(datasets.begin(), datasets.end(), [&](const auto& decl) { return decl.name == shift.test_dataset; }) - datasets.begin());
+    const DatasetInfo& fit = prepared.dataset_infos.at(d);
+    const DatasetInfo& test = prepared.dataset_infos.at(t);
+    const std::string what = "evaluation '" + evaluation.name + "', shift '" + shift.name + "': fitted on '" + datasets[d].name +
+                             "', tested on '" + shift.test_dataset + "'";
+    if (std::abs(fit.sampling_rate_hz - test.sampling_rate_hz) > 1e-9) {
+        std::ostringstream msg;
+        msg << what << ": their sampling rates differ (" << fit.sampling_rate_hz << " Hz and " << test.sampling_rate_hz
+            << " Hz; resample one with its plugin's rate parameter or a `resample` preprocessing step)";
+        throw ConfigError(evaluation.where, msg.str());
+    }
+    std::vector<std::string> missing;
+    for (const auto& name : fit.classes)
+        if (std::find(test.classes.begin(), test.classes.end(), name) == test.classes.end()) missing.push_back(name);
+    if (!missing.empty())
+        throw ConfigError(evaluation.where, what + ": '" + shift.test_dataset + "' has no class " + join(missing, ", ") +
+                                                " (classes are matched by name; its classes: " +
+                                                (test.classes.empty() ? std::string("none") : join(test.classes, ", ")) + ")");
+}
+
 }  // namespace
 
 PreparedExperiment prepare_experiment(const std::string& file, const PluginRegistry& registry,
@@ -747,10 +788,12 @@ PreparedExperiment prepare_experiment(const std::string& file, const PluginRegis
         for (const auto& name : evaluation.datasets) {
             const auto d = static_cast<std::size_t>(
                 std::find_if(datasets.begin(), datasets.end(), [&](const auto& decl) { return decl.name == name; }) - datasets.begin());
-            for (const auto& shift : evaluation.shifts)
+            for (const auto& shift : evaluation.shifts) {
                 if (const std::string problem = shift.rate_problem(prepared.dataset_infos.at(d).sampling_rate_hz); !problem.empty())
                     throw ConfigError(evaluation.where, "evaluation '" + evaluation.name + "', shift '" + shift.name + "' on dataset '" +
                                                             name + "': " + problem);
+                if (!shift.test_dataset.empty()) check_cross_dataset(prepared, evaluation, shift, d);
+            }
         }
     }
     try {

@@ -31,6 +31,7 @@ Json ShiftDecl::identity() const {
     // Absent unless declared, so the identities of cells declared before these keys existed stay.
     if (highpass_hz > 0 || lowpass_hz > 0) fields["bandwidth_hz"] = Json::array({highpass_hz, lowpass_hz});
     if (resample_hz > 0) fields["resample_hz"] = resample_hz;
+    if (!test_dataset.empty()) fields["test_dataset"] = test_dataset;
     return fields;
 }
 

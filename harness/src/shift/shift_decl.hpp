@@ -33,12 +33,17 @@ struct ShiftDecl {
     /// A lower sampling rate: each record resampled down to this rate and back up to the data's
     /// (anti-aliasing polyphase FIR both ways), so the encoder keeps its input rate; 0 = off.
     double resample_hz = 0;
+    /// Cross-dataset: test on this [[dataset]]'s test split instead of the evaluation dataset's (the
+    /// head still fitted on the evaluation dataset's train/val; labels matched by class name). The
+    /// other steps then apply to that data. "" = the evaluation dataset's own test split.
+    std::string test_dataset;
 
     bool changes_data() const {
         return !noise.empty() || !noise_record.empty() || !leads.empty() || random_leads > 0 || highpass_hz > 0 || lowpass_hz > 0 ||
-               resample_hz > 0;
+               resample_hz > 0 || !test_dataset.empty();
     }
-    /// What changes the data (not the label), as JSON: part of the cell identity.
+    /// What changes the data (not the label), as JSON: part of the cell identity (the plan replaces
+    /// `test_dataset`'s name with that dataset's configuration, so the cell follows its content).
     nlohmann::json identity() const;
     /// Why data at `sampling_rate_hz` cannot take this shift (a band corner at or above Nyquist, a
     /// resampling rate not below the data's), or "" when it can.
