@@ -135,7 +135,7 @@ TEST(HeartLangLosses, FormCrossEntropyByHand) {
     const at::Tensor codes = at::tensor(std::vector<std::int64_t>{1, 1}).view({1, 2});
     const at::Tensor both = at::ones({1, 2}, at::kBool);
     EXPECT_NEAR(hl::form_loss(logits, codes, both).item<double>(), (std::log(3.0) + std::log(2.0)) / 2, 1e-6);
-    const at::Tensor lead0 = at::tensor(std::vector<bool>{true, false}).view({1, 2});
+    const at::Tensor lead0 = at::tensor(std::vector<int>{1, 0}).to(at::kBool).view({1, 2});
     const at::Tensor garbage = at::tensor(std::vector<std::int64_t>{1, 99}).view({1, 2});  // unscored codes are never read
     EXPECT_NEAR(hl::form_loss(logits, garbage, lead0).item<double>(), std::log(3.0), 1e-6);
     // argmax of lead 0 is code 0 (first of equals): a miss; lead 1's is 1: a hit.
@@ -152,7 +152,7 @@ TEST(HeartLangLosses, RhythmSquaredErrorOverDefinedIntervals) {
     const float nan = std::numeric_limits<float>::quiet_NaN();
     const at::Tensor prediction = rows({{1, 2}, {0.5, 0}}).requires_grad_(true);
     const at::Tensor target = rows({{1.5, nan}, {0.5, 1}});
-    const at::Tensor defined = at::tensor(std::vector<bool>{true, false, true, true}).view({2, 2});
+    const at::Tensor defined = at::tensor(std::vector<int>{1, 0, 1, 1}).to(at::kBool).view({2, 2});
     const at::Tensor loss = hl::rhythm_loss(prediction, target, defined);  // (0.25 + 0 + 1) / 3
     EXPECT_NEAR(loss.item<double>(), 1.25 / 3, 1e-6);
     loss.backward();
@@ -239,6 +239,25 @@ TEST(HeartLangMethod, LossFallsOnAFixedBatch) {
     const auto losses = train_on_batch(*method, *encoder, batch, 40);
     for (double l : losses) ASSERT_TRUE(std::isfinite(l));
     EXPECT_LT(mean_of(losses, 35, 40), 0.7 * mean_of(losses, 0, 5)) << "first " << losses.front() << " last " << losses.back();
+}
+
+TEST(HeartLangMethod, PoolsThePerLeadTokensOfAPatchEncoder) {
+    // vit1d's tokens read one lead each (token_spans): a beat pools the patches of present leads it overlaps.
+    at::manual_seed(0);
+    const auto data = pulse_split(8);
+    const auto& spec = registry().require("vit1d", ecgbench::PluginKind::Encoder).manifest().params;
+    const auto vit = registry().make_encoder(
+        "vit1d", ecgbench::validate_params(spec, {{"size", std::string("XS")}, {"patch_size", std::int64_t{20}}}),
+        encoder_input(kLeads, kSamples));
+    auto method = make_method("heartlang", kSmall);
+    method->setup(*vit, context_for(*vit, data, 10));
+    auto batch = as_batch(data);
+    batch.lead_present = batch.lead_present.clone();
+    batch.lead_present[2][1] = false;
+    batch.signals = batch.signals.clone();
+    batch.signals[2][1].zero_();
+    const auto losses = train_on_batch(*method, *vit, batch, 3);
+    for (double l : losses) EXPECT_TRUE(std::isfinite(l));
 }
 
 TEST(HeartLangMethod, RecordsWithTooFewBeatsAreSkippedAndCounted) {
