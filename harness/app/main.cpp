@@ -707,6 +707,10 @@ int main(int argc, char** argv) {
     report->add_option("--published", report_options.published,
                        "FILE: published numbers to print ours beside (a paper experiment's .published.toml; repeatable)")
         ->check(CLI::ExistingFile)->allow_extra_args(false);
+    report->add_option("--subgroups", report_options.subgroups,
+                       "COVARIATE or COVARIATE:E1,E2,...: macro AUROC per group of a stored covariate (each value, or bands "
+                       "< E1, [E1, E2) ... >= Ek), the worst group and its gap (repeatable; docs/reports.md#subgroups)")
+        ->allow_extra_args(false);
     report->add_option("--ci", ci_mode,
                        "std: mean ± std over seeds; bootstrap: interval of the seed mean over the test records; stratified: the "
                        "same with each class's positives and negatives resampled apart")
