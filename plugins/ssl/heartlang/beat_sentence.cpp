@@ -1,6 +1,6 @@
 #include "beat_sentence.hpp"
 
-#include "dsp/dsp.hpp"
+#include "ecgbench/dsp.hpp"
 
 #include <algorithm>
 

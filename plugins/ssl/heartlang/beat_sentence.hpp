@@ -24,7 +24,7 @@ struct Beat {
 /// and last beats are bounded by the window (and the record) alone.
 std::vector<Beat> segment_beats(const std::vector<std::int64_t>& r_peaks, std::int64_t samples, std::int64_t window);
 
-/// The beats of one record: R peaks by the core detector (dsp::detect_qrs) on `detection_leads`
+/// The beats of one record: R peaks by dsp::detect_qrs (ecgbench/dsp.hpp) on `detection_leads`
 /// (each `samples` samples at `sampling_rate_hz`), segment_beats, the first `max_beats` kept.
 std::vector<Beat> tokenise(const std::vector<const float*>& detection_leads, std::int64_t samples,
                            double sampling_rate_hz, std::int64_t window, std::int64_t max_beats);

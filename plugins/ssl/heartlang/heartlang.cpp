@@ -2,11 +2,11 @@
 // "Reading Your Heart: Learning ECG Words and Sentences via Pre-training ECG Language Model",
 // ICLR 2025). Heartbeats are words, a record is a sentence of them.
 //
-//   tokens      R peaks from the core QRS detector on `detection_lead` (lead I, as HeartLang's fixed
-//               QRSTokenizer, their issue #2; a record whose lead I is absent uses every present
-//               lead); each beat reads the samples between the midpoints to its neighbours, at most
-//               `beat_window_ms` / 2 either side of R (beat_sentence.hpp); at most `max_beats` per
-//               record
+//   tokens      R peaks from the QRS detector of ecgbench/dsp.hpp on `detection_lead` (lead I, as
+//               HeartLang's fixed QRSTokenizer, their issue #2; a record whose lead I is absent uses
+//               every present lead); each beat reads the samples between the midpoints to its
+//               neighbours, at most `beat_window_ms` / 2 either side of R (beat_sentence.hpp); at most
+//               `max_beats` per record
 //   vocabulary  k-means (`vocabulary_size` centres, `kmeans_iterations` Lloyd steps) over up to
 //               `kmeans_sample` single-lead beat words (the window centred on R, zero outside the
 //               beat) of the pretraining split, fitted once in setup() and kept in the registered

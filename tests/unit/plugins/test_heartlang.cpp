@@ -120,7 +120,9 @@ TEST(HeartLangTokens, PulseTrainGivesOneBeatPerPulseAtItsPeak) {
         EXPECT_NEAR(static_cast<double>(beats[i].r), static_cast<double>(truth[i]), 2.0) << "beat " << i;
         EXPECT_LE(beats[i].start, beats[i].r);
         EXPECT_GT(beats[i].end, beats[i].r);
-        if (i > 0) EXPECT_EQ(beats[i].start, beats[i - 1].end);  // 80 samples apart: the midpoints bound them
+        if (i > 0) {
+            EXPECT_EQ(beats[i].start, beats[i - 1].end);  // 80 samples apart: the midpoints bound them
+        }
     }
     // At most max_beats, the last one still ending at the midpoint to the next.
     const auto first5 = hl::tokenise({lead.data()}, samples, 100.0, 96, 5);
