@@ -1,7 +1,8 @@
 // The heartlang method (plugins/ssl/heartlang): its k-means vocabulary, QRS tokenisation and masked
 // beat losses against hand-computed values; then the plugin itself on synthetic pulse trains: the
 // vocabulary survives a checkpoint, the loss falls on a fixed batch, beat-poor records are skipped
-// and counted, and a detection lead the data lacks is an error naming it.
+// and counted, records without lead I are cut on their other leads, and a detection lead the data
+// lacks is an error naming it.
 #include "../../../plugins/ssl/heartlang/beat_sentence.hpp"
 #include "../../../plugins/ssl/heartlang/beat_vocabulary.hpp"
 #include "../../../plugins/ssl/heartlang/sentence_losses.hpp"
@@ -275,6 +276,11 @@ TEST(HeartLangMethod, RecordsWithTooFewBeatsAreSkippedAndCounted) {
     const auto loss = method->loss(*encoder, batch);
     EXPECT_NEAR(term(loss, "skipped_share"), 0.25, 1e-9);
     EXPECT_GT(loss.total.item<double>(), 0.0);
+    // Lead I absent (zeroed and marked): the detector falls back to the present leads.
+    batch.lead_present = batch.lead_present.clone();
+    batch.lead_present.select(1, 0).fill_(false);
+    batch.signals.select(1, 0).zero_();
+    EXPECT_NEAR(term(method->loss(*encoder, batch), "skipped_share"), 0.25, 1e-9);
     batch.signals.zero_();  // nothing left to score: a zero loss that still back-propagates
     const auto none = method->loss(*encoder, batch);
     EXPECT_EQ(term(none, "skipped_share"), 1.0);
