@@ -28,7 +28,8 @@
 //               seconds; a beat without that neighbour has no target), weighted by `rhythm_weight`
 // Records with fewer than `min_beats` detected beats stay in the encoder's batch (BatchNorm) but out
 // of both losses; their share is the stored term "skipped_share" (a batch with none left gives a
-// zero loss). Other stored terms: "form", "rhythm", "form_accuracy", "beats" (per record).
+// zero loss). Other stored terms: "form", "rhythm", "form_accuracy", "beats" (per record),
+// "hidden_share" (hidden beats / beats of the records in the losses).
 //
 // What it changes relative to HeartLang: the vocabulary is k-means over beat words where HeartLang
 // learns a VQ codebook (VQ-HBR: 8192 entries, 5,394 used, trained to reconstruct beats), and it
@@ -161,6 +162,7 @@ public:
         const at::Tensor rows = at::tensor(eligible, at::kLong);
         const auto on = [&](const at::Tensor& t) { return t.index_select(0, rows).to(device); };
         const at::Tensor hidden = on(s.hidden), valid = on(s.valid);
+        terms["hidden_share"] = hidden.sum().to(at::kFloat).cpu() / valid.sum().to(at::kFloat).cpu();
         const std::int64_t e = rows.size(0), m = hidden.size(1);
 
         const at::Tensor beat = on(s.weights).bmm(tokens.index_select(0, rows.to(device)));  // [E, M, D]

@@ -244,6 +244,25 @@ TEST(HeartLangMethod, LossFallsOnAFixedBatch) {
     EXPECT_LT(mean_of(losses, 35, 40), 0.7 * mean_of(losses, 0, 5)) << "first " << losses.front() << " last " << losses.back();
 }
 
+TEST(HeartLangMethod, HidesAtLeastOneBeatAndNeverAll) {
+    at::manual_seed(0);
+    const auto data = pulse_split(8);
+    const auto encoder = resnet_xs(kLeads, kSamples);
+    const auto batch = as_batch(data);
+    for (const double ratio : {0.05, 0.95}) {
+        auto small = kSmall;
+        small["mask_ratio"] = ratio;
+        auto method = make_method("heartlang", small);
+        method->setup(*encoder, context_for(*encoder, data, 10));
+        const auto loss = method->loss(*encoder, batch);
+        ASSERT_EQ(term(loss, "skipped_share"), 0.0);
+        // 6–8 beats per record: ⌊0.05 n⌉ = 0 becomes 1 hidden per record, ⌊0.95 n⌉ = n becomes n − 1,
+        // so hidden beats / all beats = 1 / mean beats, or 1 − 1 / mean beats.
+        const double per_record = term(loss, "beats");
+        EXPECT_NEAR(term(loss, "hidden_share"), ratio < 0.5 ? 1 / per_record : 1 - 1 / per_record, 1e-6) << ratio;
+    }
+}
+
 TEST(HeartLangMethod, PoolsThePerLeadTokensOfAPatchEncoder) {
     // vit1d's tokens read one lead each (token_spans): a beat pools the patches of present leads it overlaps.
     at::manual_seed(0);
