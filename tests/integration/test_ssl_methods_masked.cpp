@@ -43,7 +43,7 @@ void PrintTo(const MaskedCase& c, std::ostream* out) { *out << c.method << " {" 
 const MaskedCase kCases[] = {
     {"st_mem", "st_mem", R"(normalise_targets = false, decoder_width = 64, decoder_depth = 2, decoder_heads = 4)", "0", 10, -0.08},
     {"jepa", "jepa", R"(predictor_width = 64, predictor_depth = 2, predictor_heads = 4, tau_base = 0.99)", "0", 3, -0.08},
-    {"mtfp", "mtfp", R"(decoder_width = 64, decoder_depth = 2, decoder_heads = 4)", "0", 6, -0.08},
+    {"mtfp", "mtfp", R"(normalise_targets = false, temperature = 0.3, decoder_width = 64, decoder_depth = 2, decoder_heads = 4)", "0", 3, -0.08},
 };
 
 std::string experiment(const MaskedCase& c) {
