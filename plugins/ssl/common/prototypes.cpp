@@ -46,7 +46,8 @@ void update_prototypes(const at::Tensor& prototypes, const at::Tensor& idle, con
     const at::Tensor dead = (idle >= reinit_after).nonzero().view({-1});
     if (const std::int64_t d = dead.size(0); d > 0) {
         const auto long_options = at::TensorOptions().dtype(at::kLong).device(z.device());
-        const at::Tensor rows = d <= m ? at::randperm(m, long_options).narrow(0, 0, d) : at::randint(m, {d}, long_options);
+        const at::Tensor rows =
+            d <= m ? at::randperm(m, long_options).narrow(0, 0, d) : at::randint(m, {d}, long_options);
         prototypes.index_copy_(0, dead, z.index_select(0, rows));
         idle.index_fill_(0, dead, 0);
     }
@@ -54,7 +55,8 @@ void update_prototypes(const at::Tensor& prototypes, const at::Tensor& idle, con
     const at::Tensor sums = at::zeros_like(prototypes).index_add_(0, nearest, z);
     const at::Tensor counts = at::zeros({k}, z.options()).index_add_(0, nearest, at::ones({m}, z.options()));
     const at::Tensor won = counts > 0;
-    const at::Tensor moved = unit_rows(momentum * prototypes + (1 - momentum) * sums / counts.clamp_min(1).unsqueeze(1));
+    const at::Tensor moved =
+        unit_rows(momentum * prototypes + (1 - momentum) * sums / counts.clamp_min(1).unsqueeze(1));
     prototypes.copy_(at::where(won.unsqueeze(1), moved, prototypes));
     idle.copy_(at::where(won, at::zeros_like(idle), idle + 1));
 }

@@ -95,9 +95,9 @@ public:
             throw std::invalid_argument("mtfp: the spectral target needs patches of at least 2 samples");
         bins_ = grid_->patch() / 2 + 1;
         const std::int64_t width = ecgbench::masked::token_width("mtfp", encoder, context.input);
-        decoder_ = register_module("decoder", std::make_shared<TokenDecoder>(*grid_, width,
-                                                                             grid_->patch() + bins_ + beat_k_, shape_,
-                                                                             /*per_lead=*/false));
+        decoder_ = register_module(
+            "decoder", std::make_shared<TokenDecoder>(*grid_, width, grid_->patch() + bins_ + beat_k_, shape_,
+                                                      /*per_lead=*/false));
         rhythm_head_ = register_module("rhythm_head", torch::nn::Linear(context.embedding_dim, rhythm_k_));
         beat_prototypes_ = register_buffer("beat_prototypes", unit_random(beat_k_, width));
         rhythm_prototypes_ = register_buffer("rhythm_prototypes", unit_random(rhythm_k_, context.embedding_dim));
@@ -132,8 +132,8 @@ public:
         const at::Tensor beat = soft_cross_entropy(
             selected_rows(out.narrow(2, patch + bins_, beat_k_), scored),
             prototype_assignments(selected_rows(full.tokens, scored), beat_prototypes_, temperature_));
-        const at::Tensor rhythm = soft_cross_entropy(rhythm_head_->forward(masked.pooled),
-                                                     prototype_assignments(full.pooled, rhythm_prototypes_, temperature_));
+        const at::Tensor rhythm = soft_cross_entropy(
+            rhythm_head_->forward(masked.pooled), prototype_assignments(full.pooled, rhythm_prototypes_, temperature_));
         // The step hook refreshes the prototypes from these (detached: computed without gradients).
         step_tokens_ = selected_rows(full.tokens, present);
         step_pooled_ = full.pooled;
