@@ -707,6 +707,10 @@ int main(int argc, char** argv) {
     report->add_option("--published", report_options.published,
                        "FILE: published numbers to print ours beside (a paper experiment's .published.toml; repeatable)")
         ->check(CLI::ExistingFile)->allow_extra_args(false);
+    report->add_option("--subgroups", report_options.subgroups,
+                       "COVARIATE or COVARIATE:E1,E2,...: macro AUROC per group of a stored covariate (each value, or bands "
+                       "< E1, [E1, E2) ... >= Ek), the worst group and its gap (repeatable; docs/reports.md#subgroups)")
+        ->allow_extra_args(false);
     report->add_option("--ci", ci_mode,
                        "std: mean ± std over seeds; bootstrap: interval of the seed mean over the test records; stratified: the "
                        "same with each class's positives and negatives resampled apart")
@@ -735,6 +739,11 @@ int main(int argc, char** argv) {
     compare->add_option("--permutations", compare_options.permutations, "permutation test draws")->capture_default_str()->check(CLI::Range(1, 1000000));
     compare->add_option("--level", compare_options.level, "interval level")->capture_default_str()->check(CLI::Range(0.5, 0.999));
     compare->add_option("--seed", compare_options.seed, "seed of the resamples and permutations")->capture_default_str();
+    std::string compare_bootstrap = "records";
+    compare->add_option("--bootstrap", compare_bootstrap,
+                        "records: resample test records; stratified: each class's positives and negatives resampled apart "
+                        "(the stratified per-label bootstrap, docs/metrics.md)")
+        ->check(CLI::IsMember({"records", "stratified"}))->capture_default_str();
     auto* export_cmd = app.add_subcommand("export", "write a pretrained encoder as TorchScript (torch.jit.load in Python)");
     export_cmd->add_option("cell", cell, "pretraining cell: at least 6 hex digits of its hash (see `ecgbench plan`)")->required();
     export_cmd->add_option("--out", export_out, "TorchScript file to write")->required();
@@ -818,7 +827,10 @@ int main(int argc, char** argv) {
             if (experiment.empty()) throw UsageError("report: an experiment name (or --compare A B) is required");
             return cmd_report(experiment, store_path, out_dir, report_options, json);
         }
-        if (*compare) return cmd_compare(experiment, method_a, method_b, store_path, compare_options);
+        if (*compare) {
+            compare_options.stratified = compare_bootstrap == "stratified";
+            return cmd_compare(experiment, method_a, method_b, store_path, compare_options);
+        }
         if (app.got_subcommand("verify")) return cmd_verify(store_path);
         if (*new_plugin) return cmd_new_plugin(kind, new_name, new_out, plugin_dirs);
         if (*merge) return cmd_merge(merge_main, merge_shards);

@@ -13,6 +13,8 @@
 #include <fstream>
 #include <iterator>
 #include <random>
+#include <sstream>
+#include <vector>
 #include <string>
 
 namespace fs = std::filesystem;
@@ -162,6 +164,43 @@ TEST_F(Report, EveryFormatFromARealRunWithGapsFiguresAndComparison) {
     for (const char* needle : {"id=\"provenance\"", "libtorch", "simclr", "pretrain cells' latest runs: 4 finished", "[experiment]"})
         EXPECT_NE(html.find(needle), std::string::npos) << needle;
     EXPECT_EQ(html.find("<script"), std::string::npos);
+
+    // Subgroups from the stored covariates: a row per finished classification cell and group, the
+    // whole test split equal to the table's mean (the probe's stored logits reproduce its AUROC),
+    // one worst group per cell, and a section in every format.
+    const fs::path sub = dir_ / "subgroups";
+    const auto subgroups = ecgbench("report reported --subgroups sex --subgroups age:50 --format md,tex,csv,html --out " + sub.string());
+    ASSERT_EQ(subgroups.exit_code, 0) << subgroups.output;
+    const std::string groups_csv = read(sub / "subgroups.csv");
+    EXPECT_EQ(count(groups_csv, "\nsex,sex = 0,"), 12u) << groups_csv;  // 2 methods × 6 classification columns
+    EXPECT_EQ(count(groups_csv, "\nsex,sex = 1,"), 12u) << groups_csv;
+    EXPECT_EQ(count(groups_csv, "\nage,age < 50,"), 12u) << groups_csv;
+    EXPECT_EQ(count(groups_csv, "\nage,age ≥ 50,"), 12u) << groups_csv;
+    EXPECT_EQ(count(groups_csv, ",1,2\n"), 24u) << "one worst group per cell and covariate\n" << groups_csv;
+    const std::string table_csv = read(sub / "summary.csv");
+    const std::string key = "pre,xs,simclr,probe,heldout,1,0,,test,macro_auroc,";
+    const auto at = groups_csv.find(key);
+    ASSERT_NE(at, std::string::npos) << groups_csv;
+    std::vector<std::string> fields;
+    {
+        std::stringstream line(groups_csv.substr(at, groups_csv.find('\n', at) - at));
+        for (std::string f; std::getline(line, f, ',');) fields.push_back(f);
+    }
+    const auto mean_at = table_csv.find("pre,xs,simclr,0,probe,heldout,1,0,,macro_auroc,test,finished,");
+    ASSERT_NE(mean_at, std::string::npos) << table_csv;
+    const double table_mean = std::stod(table_csv.substr(mean_at + std::string("pre,xs,simclr,0,probe,heldout,1,0,,macro_auroc,test,finished,").size()));
+    EXPECT_NEAR(std::stod(fields.at(12)), table_mean, 1e-6) << groups_csv;  // overall
+    for (const char* file : {"report.md", "report.html", "report.tex"}) {
+        const std::string text = read(sub / file);
+        EXPECT_NE(text.find("ubgroups: sex"), std::string::npos) << file;
+        EXPECT_NE(text.find("ubgroups: age"), std::string::npos) << file;
+    }
+    const auto continuous = ecgbench("report reported --subgroups age --out " + (dir_ / "x").string());
+    EXPECT_EQ(continuous.exit_code, 2) << continuous.output;
+    EXPECT_NE(continuous.output.find("give band edges"), std::string::npos) << continuous.output;
+    const auto bad_edge = ecgbench("report reported --subgroups age:5o --out " + (dir_ / "x").string());
+    EXPECT_EQ(bad_edge.exit_code, 2) << bad_edge.output;
+    EXPECT_NE(bad_edge.output.find("'5o'"), std::string::npos) << bad_edge.output;
 
     // --json: the table with the new fields, the files written.
     test_support::JsonQuery json(ecgbench("report reported --json --baseline random_init --out " + (dir_ / "j").string()).output);

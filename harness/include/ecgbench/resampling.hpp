@@ -102,6 +102,13 @@ struct PairedComparison {
 };
 PairedComparison paired_bootstrap(const Statistic& a, const Statistic& b, const Resamples& resamples, double level = 0.95);
 
+/// The paired comparison under the stratified per-label bootstrap: both methods are scored on each
+/// class's same resamples (label_resamples), Δ on resample r = macro(a) − macro(b) there (the mean of
+/// `metric` over the classes where it is defined); interval and two-sided p as paired_bootstrap.
+PairedComparison paired_stratified_per_label(const std::vector<double>& scores_a, const std::vector<double>& scores_b,
+                                             const std::vector<int>& labels, std::int64_t classes, const BinaryMetric& metric,
+                                             const ResampleOptions& options, double level = 0.95);
+
 /// Paired permutation test of metric(a) − metric(b): under the null the two methods' outputs for a
 /// record are exchangeable, so each permutation swaps each row's scores between a and b with
 /// probability ½ (whole patients when `groups` is given). p = (1 + #{|Δ*| ≥ |Δ|}) / (1 + permutations).

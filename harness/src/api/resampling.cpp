@@ -209,15 +209,27 @@ Interval stratified_per_label_interval(const std::vector<double>& scores, const 
     return stratified_per_label_interval(std::vector<std::vector<double>>{scores}, labels, classes, metric, options, level);
 }
 
-Interval stratified_per_label_interval(const std::vector<std::vector<double>>& runs, const std::vector<int>& labels,
-                                       std::int64_t classes, const BinaryMetric& metric, const ResampleOptions& options,
-                                       double level) {
-    check_level(level);
-    check_table(labels.size(), classes, "stratified_per_label_interval");
-    if (runs.empty()) throw std::invalid_argument("stratified_per_label_interval: no scores");
+namespace {
+
+// The stratified per-label bootstrap's values: per_class[k][r] = the mean over runs of `metric` of
+// class k on its r-th resample (label_resamples), on_all_rows[k] = the same on every row.
+struct PerLabelValues {
+    std::vector<std::vector<double>> per_class;
+    std::vector<double> on_all_rows;
+    /// The macro average (mean over the classes where it is defined) on resample r; NaN if none.
+    double macro(std::size_t r) const {
+        std::vector<double> resample(per_class.size());
+        for (std::size_t k = 0; k < per_class.size(); ++k) resample[k] = per_class[k][r];
+        return nanmean(resample);
+    }
+};
+
+PerLabelValues per_label_values(const std::vector<std::vector<double>>& runs, const std::vector<int>& labels, std::int64_t classes,
+                                const BinaryMetric& metric, const ResampleOptions& options, const char* what) {
+    check_table(labels.size(), classes, what);
+    if (runs.empty()) throw std::invalid_argument(std::string(what) + ": no scores");
     for (const auto& scores : runs)
-        if (scores.size() != labels.size())
-            throw std::invalid_argument("stratified_per_label_interval: scores and labels must both be [n, classes]");
+        if (scores.size() != labels.size()) throw std::invalid_argument(std::string(what) + ": scores and labels must both be [n, classes]");
     const auto c = static_cast<std::size_t>(classes);
     // The mean over runs of the metric of class k on `rows` (all runs scored the same records).
     auto run_mean = [&](const std::vector<std::vector<double>>& run_scores, const std::vector<int>& class_labels,
@@ -238,26 +250,56 @@ Interval stratified_per_label_interval(const std::vector<std::vector<double>>& r
         }
         return sum / static_cast<double>(run_scores.size());
     };
-    // per_class[k][r]: the run-mean metric of class k on its r-th resample.
-    std::vector<std::vector<double>> per_class(c);
-    std::vector<double> on_all_rows(c);
+    PerLabelValues out{std::vector<std::vector<double>>(c), std::vector<double>(c)};
     for (std::size_t k = 0; k < c; ++k) {
         std::vector<std::vector<double>> run_scores;
         for (const auto& scores : runs) run_scores.push_back(column(scores, k, c));
         const std::vector<int> class_labels = column(labels, k, c);
-        on_all_rows[k] = run_mean(run_scores, class_labels, nullptr);
+        out.on_all_rows[k] = run_mean(run_scores, class_labels, nullptr);
         label_resamples(labels, classes, static_cast<std::int64_t>(k), options).for_each([&](const std::vector<std::size_t>& rows) {
-            per_class[k].push_back(run_mean(run_scores, class_labels, &rows));
+            out.per_class[k].push_back(run_mean(run_scores, class_labels, &rows));
         });
     }
+    return out;
+}
+
+}  // namespace
+
+Interval stratified_per_label_interval(const std::vector<std::vector<double>>& runs, const std::vector<int>& labels,
+                                       std::int64_t classes, const BinaryMetric& metric, const ResampleOptions& options,
+                                       double level) {
+    check_level(level);
+    const auto v = per_label_values(runs, labels, classes, metric, options, "stratified_per_label_interval");
     std::vector<double> values;
     for (int r = 0; r < options.resamples; ++r) {
-        std::vector<double> resample(c);
-        for (std::size_t k = 0; k < c; ++k) resample[k] = per_class[k][static_cast<std::size_t>(r)];
-        const double mean = nanmean(resample);
+        const double mean = v.macro(static_cast<std::size_t>(r));
         if (!std::isnan(mean)) values.push_back(mean);
     }
-    return interval_of(nanmean(on_all_rows), std::move(values), level);
+    return interval_of(nanmean(v.on_all_rows), std::move(values), level);
+}
+
+PairedComparison paired_stratified_per_label(const std::vector<double>& scores_a, const std::vector<double>& scores_b,
+                                             const std::vector<int>& labels, std::int64_t classes, const BinaryMetric& metric,
+                                             const ResampleOptions& options, double level) {
+    check_level(level);
+    const char* what = "paired_stratified_per_label";
+    const auto a = per_label_values({scores_a}, labels, classes, metric, options, what);
+    const auto b = per_label_values({scores_b}, labels, classes, metric, options, what);
+    std::vector<double> differences;
+    std::int64_t at_most_zero = 0, at_least_zero = 0;
+    for (int r = 0; r < options.resamples; ++r) {
+        const double d = a.macro(static_cast<std::size_t>(r)) - b.macro(static_cast<std::size_t>(r));
+        if (std::isnan(d)) continue;
+        differences.push_back(d);
+        at_most_zero += d <= 0 ? 1 : 0;
+        at_least_zero += d >= 0 ? 1 : 0;
+    }
+    PairedComparison result{interval_of(nanmean(a.on_all_rows) - nanmean(b.on_all_rows), std::move(differences), level), kNaN};
+    if (result.difference.used > 0) {
+        const double used = static_cast<double>(result.difference.used);
+        result.p_bootstrap = std::min(1.0, 2 * std::min(at_most_zero / used, at_least_zero / used));
+    }
+    return result;
 }
 
 PairedComparison paired_bootstrap(const Statistic& a, const Statistic& b, const Resamples& resamples, double level) {

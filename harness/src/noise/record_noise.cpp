@@ -1,6 +1,6 @@
 #include "noise/record_noise.hpp"
 
-#include "dsp/dsp.hpp"
+#include "ecgbench/dsp.hpp"
 #include "ecgbench/wfdb.hpp"
 
 #include <cmath>

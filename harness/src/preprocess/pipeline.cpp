@@ -1,6 +1,6 @@
 #include "preprocess/pipeline.hpp"
 
-#include "dsp/dsp.hpp"
+#include "ecgbench/dsp.hpp"
 #include "util/json.hpp"
 #include "util/text.hpp"
 

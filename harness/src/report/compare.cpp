@@ -1,5 +1,6 @@
 #include "report/compare.hpp"
 
+#include "ecgbench/metrics.hpp"
 #include "ecgbench/resampling.hpp"
 
 #include <cstdio>
@@ -61,9 +62,11 @@ std::vector<ComparedCell> compare_methods(const Store& store, const std::string&
             for (std::size_t k = 0; k < classes; ++k) scores_b[i * classes + k] = logits_b.values[it->second * classes + k];
         }
         const auto c = static_cast<std::int64_t>(classes);
-        const Resamples resamples(logits_a.record_ids.size(), {options.resamples, options.seed});
-        const auto paired = paired_bootstrap(table_statistic(scores_a, truth, c, macro_auroc), table_statistic(scores_b, truth, c, macro_auroc),
-                                             resamples, options.level);
+        const auto paired =
+            options.stratified
+                ? paired_stratified_per_label(scores_a, scores_b, truth, c, auroc, {options.resamples, options.seed}, options.level)
+                : paired_bootstrap(table_statistic(scores_a, truth, c, macro_auroc), table_statistic(scores_b, truth, c, macro_auroc),
+                                   Resamples(logits_a.record_ids.size(), {options.resamples, options.seed}), options.level);
         ComparedCell cell;
         std::tie(cell.dataset, cell.encoder, cell.task, cell.eval_dataset, cell.label_fraction, cell.shots, cell.shift, cell.seed) = key;
         cell.records = static_cast<std::int64_t>(logits_a.record_ids.size());
@@ -86,7 +89,8 @@ std::string comparison_markdown(const std::vector<ComparedCell>& cells, const st
     std::ostringstream out;
     out << "Paired comparison of `" << a << "` (a) and `" << b << "` (b): test macro AUROC on the same records, the difference a − b with its "
         << fixed(100 * options.level, 0) << " % paired-bootstrap interval (" << options.resamples
-        << " resamples, identical for both), the bootstrap p-value and a paired permutation test (" << options.permutations
+        << (options.stratified ? " stratified per-label resamples: each class's positives and negatives drawn apart" : " resamples of the records")
+        << ", identical for both), the bootstrap p-value and a paired permutation test (" << options.permutations
         << " permutations).\n\n";
     out << "| pretrained on | encoder | task → data | labels | shift | seed | records | a | b | a − b [interval] | p (bootstrap) | p (permutation) |\n";
     out << "|---|---|---|---|---|---|---|---|---|---|---|---|\n";

@@ -1,7 +1,8 @@
 // Paired comparison of two SSL methods on the same test sets, from the per-record outputs in the
 // store (logits and labels): for every evaluation cell the two methods share (same pretraining
 // data, encoder, task, evaluation data, label fraction, shift and seed), the macro AUROC of each,
-// the paired-bootstrap interval of their difference on identical resamples, and a permutation test.
+// the paired-bootstrap interval of their difference on identical resamples (records, or each class's
+// positives and negatives apart: the stratified per-label bootstrap), and a permutation test.
 #pragma once
 
 #include "store/store.hpp"
@@ -17,6 +18,7 @@ struct CompareOptions {
     int permutations = 1000;     ///< permutation test draws
     double level = 0.95;         ///< interval level
     std::uint64_t seed = 0;      ///< resamples and permutations (the same for every cell)
+    bool stratified = false;     ///< paired stratified per-label bootstrap instead of resampling records
 };
 
 /// One shared evaluation cell, method a against method b.

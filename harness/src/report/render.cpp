@@ -179,6 +179,42 @@ Grid published_grid(const std::vector<PublishedComparison>& published, bool cont
     return grid;
 }
 
+// One row per method × column split by the covariate: macro AUROC per group with its records, the
+// whole test split, the worst group (bold) and its gap to the whole.
+Grid subgroup_grid(const ReportTable& table, const SubgroupTable& subgroups) {
+    Grid grid;
+    grid.header = {"pretrained on", "encoder", "SSL", "evaluation", "all records"};
+    grid.header.insert(grid.header.end(), subgroups.groups.begin(), subgroups.groups.end());
+    grid.header.insert(grid.header.end(), {"worst group", "all − worst"});
+    for (const auto& cell : subgroups.cells) {
+        auto out = row_labels(table.rows[cell.row]);
+        out.push_back({column_title(table.columns[cell.column])});
+        out.push_back({fixed(cell.overall, 3) + " (n=" + std::to_string(cell.seeds) + ")"});
+        for (std::size_t g = 0; g < subgroups.groups.size(); ++g) {
+            const std::string records = std::to_string(cell.records[g]) + " rec.";
+            if (cell.values[g]) out.push_back({fixed(*cell.values[g], 3) + " (" + records + ")", cell.worst == g, false, false});
+            else out.push_back({"undefined (" + records + ")", false, false, true});
+        }
+        if (cell.worst) {
+            out.push_back({subgroups.groups[*cell.worst]});
+            out.push_back({signed_fixed(cell.overall - *cell.values[*cell.worst], 3)});
+        } else {
+            out.push_back({"—", false, false, true});
+            out.push_back({"—", false, false, true});
+        }
+        grid.rows.push_back(std::move(out));
+    }
+    return grid;
+}
+
+std::string subgroup_intro(const SubgroupTable& subgroups) {
+    std::string text = "Macro AUROC on the " + subgroups.split + " records of each group of `" + subgroups.spec.covariate +
+                       "` (mean over the seeds; n = seeds), from the stored logits, labels and covariates; a group where no class "
+                       "has both label values is undefined. The worst group is in bold; small groups give noisy values.";
+    for (const auto& n : subgroups.notes) text += " Note: " + n;
+    return text;
+}
+
 std::string published_intro(const ReportContext& context) {
     std::size_t mapped = 0, finished = 0;
     for (const auto& c : context.published) {
@@ -340,7 +376,8 @@ bool any_labelled(const ReportTable& table) {
 std::string latex_escape(const std::string& text) {
     static const std::map<std::string, std::string> kUnicode{
         {"±", "$\\pm$"}, {"→", "$\\to$"}, {"†", "$^\\dagger$"}, {"—", "---"}, {"Δ", "$\\Delta$"},
-        {"α", "$\\alpha$"}, {"χ²", "$\\chi^2$"}, {"–", "--"}, {"∞", "$\\infty$"}, {"š", "\\v{s}"}};
+        {"α", "$\\alpha$"}, {"χ²", "$\\chi^2$"}, {"–", "--"}, {"∞", "$\\infty$"}, {"š", "\\v{s}"},
+        {"≤", "$\\leq$"}, {"≥", "$\\geq$"}};
     std::string out;
     for (std::size_t i = 0; i < text.size();) {
         bool replaced = false;
@@ -357,6 +394,7 @@ std::string latex_escape(const std::string& text) {
             case '\\': out += "\\textbackslash{}"; break;
             case '&': case '%': case '$': case '#': case '_': case '{': case '}': out += std::string("\\") + c; break;
             case '~': out += "\\textasciitilde{}"; break;
+            case '<': case '>': out += std::string("$") + c + "$"; break;  // text-mode < > are ¡ ¿ in OT1
             case '^': out += "\\textasciicircum{}"; break;
             default: out += c;
         }
@@ -458,6 +496,10 @@ std::string render_markdown(const ReportTable& table, const ReportContext& conte
         md << "\n";
         for (const auto& n : table.notes) md << "Note: " << n << "\n";
     }
+    for (const auto& subgroups : context.subgroups) {
+        md << "\n## Subgroups: " << subgroups.spec.covariate << "\n\n" << md_escape(subgroup_intro(subgroups)) << "\n";
+        if (!subgroups.cells.empty()) md << "\n" << md_grid(subgroup_grid(table, subgroups));
+    }
     if (!context.published.empty()) {
         md << "\n## Published results\n\n" << published_intro(context) << "\n";
         if (const Grid mine = published_grid(context.published); !mine.rows.empty()) md << "\n" << md_grid(mine);
@@ -488,6 +530,10 @@ std::string render_latex(const ReportTable& table, const ReportContext& context)
     out << latex_grid(main_grid(table), caption, latex_label(context.experiment, ""));
     if (!table.baseline.empty())
         out << "\n" << latex_grid(delta_grid(table), context.experiment + ": " + delta_text(table), latex_label(context.experiment, "-delta"));
+    for (const auto& subgroups : context.subgroups)
+        if (!subgroups.cells.empty())
+            out << "\n" << latex_grid(subgroup_grid(table, subgroups), context.experiment + ", subgroups: " + subgroups.spec.covariate + ". " + subgroup_intro(subgroups),
+                                      latex_label(context.experiment, "-subgroups-" + subgroups.spec.covariate));
     if (!context.published.empty()) {
         if (const Grid mine = published_grid(context.published); !mine.rows.empty())
             out << "\n" << latex_grid(mine, context.experiment + ", published results: " + published_intro(context),
@@ -526,6 +572,11 @@ std::string render_html(const ReportTable& table, const ReportContext& context, 
             html << "<figure id=\"fig-" << f.name << "\">\n" << f.svg << "<figcaption>" << xml_escape(f.caption) << "</figcaption>\n</figure>\n";
     }
     const RunTotals totals = run_totals(p);
+    for (const auto& subgroups : context.subgroups) {
+        html << "<h2 id=\"subgroups-" << xml_escape(subgroups.spec.covariate) << "\">Subgroups: " << xml_escape(subgroups.spec.covariate)
+             << "</h2>\n<p>" << xml_escape(subgroup_intro(subgroups)) << "</p>\n";
+        if (!subgroups.cells.empty()) html << html_grid(subgroup_grid(table, subgroups), "macro AUROC per " + subgroups.spec.covariate + " group");
+    }
     if (!context.published.empty()) {
         html << "<h2 id=\"published\">Published results</h2>\n<p>" << xml_escape(published_intro(context)) << "</p>\n";
         if (const Grid mine = published_grid(context.published); !mine.rows.empty()) html << html_grid(mine, "published values and ours");
@@ -585,6 +636,23 @@ std::string render_summary_csv(const ReportTable& table) {
             out << ',' << optional(row.average_rank) << '\n';
         }
     }
+    return out.str();
+}
+
+std::string render_subgroups_csv(const ReportTable& table, const std::vector<SubgroupTable>& subgroups) {
+    std::ostringstream out;
+    out << "covariate,group,dataset,encoder,ssl,task,eval_dataset,label_fraction,shots,shift,split,metric,value,records,overall,worst,n\n";
+    for (const auto& s : subgroups)
+        for (const auto& cell : s.cells) {
+            const auto& row = table.rows[cell.row];
+            const auto& col = table.columns[cell.column];
+            for (std::size_t g = 0; g < s.groups.size(); ++g)
+                out << csv_field(s.spec.covariate) << ',' << csv_field(s.groups[g]) << ',' << csv_field(row.dataset) << ','
+                    << csv_field(row.encoder) << ',' << csv_field(row.ssl) << ',' << csv_field(col.task) << ',' << csv_field(col.eval_dataset)
+                    << ',' << csv_number(col.label_fraction) << ',' << col.shots << ',' << csv_field(col.shift) << ',' << csv_field(s.split)
+                    << ",macro_auroc," << (cell.values[g] ? csv_number(*cell.values[g]) : "") << ',' << cell.records[g] << ','
+                    << csv_number(cell.overall) << ',' << (cell.worst == g ? 1 : 0) << ',' << cell.seeds << '\n';
+        }
     return out.str();
 }
 

@@ -7,6 +7,7 @@
 #include "report/figures.hpp"
 #include "report/published.hpp"
 #include "report/report.hpp"
+#include "report/subgroups.hpp"
 #include "store/store.hpp"
 
 #include <string>
@@ -21,6 +22,7 @@ struct ReportContext {
     ExperimentProvenance provenance;
     std::vector<PublishedPaper> papers;              ///< of the published values (report --published)
     std::vector<PublishedComparison> published;      ///< published values with ours beside them
+    std::vector<SubgroupTable> subgroups;            ///< per covariate split (report --subgroups)
 };
 
 /// A CSV field with RFC 4180 quoting; a number in shortest round-trip-ish form (10 digits).
@@ -38,6 +40,8 @@ std::string render_latex(const ReportTable& table, const ReportContext& context)
 std::string render_html(const ReportTable& table, const ReportContext& context, const std::vector<Figure>& figures);
 /// summary.csv: one row per method × column (gaps included) with every statistic of the cell.
 std::string render_summary_csv(const ReportTable& table);
+/// subgroups.csv: one row per method × column × covariate group (report --subgroups).
+std::string render_subgroups_csv(const ReportTable& table, const std::vector<SubgroupTable>& subgroups);
 /// published.csv: one row per published value with ours beside it.
 std::string render_published_csv(const std::vector<PublishedComparison>& published);
 

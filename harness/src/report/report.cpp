@@ -427,12 +427,14 @@ std::vector<std::string> write_report(const Store& store, const std::string& exp
     auto wants = [&](const char* f) { return std::find(options.formats.begin(), options.formats.end(), f) != options.formats.end(); };
 
     const auto rows = store.results(experiment);
-    ReportContext context{experiment, store.path(), rows, store.experiment_provenance(experiment), {}, {}};
+    ReportContext context{experiment, store.path(), rows, store.experiment_provenance(experiment), {}, {}, {}};
     for (const auto& file : options.published) {
         const PublishedSet set = read_published(file);
         context.papers.insert(context.papers.end(), set.papers.begin(), set.papers.end());
         for (auto& c : compare_published(set, rows)) context.published.push_back(std::move(c));
     }
+    for (const auto& spec : options.subgroups)
+        context.subgroups.push_back(subgroup_table(store, table, parse_subgroup_spec(spec), options.split));
     namespace fs = std::filesystem;
     fs::create_directories(out_dir);
     std::vector<std::string> written;
@@ -461,6 +463,7 @@ std::vector<std::string> write_report(const Store& store, const std::string& exp
         write("summary.csv", render_summary_csv(table));
     }
     if (wants("csv") && !context.published.empty()) write("published.csv", render_published_csv(context.published));
+    if (wants("csv") && !context.subgroups.empty()) write("subgroups.csv", render_subgroups_csv(table, context.subgroups));
     if (wants("tex")) write("report.tex", render_latex(table, context));
     if (wants("html")) write("report.html", render_html(table, context, figures));
     return written;

@@ -39,6 +39,7 @@ struct ReportOptions {
     double alpha = 0.05;                 ///< significance level of the Nemenyi critical difference
     std::vector<std::string> formats{"md", "csv"};  ///< md, tex, csv, html, svg, png
     std::vector<std::string> published;  ///< sidecar files of published numbers to print ours beside (published.hpp)
+    std::vector<std::string> subgroups;  ///< covariate splits, "sex" or "age:40,65" (subgroups.hpp)
 };
 
 /// One column of the comparison: a task on an evaluation dataset at one label fraction and shift.

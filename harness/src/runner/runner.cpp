@@ -618,7 +618,8 @@ private:
             records.push_back({"records", "train", static_cast<double>(train_subset.size())});
             records.push_back({"records", "val", static_cast<double>(val.size())});
             records.push_back({"records", "test", static_cast<double>(test.size())});
-            const std::vector<OutputRecord> outputs = output_records(result.outputs, evaluation.task.plugin);
+            std::vector<OutputRecord> outputs = output_records(result.outputs, evaluation.task.plugin);
+            if (auto covariates = test_covariates(outputs, test)) outputs.push_back(std::move(*covariates));
             store_.set_run_extra(claim.run_id, with_overrides(eval_extra(cell, loaded, eval_info, leads, train_subset.size())));
             store_.finish(claim.run_id, records, {}, timings, outputs);
             ++summary_.finished;
@@ -650,6 +651,22 @@ private:
             rows.push_back(std::move(row));
         }
         return rows;
+    }
+
+    /// The test records' covariates (age, sex, …; NaN = missing) stored beside a task's test outputs,
+    /// so subgroup and worst-group metrics are computed later from the store (report --subgroups).
+    static std::optional<OutputRecord> test_covariates(const std::vector<OutputRecord>& outputs, const EcgSplit& test) {
+        const bool scored = std::any_of(outputs.begin(), outputs.end(), [](const OutputRecord& o) { return o.split == "test"; });
+        if (!scored || test.covariates.empty()) return std::nullopt;
+        OutputRecord row{"test", "covariates", {}, test.record_ids, {}};
+        std::vector<at::Tensor> columns;
+        for (const auto& [name, values] : test.covariates) {
+            row.columns.push_back(name);
+            columns.push_back(values.to(torch::kCPU).to(torch::kFloat).reshape({-1, 1}));
+        }
+        const at::Tensor table = torch::cat(columns, 1).contiguous();
+        row.values.assign(table.data_ptr<float>(), table.data_ptr<float>() + table.numel());
+        return row;
     }
 
     // Everything about an evaluation's inputs that is not already in its canonical config.

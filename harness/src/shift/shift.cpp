@@ -1,6 +1,6 @@
 #include "shift/shift.hpp"
 
-#include "dsp/dsp.hpp"
+#include "ecgbench/dsp.hpp"
 #include "noise/record_noise.hpp"
 #include "synth/model.hpp"
 #include "synth/synth.hpp"

@@ -10,7 +10,7 @@
 // power) over all 12 leads after the analogue filters; it is met exactly before quantisation.
 #include "synth/model.hpp"
 
-#include "dsp/dsp.hpp"
+#include "ecgbench/dsp.hpp"
 
 #include <algorithm>
 #include <cmath>

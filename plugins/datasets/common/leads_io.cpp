@@ -1,7 +1,7 @@
 #include "common/leads_io.hpp"
 
 #include "common/text.hpp"
-#include "dsp/dsp.hpp"
+#include "ecgbench/dsp.hpp"
 #include "ecgbench/leads.hpp"
 
 #include <algorithm>

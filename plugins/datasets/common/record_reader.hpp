@@ -9,7 +9,7 @@
 
 #include "common/leads_io.hpp"
 #include "common/record_table.hpp"
-#include "dsp/dsp.hpp"
+#include "ecgbench/dsp.hpp"
 #include "ecgbench/dataset.hpp"
 #include "ecgbench/wfdb.hpp"
 

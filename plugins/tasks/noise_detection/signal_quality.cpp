@@ -1,6 +1,6 @@
 #include "signal_quality.hpp"
 
-#include "dsp/dsp.hpp"
+#include "ecgbench/dsp.hpp"
 
 #include <ATen/ATen.h>
 

@@ -283,4 +283,46 @@ TEST(PairedComparison, ABetterMethodIsSignificantlyBetter) {
     EXPECT_GE(p, 1.0 / 1000.0);  // the identity permutation always counts
 }
 
+TEST(PairedComparison, StratifiedPerLabelDifferenceOnEachLabelsSharedResamples) {
+    // Both methods scored on each label's same stratified resamples: resample r's difference is
+    // macro(a) − macro(b) over the labels' r-th resamples, recomputed here from label_resamples.
+    const MultiLabel m;
+    std::vector<double> other = m.scores;
+    for (std::size_t i = 0; i < other.size(); ++i) other[i] += 0.8 * std::cos(1.7 * static_cast<double>(i));
+    const auto result = ecgbench::paired_stratified_per_label(m.scores, other, m.labels, 3, auroc_metric, {200, 5}, 0.9);
+    EXPECT_NEAR(result.difference.estimate,
+                ecgbench::macro_auroc(m.scores, m.labels, 3) - ecgbench::macro_auroc(other, m.labels, 3), 1e-12);
+    EXPECT_EQ(result.difference.used, 200);
+    std::vector<double> differences(200, 0.0);
+    for (std::int64_t k = 0; k < 3; ++k) {
+        std::size_t r = 0;
+        ecgbench::label_resamples(m.labels, 3, k, {200, 5}).for_each([&](const std::vector<std::size_t>& rows) {
+            std::vector<double> sa, sb;
+            std::vector<int> l;
+            for (std::size_t row : rows) {
+                sa.push_back(m.scores[row * 3 + static_cast<std::size_t>(k)]);
+                sb.push_back(other[row * 3 + static_cast<std::size_t>(k)]);
+                l.push_back(m.labels[row * 3 + static_cast<std::size_t>(k)]);
+            }
+            differences[r++] += (ecgbench::auroc(sa, l) - ecgbench::auroc(sb, l)) / 3;
+        });
+    }
+    std::int64_t below = 0, above = 0;
+    for (double d : differences) {
+        below += d <= 0;
+        above += d >= 0;
+    }
+    EXPECT_NEAR(result.p_bootstrap, std::min(1.0, 2 * std::min(below, above) / 200.0), 1e-12);
+    std::sort(differences.begin(), differences.end());
+    EXPECT_NEAR(result.difference.low, differences[9] + 0.95 * (differences[10] - differences[9]), 1e-12);
+    EXPECT_NEAR(result.difference.high, differences[189] + 0.05 * (differences[190] - differences[189]), 1e-12);
+
+    // Identical methods differ by exactly nothing, p = 1.
+    const auto same = ecgbench::paired_stratified_per_label(m.scores, m.scores, m.labels, 3, auroc_metric, {100, 1});
+    EXPECT_DOUBLE_EQ(same.difference.low, 0.0);
+    EXPECT_DOUBLE_EQ(same.difference.high, 0.0);
+    EXPECT_DOUBLE_EQ(same.p_bootstrap, 1.0);
+    EXPECT_THROW(ecgbench::paired_stratified_per_label(m.scores, {1.0}, m.labels, 3, auroc_metric, {10, 1}), std::invalid_argument);
+}
+
 }  // namespace

@@ -1,5 +1,5 @@
 // The preprocessing pipeline: DSP primitives against hand-computed values, and the pipeline on splits.
-#include "dsp/dsp.hpp"
+#include "ecgbench/dsp.hpp"
 #include "preprocess/pipeline.hpp"
 #include "util/json.hpp"
 

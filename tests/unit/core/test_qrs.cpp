@@ -2,7 +2,7 @@
 // the reference beat annotations of real records (MIT-BIH 100 and the whole DS1 records, CPSC 2021
 // AF records, LUDB), and the `beats` and `window` pipeline steps built on it, on whole half-hour
 // records with bounded memory.
-#include "dsp/dsp.hpp"
+#include "ecgbench/dsp.hpp"
 #include "ecgbench/wfdb.hpp"
 #include "preprocess/pipeline.hpp"
 

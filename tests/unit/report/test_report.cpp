@@ -196,7 +196,7 @@ TEST(ReportRender, MarkdownLatexAndHtmlMarkBestAndSecond) {
     ReportOptions options;
     options.baseline = "a";
     const auto t = report_table(rows, options);
-    ReportContext context{"my_exp", "store.db", rows, {}};
+    ReportContext context{"my_exp", "store.db", rows, {}, {}, {}, {}};
     const std::string md = render_markdown(t, context, {});
     EXPECT_NE(md.find("**0.900 ± 0.000 (n=2)**"), std::string::npos) << md;
     EXPECT_NE(md.find("<ins>0.850 ± 0.000 (n=2)</ins>"), std::string::npos) << md;

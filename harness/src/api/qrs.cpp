@@ -10,7 +10,7 @@
 // given (a multi-lead detector); the thresholds are initialised from the first 2 s; and the
 // R location is the largest absolute deviation of the 1 Hz high-passed leads (summed) within
 // 100 ms of the integrated peak, instead of the paper's fiducial mark.
-#include "dsp/dsp.hpp"
+#include "ecgbench/dsp.hpp"
 
 #include <algorithm>
 #include <cmath>

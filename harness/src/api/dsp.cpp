@@ -1,4 +1,4 @@
-#include "dsp/dsp.hpp"
+#include "ecgbench/dsp.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,6 +1,8 @@
 // Signal-processing primitives on one lead at a time (plain floats, no LibTorch): polyphase
-// resampling, IIR design and (zero-phase) filtering, median baseline removal, QRS detection. Used by the
-// preprocessing pipeline and by the synthetic cohort's analogue front end and noise.
+// resampling, IIR design and (zero-phase) filtering, median baseline removal, QRS detection. Part of the plugin API
+// (libecgbench_api): the preprocessing pipeline, the synthetic cohort's analogue front end and noise,
+// the dataset plugins' resampling, noise detection's features and beat-level methods all call this one
+// copy.
 #pragma once
 
 #include <cstdint>
