@@ -1,7 +1,7 @@
 // Training throughput and peak memory of every shipped SSL method: one pretraining of `kSteps`
 // optimiser steps (batch 64, 12 leads x 2500 samples, AdamW, fp32, no loader thread) through the
 // real plugins and the shared training engine, on resnet1d S and xresnet1d50; the masked-token
-// methods (st_mem, jepa) on vit1d XS, S and M (patches of 75 samples: 12 x 33 tokens). Methods that need
+// methods (st_mem, jepa, mtfp) on vit1d XS, S and M (patches of 75 samples: 12 x 33 tokens). Methods that need
 // metadata get it in the random split: subjects (3 records each), a risk-score covariate, labels.
 //
 // Peak memory: the kernel's high-water mark of the resident set (VmHWM), reset before each
@@ -151,7 +151,9 @@ ECGBENCH_METHOD_BENCH(clef);
 ECGBENCH_METHOD_BENCH(tolerant);
 ECGBENCH_METHOD_BENCH(cpc);
 ECGBENCH_METHOD_BENCH(supervised);
+ECGBENCH_METHOD_BENCH(heartlang);
 ECGBENCH_TOKEN_METHOD_BENCH(st_mem);
 ECGBENCH_TOKEN_METHOD_BENCH(jepa);
+ECGBENCH_TOKEN_METHOD_BENCH(mtfp);
 
 }  // namespace

@@ -4,6 +4,8 @@
 // bit-for-bit where the interrupted one stopped (on the CPU).
 #include "ecgbench/train.hpp"
 
+#include "ecgbench/ema.hpp"
+
 #include "train/batch_loader.hpp"
 #include "train/data_parallel.hpp"
 
@@ -515,10 +517,7 @@ TrainReport train(const std::vector<TrainGroup>& groups, const EcgSplit& data, c
                 for (auto& b : buffers) broadcast_from_rank0(*dp, b);
             }
             ++state.step;
-            if (!ema.empty()) {
-                torch::NoGradGuard no_grad;
-                for (std::size_t i = 0; i < ema.size(); ++i) ema[i].mul_(options.ema_decay).add_(params[i].detach(), 1.0 - options.ema_decay);
-            }
+            if (!ema.empty()) ema_update(params, ema, options.ema_decay, "training weight EMA");
             for (const auto& [name, value] : terms) state.term_sums[name] += value;
             state.loss_sum += value;
             ++state.epoch_steps;

@@ -21,6 +21,7 @@
 // Both views go through each network in one pass (concatenated along the batch), so BatchNorm
 // statistics cover both views. Leads marked absent are re-zeroed in each view.
 #include "ecgbench/augment.hpp"
+#include "ecgbench/ema.hpp"
 #include "ecgbench/losses.hpp"
 #include "ecgbench/plugin.hpp"
 
@@ -95,20 +96,11 @@ public:
         const double progress =
             std::clamp(static_cast<double>(state.step) / static_cast<double>(std::max<std::int64_t>(1, state.total_steps)), 0.0, 1.0);
         const double tau = 1 - (1 - tau_base_) * (std::cos(std::numbers::pi * progress) + 1) / 2;
-        torch::NoGradGuard no_grad;
-        follow(encoder, *target_encoder_, tau);
-        follow(*projector_, *target_projector_, tau);
+        ecgbench::ema_update(encoder.parameters(), target_encoder_->parameters(), tau, "byol");
+        ecgbench::ema_update(projector_->parameters(), target_projector_->parameters(), tau, "byol");
     }
 
 private:
-    // target ← τ·target + (1 − τ)·online, parameter by parameter (same architecture, same order).
-    static void follow(const nn::Module& online, nn::Module& target, double tau) {
-        const auto source = online.parameters();
-        auto dest = target.parameters();
-        if (source.size() != dest.size()) throw std::logic_error("byol: target and online networks differ in shape");
-        for (std::size_t i = 0; i < dest.size(); ++i) dest[i].mul_(tau).add_(source[i].detach(), 1 - tau);
-    }
-
     std::int64_t projector_hidden_, proj_dim_, predictor_hidden_;
     double tau_base_;
     ecgbench::AugmentConfig augment_;

@@ -33,6 +33,7 @@
 
 #include "common/token_decoder.hpp"
 #include "common/token_grid.hpp"
+#include "ecgbench/ema.hpp"
 #include "ecgbench/losses.hpp"
 #include "ecgbench/plugin.hpp"
 
@@ -98,11 +99,7 @@ public:
             static_cast<double>(state.step) / static_cast<double>(std::max<std::int64_t>(1, state.total_steps)), 0.0,
             1.0);
         const double tau = tau_base_ + (1 - tau_base_) * progress;
-        torch::NoGradGuard no_grad;
-        const auto online = encoder.parameters();
-        auto target = target_->parameters();
-        if (online.size() != target.size()) throw std::logic_error("jepa: target and online encoders differ in shape");
-        for (std::size_t i = 0; i < target.size(); ++i) target[i].mul_(tau).add_(online[i].detach(), 1 - tau);
+        ecgbench::ema_update(encoder.parameters(), target_->parameters(), tau, "jepa");
     }
 
 private:
