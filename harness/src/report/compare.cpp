@@ -1,5 +1,7 @@
 #include "report/compare.hpp"
 
+#include "report/format.hpp"
+
 #include "ecgbench/metrics.hpp"
 #include "ecgbench/resampling.hpp"
 
@@ -19,12 +21,6 @@ const OutputRecord& output_of(const std::vector<OutputRecord>& outputs, const st
         if (o.split == "test" && o.kind == kind) return o;
     throw std::runtime_error("run " + std::to_string(run_id) + " kept no test " + kind +
                              " (evaluated before they were stored? run it again with --force)");
-}
-
-std::string fixed(double v, int digits) {
-    char buffer[32];
-    std::snprintf(buffer, sizeof buffer, "%.*f", digits, v);
-    return buffer;
 }
 
 }  // namespace

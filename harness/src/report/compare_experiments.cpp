@@ -1,5 +1,7 @@
 #include "report/compare_experiments.hpp"
 
+#include "report/format.hpp"
+
 #include "report/scored_outputs.hpp"
 
 #include <algorithm>
@@ -26,12 +28,6 @@ void require_experiment(const Store& store, const std::string& name) {
     const auto known = store.experiments();
     if (std::find(known.begin(), known.end(), name) == known.end())
         throw std::runtime_error("no experiment '" + name + "' in " + store.path());
-}
-
-std::string fixed(double v, int digits) {
-    char buffer[32];
-    std::snprintf(buffer, sizeof buffer, "%.*f", digits, v);
-    return buffer;
 }
 
 std::string optional_fixed(const std::optional<double>& v, int digits) { return v ? fixed(*v, digits) : "—"; }

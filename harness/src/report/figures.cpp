@@ -1,5 +1,6 @@
 #include "report/figures.hpp"
 
+#include "report/format.hpp"
 #include "report/svg.hpp"
 
 #include <algorithm>
@@ -17,12 +18,6 @@ namespace {
 // Okabe–Ito: distinguishable with the common colour-vision deficiencies; cycled past eight methods.
 const char* const kPalette[] = {"#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"};
 std::string colour(std::size_t i) { return kPalette[i % std::size(kPalette)]; }
-
-std::string fixed(double v, int digits) {
-    char buffer[32];
-    std::snprintf(buffer, sizeof buffer, "%.*f", digits, v);
-    return buffer;
-}
 
 // File-name part from a label: lower-case letters and digits, other runs as one '-'.
 std::string slug(const std::string& text) {

@@ -1,5 +1,6 @@
 #include "report/render.hpp"
 
+#include "report/format.hpp"
 #include "report/svg.hpp"
 
 #include <algorithm>
@@ -26,18 +27,6 @@ std::string csv_number(double v) {
 }
 
 namespace {
-
-std::string fixed(double value, int digits) {
-    char buffer[64];
-    std::snprintf(buffer, sizeof buffer, "%.*f", digits, value);
-    return buffer;
-}
-
-std::string signed_fixed(double value, int digits) {
-    std::string text = fixed(value, digits);
-    if (value >= 0) text.insert(text.begin(), '+');
-    return text;
-}
 
 std::string fraction_label(double fraction) {
     std::ostringstream out;
