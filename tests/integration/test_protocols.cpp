@@ -58,7 +58,7 @@ protected:
 // better than its mean, in beats per minute (measured over pretraining seeds 0-3: Pearson r
 // 0.60-0.67, R² 0.11-0.38; asserted r > 0.4, R² > 0.05); the intervals come out in ms. Metric
 // directions are stored, and so are per-record predictions and targets.
-TEST_F(Protocols, RegressionProbePredictsHeartRateAndStoresItsOutputs) {
+TEST_F(Protocols, RegressionProbeAndFinetunePredictHeartRateAndStoreTheirOutputs) {
     const auto result = run(R"(
 [experiment]
 name = "regression"
@@ -83,16 +83,32 @@ name = "intervals"
 task = "regression_probe"
 datasets = ["heldout"]
 params = { targets = ["hr_bpm", "qt_ms"] }
+
+[[evaluation]]
+name = "finetuned"
+task = "finetune"
+datasets = ["heldout"]
+params = { targets = ["hr_bpm", "qt_ms"], epochs = 10, bootstrap_resamples = 0 }
 )");
     ASSERT_EQ(result.exit_code, 0) << result.output;
-    EXPECT_GT(value("pearson_r/hr_bpm"), 0.4);
-    EXPECT_GT(value("r2/hr_bpm"), 0.05);
-    EXPECT_LT(value("mae/hr_bpm"), 20.0);
-    EXPECT_GT(value("n/hr_bpm"), 40);
-    EXPECT_TRUE(std::isfinite(value("rmse/qt_ms")));
     SQLite::Database db(store_);
-    EXPECT_EQ(db.execAndGet("SELECT COUNT(*) FROM results WHERE metric LIKE 'mae/%' AND higher_is_better = 0").getInt64(), 2);
-    EXPECT_EQ(db.execAndGet("SELECT COUNT(*) FROM record_outputs WHERE kind IN ('predictions', 'targets')").getInt64(), 2);
+    auto metric = [&](const std::string& task, const std::string& name) {
+        return db.execAndGet("SELECT value FROM results WHERE task = '" + task + "' AND split = 'test' AND metric = '" + name + "'").getDouble();
+    };
+    // Fine-tuning for regression (MSE on standardised targets, early stopping on val MSE) through
+    // the same metrics: measured R² 0.325 / 0.277 (hr_bpm / qt_ms) against the frozen ridge probe's
+    // 0.166 / 0.132, Pearson r 0.655 / 0.628.
+    EXPECT_GT(metric("finetuned", "r2/hr_bpm"), 0.05);
+    EXPECT_GT(metric("finetuned", "pearson_r/hr_bpm"), 0.4);
+    EXPECT_GT(metric("finetuned", "pearson_r/qt_ms"), 0.3);
+    EXPECT_EQ(metric("finetuned", "n/hr_bpm"), metric("intervals", "n/hr_bpm"));
+    EXPECT_GT(metric("intervals", "pearson_r/hr_bpm"), 0.4);
+    EXPECT_GT(metric("intervals", "r2/hr_bpm"), 0.05);
+    EXPECT_LT(metric("intervals", "mae/hr_bpm"), 20.0);
+    EXPECT_GT(metric("intervals", "n/hr_bpm"), 40);
+    EXPECT_TRUE(std::isfinite(metric("intervals", "rmse/qt_ms")));
+    EXPECT_EQ(db.execAndGet("SELECT COUNT(*) FROM results WHERE metric LIKE 'mae/%' AND higher_is_better = 0").getInt64(), 4);
+    EXPECT_EQ(db.execAndGet("SELECT COUNT(*) FROM record_outputs WHERE kind IN ('predictions', 'targets')").getInt64(), 4);
 }
 
 // The trained heads beside the linear probe, on the same frozen random-init encoder: each learns the

@@ -13,9 +13,16 @@
 // (without a validation split every epoch runs). The test split is scored by
 // ecgbench::classification_result, as every classification task is.
 //
+// With `targets` (covariates such as age or hr_bpm) it fine-tunes for regression instead: a linear
+// head per target on the pooled embedding, MSE on the targets standardised with the train split's
+// mean and standard deviation (records missing a target left out of that target's loss), the best
+// epoch chosen on validation MSE; test MAE, RMSE, R² and Pearson r per target in its own units
+// (as regression_probe names them), per-record predictions and targets stored.
+//
 // What it simplifies: multi-label BCE for every dataset (argmax metrics are still reported for
 // single-label data), no layer-wise rate decay within the encoder, no LP-FT (linear probe first).
 #include "ecgbench/classification.hpp"
+#include "ecgbench/metrics.hpp"
 #include "ecgbench/plugin.hpp"
 #include "ecgbench/task.hpp"
 #include "ecgbench/train.hpp"
@@ -72,12 +79,13 @@ public:
           batch_size_(p.get_int("batch_size")), learning_rate_(p.get_float("learning_rate")),
           encoder_lr_scale_(p.get_float("encoder_lr_scale")), weight_decay_(p.get_float("weight_decay")),
           grad_clip_(p.get_float("grad_clip_norm")), patience_(p.get_int("patience")),
-          bootstrap_resamples_(p.get_int("bootstrap_resamples")) {}
+          bootstrap_resamples_(p.get_int("bootstrap_resamples")), targets_(p.get_strings("targets")) {}
 
     ecgbench::TaskResult evaluate(const EvalContext& ctx) override {
         auto log = [&](const std::string& line) {
             if (ctx.log) ctx.log("finetune: " + line);
         };
+        if (!targets_.empty()) return evaluate_regression(ctx, log);
         ecgbench::require_classification_splits(ctx, "finetune");
         torch::AutoGradMode grad_on(true);  // the host may call evaluate() under NoGradGuard
         torch::manual_seed(ctx.seed);
@@ -144,6 +152,127 @@ public:
     }
 
 private:
+    using Log = std::function<void(const std::string&)>;
+
+    // The split's targets as float32 [N, targets] (NaN = missing); throws naming a target the
+    // dataset does not declare.
+    at::Tensor target_matrix(const EvalContext& ctx, const ecgbench::EcgSplit& split) const {
+        std::vector<at::Tensor> columns;
+        for (const auto& name : targets_) {
+            const auto it = split.covariates.find(name);
+            if (it == split.covariates.end())
+                throw std::invalid_argument("finetune: dataset '" + ctx.dataset.name + "' has no covariate '" + name + "' (param 'targets')");
+            columns.push_back(it->second.to(at::kFloat).reshape({-1, 1}));
+        }
+        return at::cat(columns, 1);
+    }
+
+    // Mean squared error over the present entries of standardised targets (0 when none is present).
+    static at::Tensor masked_mse(const at::Tensor& prediction, const at::Tensor& standardised) {
+        const at::Tensor present = standardised.isfinite();
+        const at::Tensor error = at::where(present, prediction - at::nan_to_num(standardised), at::zeros_like(prediction));
+        return error.pow(2).sum() / present.sum().clamp_min(1);
+    }
+
+    ecgbench::TaskResult evaluate_regression(const EvalContext& ctx, const Log& log) {
+        torch::AutoGradMode grad_on(true);
+        torch::manual_seed(ctx.seed);
+        const at::Tensor train_y = target_matrix(ctx, ctx.train);
+        const at::Tensor present = train_y.isfinite();
+        const at::Tensor count = present.sum(0);
+        for (std::size_t t = 0; t < targets_.size(); ++t)
+            if (count[static_cast<std::int64_t>(t)].item<std::int64_t>() < 2)
+                throw std::invalid_argument("finetune: target '" + targets_[t] + "' has fewer than 2 train records with a value");
+        const at::Tensor filled = at::nan_to_num(train_y);
+        const at::Tensor mean = filled.sum(0) / count;
+        const at::Tensor centred = at::where(present, train_y - mean, at::zeros_like(train_y));
+        const at::Tensor sd = (centred.pow(2).sum(0) / (count - 1)).sqrt().clamp_min(1e-12);
+        auto standardise = [&](const at::Tensor& y) { return (y - mean) / sd; };
+
+        const ecgbench::EncoderPtr encoder = ctx.encoder;
+        nn::Linear head(encoder->embedding_dim(), static_cast<std::int64_t>(targets_.size()));
+        head->to(ctx.device);
+        const std::vector<std::shared_ptr<nn::Module>> frozen = freeze_early_blocks(*encoder, log);
+        ecgbench::TrainOptions options;
+        options.epochs = epochs_;
+        options.batch_size = batch_size_;
+        options.learning_rate = learning_rate_;
+        options.weight_decay = weight_decay_;
+        options.grad_clip_norm = grad_clip_;
+        options.device = ctx.device.str();
+
+        auto predict = [&](const ecgbench::EcgSplit& split) {  // standardised, [N, targets] on the CPU
+            const at::Tensor z = ecgbench::embed(*encoder, split.signals, 256, split.lead_present);
+            torch::NoGradGuard no_grad;
+            return head->forward(z.to(ctx.device)).to(at::kCPU);
+        };
+        const std::vector<nn::Module*> modules{encoder.get(), head.get()};
+        std::vector<at::Tensor> best_state;
+        double best_val = std::numeric_limits<double>::quiet_NaN();
+        std::int64_t best_epoch = 0, since_best = 0;
+        ecgbench::TrainHooks hooks;
+        const at::Tensor val_y = ctx.val.size() > 0 ? standardise(target_matrix(ctx, ctx.val)) : at::Tensor();
+        if (ctx.val.size() > 0) {
+            hooks.on_epoch_end = [&](const ecgbench::EpochSummary& epoch) {
+                const double value = masked_mse(predict(ctx.val), val_y).item<double>();
+                log("epoch " + std::to_string(epoch.epoch) + ": loss " + format(epoch.loss) + ", val MSE " + format(value) + " (standardised)");
+                if (best_state.empty() || value < best_val) {
+                    best_val = value;
+                    best_epoch = epoch.epoch;
+                    best_state = snapshot(modules);
+                    since_best = 0;
+                    return true;
+                }
+                return ++since_best < patience_;
+            };
+        }
+        auto loss = [&](const ecgbench::Batch& b) {
+            for (const auto& m : frozen) m->eval();
+            const at::Tensor z = encoder->encode({b.signals, b.lead_present, {}}).pooled;
+            std::vector<at::Tensor> columns;
+            for (const auto& name : targets_) columns.push_back(b.covariates.at(name).to(z.dtype()).reshape({-1, 1}));
+            const at::Tensor y = standardise(at::cat(columns, 1).to(at::kCPU)).to(z.device());
+            return ecgbench::Loss(masked_mse(head->forward(z), y));
+        };
+        const auto report = ecgbench::train(std::vector<ecgbench::TrainGroup>{{encoder.get(), encoder_lr_scale_}, {head.get(), 1.0}},
+                                            ctx.train, loss, options, hooks);
+        if (!best_state.empty()) {
+            restore(modules, best_state);
+            log("restored epoch " + std::to_string(best_epoch) + " (val MSE " + format(best_val) + ", standardised)" +
+                (report.stopped_early ? ", stopped early after epoch " + std::to_string(report.epochs.size()) : ""));
+        } else {
+            best_epoch = static_cast<std::int64_t>(report.epochs.size());
+        }
+        encoder->eval();
+        head->eval();
+
+        const at::Tensor prediction = predict(ctx.test) * sd + mean;
+        const at::Tensor truth = target_matrix(ctx, ctx.test);
+        ecgbench::TaskResult result;
+        for (std::size_t t = 0; t < targets_.size(); ++t) {
+            const auto k = static_cast<std::int64_t>(t);
+            const at::Tensor rows = truth.select(1, k).isfinite().nonzero().flatten();
+            const at::Tensor p = prediction.select(1, k).index_select(0, rows).to(at::kDouble).contiguous();
+            const at::Tensor y = truth.select(1, k).index_select(0, rows).to(at::kDouble).contiguous();
+            const std::vector<double> pv(p.data_ptr<double>(), p.data_ptr<double>() + p.numel());
+            const std::vector<double> yv(y.data_ptr<double>(), y.data_ptr<double>() + y.numel());
+            if (yv.empty()) throw std::invalid_argument("finetune: no test record has target '" + targets_[t] + "'");
+            const auto m = ecgbench::regression_metrics(pv, yv);
+            const std::string& name = targets_[t];
+            result.metrics.push_back({"mae/" + name, "test", m.mae, {}, {}, ecgbench::Direction::LowerIsBetter});
+            result.metrics.push_back({"rmse/" + name, "test", m.rmse, {}, {}, ecgbench::Direction::LowerIsBetter});
+            if (!std::isnan(m.r2)) result.metrics.push_back({"r2/" + name, "test", m.r2});
+            if (!std::isnan(m.pearson_r)) result.metrics.push_back({"pearson_r/" + name, "test", m.pearson_r});
+            result.metrics.push_back({"n/" + name, "test", static_cast<double>(yv.size())});
+            log(name + ": test MAE " + format(m.mae) + ", R² " + format(m.r2) + " over " + std::to_string(yv.size()) + " records");
+        }
+        if (!std::isnan(best_val)) result.metrics.push_back({"mse_standardised", "val", best_val, {}, {}, ecgbench::Direction::LowerIsBetter});
+        result.metrics.push_back({"epochs", "val", static_cast<double>(best_epoch)});
+        result.outputs = {{"test", "predictions", targets_, ctx.test.record_ids, prediction.to(at::kFloat)},
+                          {"test", "targets", targets_, ctx.test.record_ids, truth}};
+        return result;
+    }
+
     // mode = last_k: every parameter outside the encoder's last `blocks_` top-level submodules stops
     // requiring gradients; returns the frozen submodules (kept in eval mode during training).
     std::vector<std::shared_ptr<nn::Module>> freeze_early_blocks(ecgbench::Encoder& encoder,
@@ -177,13 +306,14 @@ private:
     std::int64_t blocks_, epochs_, batch_size_;
     double learning_rate_, encoder_lr_scale_, weight_decay_, grad_clip_;
     std::int64_t patience_, bootstrap_resamples_;
+    std::vector<std::string> targets_;  ///< regression targets (covariates); empty = classification
 };
 
 ecgbench::PluginDescriptor describe() {
     namespace param = ecgbench::param;
     ecgbench::PluginDescriptor d;
-    d.manifest = {"finetune", ecgbench::PluginKind::Task, "1.0.0",
-                  "end-to-end fine-tuning (full or last k blocks, discriminative encoder rate), early stopping on val macro AUROC",
+    d.manifest = {"finetune", ecgbench::PluginKind::Task, "1.1.0",
+                  "end-to-end fine-tuning (full or last k blocks, discriminative encoder rate) for classification or regression `targets`, early stopping on validation",
                   {
                       param::choice("mode", "full", {"full", "last_k"}, "train the whole encoder, or only its last `blocks` top-level blocks"),
                       param::integer("blocks", 1, "last_k: how many of the encoder's top-level blocks train").between(1, 1000),
@@ -197,6 +327,9 @@ ecgbench::PluginDescriptor describe() {
                       param::integer("patience", 5, "epochs without a better val macro AUROC before stopping").between(1, 10000),
                       param::integer("bootstrap_resamples", 200, "bootstrap draws for the test macro AUROC 95% CI (0 = no CI)")
                           .between(0, 100000),
+                      param::strings("targets", {},
+                                     "covariates to regress (e.g. age, hr_bpm): fine-tune for regression (MSE on standardised "
+                                     "targets, val MSE for early stopping) instead of classification"),
                   },
                   /*needs=*/{"labels"}};
     d.make_task = [](const Params& p) { return std::make_unique<FineTune>(p); };
