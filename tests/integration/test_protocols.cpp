@@ -393,6 +393,100 @@ shifts = [{ name = "clean" }, { name = "site 1", test_dataset = "site1" },
     EXPECT_NE(bad_classes.output.find("tested on 'site1': 'site1' has no class NORM"), std::string::npos) << bad_classes.output;
 }
 
+// Leave one dataset out: for each dataset, the head is fitted on the union of the others' train
+// splits and tested on its own test split; the cell's identity holds the fitting datasets, and a
+// lone dataset or one without the tested classes is refused, naming the key or the dataset.
+TEST_F(Protocols, LeaveOneDatasetOutFitsOnTheOthersAndTestsOnEach) {
+    const std::string toml = R"([experiment]
+name = "lodo"
+
+[[dataset]]
+name = "pre"
+plugin = "synthetic"
+params = { seed = 1, records = 300, records_per_subject = 2, duration_s = 2.5 }
+
+[[dataset]]
+name = "site0"
+plugin = "synthetic"
+params = { seed = 2, records = 300, records_per_subject = 2, duration_s = 2.5 }
+
+[[dataset]]
+name = "site1"
+plugin = "synthetic"
+params = { seed = 3, records = 200, records_per_subject = 2, site = 1, duration_s = 2.5 }
+
+[[dataset]]
+name = "site2"
+plugin = "synthetic"
+params = { seed = 4, records = 100, records_per_subject = 2, site = 2, duration_s = 2.5 }
+
+[[encoder]]
+plugin = "resnet1d"
+params = { size = "XS" }
+
+[[ssl]]
+plugin = "supervised"
+
+[pretrain]
+datasets = ["pre"]
+epochs = 2
+
+[[evaluation]]
+name = "own"
+task = "linear_probe"
+datasets = ["site0", "site1", "site2"]
+params = { bootstrap_resamples = 0 }
+
+[[evaluation]]
+name = "lodo"
+task = "linear_probe"
+datasets = ["site0", "site1", "site2"]
+leave_one_out = true
+params = { bootstrap_resamples = 0 }
+)";
+    const auto result = run(toml, " --threads 1");
+    ASSERT_EQ(result.exit_code, 0) << result.output;
+    SQLite::Database db(store_);
+    auto records = [&](const std::string& evaluation, const std::string& dataset, const std::string& split) {
+        return db.execAndGet("SELECT value FROM results WHERE metric = 'records' AND task = '" + evaluation + "' AND eval_dataset = '" +
+                             dataset + "' AND split = '" + split + "'")
+            .getInt64();
+    };
+    const std::vector<std::string> sites{"site0", "site1", "site2"};
+    std::int64_t all_train = 0;
+    for (const auto& site : sites) all_train += records("own", site, "train");
+    for (const auto& site : sites) {
+        EXPECT_EQ(records("lodo", site, "train"), all_train - records("own", site, "train")) << site;
+        EXPECT_EQ(records("lodo", site, "test"), records("own", site, "test")) << site;
+    }
+    EXPECT_EQ(db.execAndGet("SELECT COUNT(*) FROM results WHERE task = 'lodo' AND metric = 'macro_auroc' AND split = 'test'").getInt(), 3);
+
+    auto plan = [&](const std::string& text) {
+        const auto path = (dir_ / "plan.toml").string();
+        std::ofstream(path) << text;
+        return test_support::run_command(kBinary + " plan " + path + " --store " + store_);
+    };
+    // Editing site2 reruns its own cell and every leave-one-out cell (it fits two, is tested in one).
+    std::string edited = toml;
+    edited.replace(edited.find("seed = 4, records = 100"), 23, "seed = 4, records = 120");
+    const auto replanned = plan(edited);
+    ASSERT_EQ(replanned.exit_code, 0) << replanned.output;
+    std::size_t todo = 0;
+    for (auto at = replanned.output.find("\ntodo "); at != std::string::npos; at = replanned.output.find("\ntodo ", at + 1)) ++todo;
+    EXPECT_EQ(todo, 4u) << replanned.output;
+
+    std::string lone = toml;
+    lone.replace(lone.rfind("datasets = [\"site0\", \"site1\", \"site2\"]"), 38, "datasets = [\"site0\"]");
+    const auto bad_lone = plan(lone);
+    EXPECT_EQ(bad_lone.exit_code, 2) << bad_lone.output;
+    EXPECT_NE(bad_lone.output.find("'leave_one_out'"), std::string::npos) << bad_lone.output;
+    std::string rhythm = toml;
+    rhythm.replace(rhythm.find("site = 2, duration_s"), 20, "site = 2, label_set = \"rhythm\", duration_s");
+    const auto bad_classes = plan(rhythm);
+    EXPECT_EQ(bad_classes.exit_code, 2) << bad_classes.output;
+    EXPECT_NE(bad_classes.output.find("'site2' has no class NORM"), std::string::npos) << bad_classes.output;
+}
+
 // Test-time shifts: one cell per condition, the head fitted on clean data. A supervised encoder's
 // AUROC falls under muscle noise and with lead I alone (measured with resnet1d 2.0.0, one thread:
 // clean 0.808, muscle 0 dB 0.761, −6 dB 0.738, lead I 0.465; asserted drops 0.02, 0.04 and 0.15),

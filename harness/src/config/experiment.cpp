@@ -565,7 +565,7 @@ void Parser::parse_evaluations(const toml::table& root, Experiment& experiment) 
     std::map<std::string, SourceLocation> names;
     for (const toml::node& node : *evaluations) {
         const toml::table& table = *node.as_table();
-        check_keys(table, {"name", "task", "datasets", "label_fractions", "shots", "params", "shifts"}, section);
+        check_keys(table, {"name", "task", "datasets", "label_fractions", "shots", "params", "shifts", "leave_one_out"}, section);
         EvaluationDecl decl;
         decl.where = at(table);
         decl.task = plugin_ref(table, "task", section);
@@ -601,6 +601,13 @@ void Parser::parse_evaluations(const toml::table& root, Experiment& experiment) 
             }
         }
         if (const toml::node* shifts = table.get("shifts")) decl.shifts = shift_conditions(*shifts, decl.name, experiment);
+        if (const toml::node* lodo = table.get("leave_one_out")) {
+            const auto* flag = lodo->as_boolean();
+            if (!flag) wrong_type(*lodo, "leave_one_out", section, "boolean");
+            decl.leave_one_out = flag->get();
+            if (decl.leave_one_out && decl.datasets.size() < 2)
+                fail(at(*lodo), "'leave_one_out' in " + section + " needs at least two datasets (each is tested with a head fitted on the others)");
+        }
         experiment.evaluations.push_back(std::move(decl));
     }
 }

@@ -94,6 +94,9 @@ struct EvaluationDecl {
     std::vector<std::int64_t> shots;            ///< k-shot cells: k labelled training records per class (seeded)
     /// Test-time shift conditions, one cell each; the default is one entry without a shift.
     std::vector<ShiftDecl> shifts{ShiftDecl{}};
+    /// Leave-one-dataset-out: for each of `datasets`, the head is fitted on the union of the others'
+    /// train (and val) splits and tested on its test split.
+    bool leave_one_out = false;
     SourceLocation where;
     /// The task needs "class_descriptions" (set by validate_experiment): the evaluation dataset's
     /// class descriptions (zero-shot prompts by default) then enter the cell identity.

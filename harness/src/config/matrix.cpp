@@ -132,6 +132,15 @@ Plan expand(const Experiment& experiment, const std::map<std::string, DatasetIde
                                     {"dataset", dataset_config(dataset)},
                                     {"label_fraction", fraction},
                                     {"seed", cell.seed}};
+                        if (decl.leave_one_out) {
+                            Json fit = Json::array();
+                            for (const auto& other : decl.datasets)
+                                if (other != dataset_name) {
+                                    cell.fit_datasets.push_back(dataset_index(experiment, other));
+                                    fit.push_back(dataset_config(cell.fit_datasets.back()));
+                                }
+                            config["fit_datasets"] = fit;
+                        }
                         if (shots > 0) config["shots"] = shots;  // absent otherwise: older cells keep their hashes
                         // Only a shift that changes the data enters the identity: cells without one
                         // keep the hashes (and results) they had before shifts existed.

@@ -36,6 +36,7 @@ struct EvalCell {
     std::int64_t shots = 0;      ///< k labelled training records per class (0 = the label fraction applies)
     std::size_t shift = 0;       ///< index into EvaluationDecl::shifts
     std::size_t test_dataset = 0;  ///< index into Experiment::datasets of the test split: `dataset` unless a cross-dataset shift
+    std::vector<std::size_t> fit_datasets;  ///< leave-one-out: the datasets whose train/val splits fit the head (empty = `dataset`)
     std::int64_t seed = 0;
 };
 

@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -79,6 +80,35 @@ EcgSplit with_classes(const EcgSplit& split, const std::vector<std::string>& fro
     EcgSplit out = split;
     out.labels = split.labels.index_select(1, torch::tensor(columns, torch::kLong));
     return out;
+}
+
+/// Splits of several datasets as one (a leave-one-out fit split): labels in the order of `classes`,
+/// the covariates they all have, texts only if all have them, subjects (and windows' source
+/// records) offset per dataset so that no two datasets share a patient or a record.
+EcgSplit union_of(const std::vector<EcgSplit>& parts, const std::vector<std::vector<std::string>>& part_classes,
+                  const std::vector<std::string>& classes) {
+    auto all = [&](const std::function<bool(const EcgSplit&)>& test) { return std::all_of(parts.begin(), parts.end(), test); };
+    const bool texts = all([](const EcgSplit& p) { return !p.texts.empty(); });
+    const bool windows = !all([](const EcgSplit& p) { return !p.source_records.defined(); });
+    std::vector<EcgSplit> aligned;
+    std::int64_t next_subject = 0, next_record = 0;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        EcgSplit part = with_classes(parts[i], part_classes[i], classes);
+        if (!texts) part.texts.clear();
+        for (auto it = part.covariates.begin(); it != part.covariates.end();)
+            it = all([&](const EcgSplit& p) { return p.covariates.count(it->first) > 0; }) ? std::next(it) : part.covariates.erase(it);
+        part.subjects = part.subjects + next_subject;
+        if (windows) {
+            const at::Tensor records = part.source_records.defined() ? part.source_records : torch::arange(part.size(), torch::kLong);
+            part.source_records = records + next_record;
+        }
+        if (part.size() > 0) {
+            next_subject = part.subjects.max().item<std::int64_t>() + 1;
+            if (windows) next_record = part.source_records.max().item<std::int64_t>() + 1;
+        }
+        aligned.push_back(std::move(part));
+    }
+    return concatenate(aligned);
 }
 
 // Loads dataset splits at most once per (dataset, split, leads) within one `run`, and records in
@@ -562,8 +592,21 @@ private:
                     << " Hz) differs from the pretraining data's (" << pre_info.sampling_rate_hz << " Hz)";
                 throw std::runtime_error(msg.str());
             }
-            const auto& train = splits_.get(cell.dataset, Split::Train, leads);
-            const auto& val = splits_.get(cell.dataset, Split::Val, leads);
+            // The head's fit splits: the evaluation dataset's, or (leave one out) the union of the others'.
+            EcgSplit union_train, union_val;
+            if (!cell.fit_datasets.empty()) {
+                std::vector<EcgSplit> trains, vals;
+                std::vector<std::vector<std::string>> classes;
+                for (std::size_t d : cell.fit_datasets) {
+                    trains.push_back(splits_.get(d, Split::Train, leads));
+                    vals.push_back(splits_.get(d, Split::Val, leads));
+                    classes.push_back(prepared_.dataset_infos[d].classes);
+                }
+                union_train = union_of(trains, classes, eval_info.classes);
+                union_val = union_of(vals, classes, eval_info.classes);
+            }
+            const EcgSplit& train = cell.fit_datasets.empty() ? splits_.get(cell.dataset, Split::Train, leads) : union_train;
+            const EcgSplit& val = cell.fit_datasets.empty() ? splits_.get(cell.dataset, Split::Val, leads) : union_val;
             // The head is fitted on clean train/val data and tested on shifted data (another dataset's
             // test split, its labels in this dataset's class order, for a cross-dataset shift).
             const EcgSplit& unshifted = splits_.get(cell.test_dataset, Split::Test, leads);
@@ -709,30 +752,36 @@ private:
     std::size_t counter_ = 0;
 };
 
-/// A cross-dataset shift of `evaluation` on dataset `d` needs test data at d's sampling rate carrying
-/// every class d's head is fitted on (matched by name): refused at plan time otherwise.
-void check_cross_dataset(const PreparedExperiment& prepared, const EvaluationDecl& evaluation, const ShiftDecl& shift, std::size_t d) {
+/// Data from dataset `source` used beside dataset `reference` in one evaluation (a cross-dataset
+/// shift's test split, a leave-one-out fit split) must be at `reference`'s sampling rate and carry
+/// every class of `reference` (matched by name): refused at plan time otherwise, saying `what`.
+void check_compatible(const PreparedExperiment& prepared, const EvaluationDecl& evaluation, const std::string& what, std::size_t source,
+                      std::size_t reference) {
     const auto& datasets = prepared.experiment.datasets;
-    const auto t = static_cast<std::size_t>(
-        std::find_if(datasets.begin(), datasets.end(), [&](const auto& decl) { return decl.name == shift.test_dataset; }) - datasets.begin());
-    const DatasetInfo& fit = prepared.dataset_infos.at(d);
-    const DatasetInfo& test = prepared.dataset_infos.at(t);
-    const std::string what = "evaluation '" + evaluation.name + "', shift '" + shift.name + "': fitted on '" + datasets[d].name +
-                             "', tested on '" + shift.test_dataset + "'";
-    if (std::abs(fit.sampling_rate_hz - test.sampling_rate_hz) > 1e-9) {
+    const DatasetInfo& ref = prepared.dataset_infos.at(reference);
+    const DatasetInfo& src = prepared.dataset_infos.at(source);
+    const std::string& name = datasets[source].name;
+    if (std::abs(ref.sampling_rate_hz - src.sampling_rate_hz) > 1e-9) {
         std::ostringstream msg;
-        msg << what << ": their sampling rates differ (" << fit.sampling_rate_hz << " Hz and " << test.sampling_rate_hz
+        msg << what << ": their sampling rates differ (" << ref.sampling_rate_hz << " Hz and " << src.sampling_rate_hz
             << " Hz; resample one with its plugin's rate parameter or a `resample` preprocessing step)";
         throw ConfigError(evaluation.where, msg.str());
     }
     std::vector<std::string> missing;
-    for (const auto& name : fit.classes)
-        if (std::find(test.classes.begin(), test.classes.end(), name) == test.classes.end()) missing.push_back(name);
+    for (const auto& c : ref.classes)
+        if (std::find(src.classes.begin(), src.classes.end(), c) == src.classes.end()) missing.push_back(c);
     if (!missing.empty())
-        throw ConfigError(evaluation.where, what + ": '" + shift.test_dataset + "' has no class " + join(missing, ", ") +
+        throw ConfigError(evaluation.where, what + ": '" + name + "' has no class " + join(missing, ", ") +
                                                 " (classes are matched by name; its classes: " +
-                                                (test.classes.empty() ? std::string("none") : join(test.classes, ", ")) + ")");
+                                                (src.classes.empty() ? std::string("none") : join(src.classes, ", ")) + ")");
 }
+
+std::size_t index_of_dataset(const Experiment& experiment, const std::string& name) {
+    const auto& datasets = experiment.datasets;
+    return static_cast<std::size_t>(
+        std::find_if(datasets.begin(), datasets.end(), [&](const auto& decl) { return decl.name == name; }) - datasets.begin());
+}
+
 
 }  // namespace
 
@@ -792,8 +841,19 @@ PreparedExperiment prepare_experiment(const std::string& file, const PluginRegis
                 if (const std::string problem = shift.rate_problem(prepared.dataset_infos.at(d).sampling_rate_hz); !problem.empty())
                     throw ConfigError(evaluation.where, "evaluation '" + evaluation.name + "', shift '" + shift.name + "' on dataset '" +
                                                             name + "': " + problem);
-                if (!shift.test_dataset.empty()) check_cross_dataset(prepared, evaluation, shift, d);
+                if (!shift.test_dataset.empty())
+                    check_compatible(prepared, evaluation,
+                                     "evaluation '" + evaluation.name + "', shift '" + shift.name + "': fitted on '" + name +
+                                         "', tested on '" + shift.test_dataset + "'",
+                                     index_of_dataset(prepared.experiment, shift.test_dataset), d);
             }
+            if (evaluation.leave_one_out)
+                for (const auto& other : evaluation.datasets)
+                    if (other != name)
+                        check_compatible(prepared, evaluation,
+                                         "evaluation '" + evaluation.name + "' (leave one out): tested on '" + name + "', fitted on '" +
+                                             other + "' among others",
+                                         index_of_dataset(prepared.experiment, other), d);
         }
     }
     try {
