@@ -570,7 +570,8 @@ ParamValue parse_setting_value(const ParamSpec& spec, const std::string& text) {
                 if (used == text.size()) return v;
                 break;
             }
-            case ParamType::String: return text;
+            case ParamType::String:
+            case ParamType::File: return text;
             case ParamType::StringList: break;
         }
     } catch (const std::exception&) {

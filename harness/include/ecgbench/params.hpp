@@ -12,7 +12,10 @@
 namespace ecgbench {
 
 /// The value types a parameter may have; TOML integers, floats, booleans, strings, string arrays.
-enum class ParamType { Bool, Int, Float, String, StringList };
+/// File is a string holding a path whose content (its SHA-256) is part of the cell identity; its
+/// value is a std::string like String's. It comes last so that the existing enumerators keep
+/// their values and plugins built before it stay compatible (no ABI bump).
+enum class ParamType { Bool, Int, Float, String, StringList, File };
 
 /// One parameter value. Int and Float are distinct: a Float parameter also accepts an integer.
 using ParamValue = std::variant<bool, std::int64_t, double, std::string, std::vector<std::string>>;
@@ -20,7 +23,7 @@ using ParamValue = std::variant<bool, std::int64_t, double, std::string, std::ve
 /// Human name of a type, as used in error messages and `ecgbench plugins NAME`.
 const char* to_string(ParamType type);
 
-/// The type held by a value.
+/// The type held by a value (String for a File parameter's path: the variant cannot tell).
 ParamType type_of(const ParamValue& value);
 
 /// Renders a value as TOML would write it (strings quoted, lists in brackets).
@@ -62,6 +65,11 @@ inline Builder text(std::string name, std::string default_value, std::string doc
 }
 inline Builder choice(std::string name, std::string default_value, std::vector<std::string> choices, std::string doc) {
     return {{std::move(name), ParamType::String, std::move(default_value), std::move(doc), {}, {}, std::move(choices)}};
+}
+/// A path whose file's bytes the plugin reads; "" (the default) means unset. The plan hashes the
+/// file, so editing it changes the cells that use it, and refuses a path that does not exist.
+inline Builder file(std::string name, std::string doc) {
+    return {{std::move(name), ParamType::File, std::string{}, std::move(doc)}};
 }
 inline Builder strings(std::string name, std::vector<std::string> default_value, std::string doc) {
     return {{std::move(name), ParamType::StringList, std::move(default_value), std::move(doc)}};

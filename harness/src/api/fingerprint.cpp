@@ -23,7 +23,8 @@ Fingerprint& Fingerprint::add_params(const std::vector<ParamSpec>& schema, const
                 value = buffer;
                 break;
             }
-            case ParamType::String: value = params.get_string(spec.name); break;
+            case ParamType::String:
+            case ParamType::File: value = params.get_string(spec.name); break;
             case ParamType::StringList:
                 for (const auto& item : params.get_strings(spec.name)) value += item + "\x1f";
                 break;

@@ -14,6 +14,7 @@ const char* to_string(ParamType type) {
         case ParamType::Float: return "float";
         case ParamType::String: return "string";
         case ParamType::StringList: return "string list";
+        case ParamType::File: return "file";
     }
     return "?";
 }
@@ -26,7 +27,8 @@ std::string format_value(const ParamValue& value) {
         case ParamType::Bool: out << (std::get<bool>(value) ? "true" : "false"); break;
         case ParamType::Int: out << std::get<std::int64_t>(value); break;
         case ParamType::Float: out << std::get<double>(value); break;
-        case ParamType::String: out << '"' << std::get<std::string>(value) << '"'; break;
+        case ParamType::String:
+        case ParamType::File: out << '"' << std::get<std::string>(value) << '"'; break;
         case ParamType::StringList: {
             out << '[';
             const auto& items = std::get<std::vector<std::string>>(value);
@@ -96,7 +98,9 @@ Params validate_params(const std::vector<ParamSpec>& schema, const std::map<std:
         // canonical config (and hence the cell hash) does not depend on how it was written.
         if (spec.type == ParamType::Float && type_of(value) == ParamType::Int)
             value = static_cast<double>(std::get<std::int64_t>(value));
-        if (type_of(value) != spec.type)
+        // A File parameter's value is its path, a string.
+        const ParamType want = spec.type == ParamType::File ? ParamType::String : spec.type;
+        if (type_of(value) != want)
             throw std::invalid_argument("parameter '" + spec.name + "' must be a " + to_string(spec.type) +
                                         ", got " + to_string(type_of(value)) + " " + format_value(value));
         if (spec.type == ParamType::Int || spec.type == ParamType::Float) {

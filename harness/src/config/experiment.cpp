@@ -870,6 +870,9 @@ void validate_ref(PluginRef& ref, PluginKind kind, const std::vector<PluginManif
         throw ConfigError(ref.where, prefix + error.what());
     }
     ref.version = manifest->version;
+    ref.file_params.clear();
+    for (const ParamSpec& spec : manifest->params)
+        if (spec.type == ParamType::File) ref.file_params.push_back(spec.name);
 }
 
 }  // namespace

@@ -40,6 +40,7 @@ struct PluginRef {
     std::map<std::string, ParamValue> raw;      ///< params as written
     Params params;                              ///< validated, defaults filled (after validate_experiment)
     std::string version;                        ///< plugin version (after validate_experiment)
+    std::vector<std::string> file_params;       ///< names of its File params (after validate_experiment)
     SourceLocation where;                       ///< location of the `plugin` key
     std::map<std::string, SourceLocation> param_where;  ///< location of each raw param
 };

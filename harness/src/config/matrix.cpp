@@ -11,6 +11,7 @@
 #include "util/json.hpp"
 #include "ecgbench/sha256.hpp"
 
+#include <filesystem>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -20,8 +21,25 @@ namespace ecgbench {
 namespace {
 
 
+// The SHA-256 of each set File param's file, by param name: what the plugin will read enters the
+// identity, not only its path. Absent when no File param is set, so other cells keep their hashes.
+void add_file_digests(Json& object, const PluginRef& ref) {
+    Json digests = Json::object();
+    for (const std::string& name : ref.file_params) {
+        const std::string& path = ref.params.get_string(name);
+        if (path.empty()) continue;
+        if (!std::filesystem::is_regular_file(path))
+            throw std::invalid_argument("plugin '" + ref.plugin + "': param '" + name + "' names file '" + path +
+                                        "', which does not exist (or is not a regular file)");
+        digests[name] = sha256_file(path);
+    }
+    if (!digests.empty()) object["file_sha256"] = std::move(digests);
+}
+
 Json json_plugin(const PluginRef& ref) {
-    return {{"plugin", ref.plugin}, {"version", ref.version}, {"params", json_params(ref.params)}};
+    Json object{{"plugin", ref.plugin}, {"version", ref.version}, {"params", json_params(ref.params)}};
+    add_file_digests(object, ref);
+    return object;
 }
 
 Json json_dataset(const DatasetDecl& decl, const DatasetIdentity& identity) {
@@ -32,6 +50,7 @@ Json json_dataset(const DatasetDecl& decl, const DatasetIdentity& identity) {
                 {"data_version", identity.version},
                 {"leads", identity.leads},
                 {"sampling_rate_hz", identity.sampling_rate_hz}};
+    add_file_digests(object, decl.ref);
     // Only when declared, so cells of datasets without a pipeline keep their identities.
     if (!identity.preprocess.empty()) object["preprocess"] = identity.preprocess;
     return object;

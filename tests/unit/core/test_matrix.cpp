@@ -8,6 +8,8 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -31,6 +33,8 @@ std::vector<PluginManifest> manifests() {
                    {{"temperature", ParamType::Float, 0.5, "NT-Xent temperature", 0.01, 10.0}}});
     all.push_back({"byol", PluginKind::Ssl, "2.0", "BYOL", {{"momentum", ParamType::Float, 0.99, "EMA", 0.0, 1.0}}});
     all.push_back({"vicreg", PluginKind::Ssl, "1.0", "VICReg", {}});
+    all.push_back({"clip", PluginKind::Ssl, "1.0", "CLIP with a user-supplied text model",
+                   {param::file("text_model", "TorchScript text encoder"), param::integer("width", 8, "width")}});
     all.push_back({"linear_probe", PluginKind::Task, "1.0", "linear probe",
                    {{"epochs", ParamType::Int, std::int64_t{10}, "epochs", 1.0}}});
     all.push_back({"finetune", PluginKind::Task, "1.1", "fine-tuning", {}});
@@ -474,6 +478,63 @@ TEST(Expand, MissingIdentityNamesTheDataset) {
     } catch (const std::invalid_argument& error) {
         EXPECT_NE(std::string(error.what()).find("'held'"), std::string::npos) << error.what();
     }
+}
+
+// A File param's content, not only its path, is part of the identity: what the plugin reads.
+TEST(Hashes, FileParamContentEntersTheIdentity) {
+    const std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                      ("ecgbench-matrix-files-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()));
+    std::filesystem::create_directories(dir);
+    const auto write = [&](const std::string& name, const std::string& bytes) {
+        const std::string path = (dir / name).string();
+        std::ofstream(path, std::ios::binary) << bytes;
+        return path;
+    };
+    const auto hash_with = [&](const std::string& path) {
+        return plan_of(replace(kSmall, "plugin = \"simclr\"", "plugin = \"clip\"\nparams = { text_model = \"" + path + "\" }"))
+            .pretrain.at(0)
+            .hash;
+    };
+    const std::string a = write("a.pt", "model A");
+    const std::string a_copy = write("a_copy.pt", "model A");
+    const std::string b = write("b.pt", "model B");
+
+    const Plan plan = plan_of(replace(kSmall, "plugin = \"simclr\"", "plugin = \"clip\"\nparams = { text_model = \"" + a + "\" }"));
+    EXPECT_NE(plan.pretrain.at(0).config.find("\"file_sha256\":{\"text_model\":\"" + sha256_hex("model A") + "\"}"),
+              std::string::npos) << plan.pretrain.at(0).config;
+    EXPECT_EQ(plan.pretrain.at(0).hash, hash_with(a));
+    EXPECT_NE(hash_with(a), hash_with(b));
+    // Same bytes elsewhere: the path is a param too, so the cell differs (a moved file is another cell)…
+    EXPECT_NE(hash_with(a), hash_with(a_copy));
+    // …but rewriting the file at the same path with other bytes changes the cell, same bytes keep it.
+    const std::string before = hash_with(a);
+    write("a.pt", "model A, edited");
+    EXPECT_NE(hash_with(a), before);
+    write("a.pt", "model A");
+    EXPECT_EQ(hash_with(a), before);
+    // An unset File param (the default "") adds nothing: the identity is that of the params alone.
+    EXPECT_EQ(plan_of(replace(kSmall, "plugin = \"simclr\"", "plugin = \"clip\"")).pretrain.at(0).config.find("file_sha256"),
+              std::string::npos);
+
+    const std::string missing = (dir / "missing.pt").string();
+    try {
+        (void)hash_with(missing);
+        FAIL() << "expected std::invalid_argument";
+    } catch (const std::invalid_argument& error) {
+        const std::string what = error.what();
+        EXPECT_NE(what.find("'clip'"), std::string::npos) << what;
+        EXPECT_NE(what.find("'text_model'"), std::string::npos) << what;
+        EXPECT_NE(what.find(missing), std::string::npos) << what;
+    }
+    std::filesystem::remove_all(dir);
+}
+
+TEST(Params, FileParamTakesAPathAndShowsItsType) {
+    const std::vector<ParamSpec> schema{param::file("text_model", "a model")};
+    EXPECT_EQ(validate_params(schema, {}).get_string("text_model"), "");
+    EXPECT_EQ(validate_params(schema, {{"text_model", std::string("m.pt")}}).get_string("text_model"), "m.pt");
+    EXPECT_THROW((void)validate_params(schema, {{"text_model", std::int64_t{3}}}), std::invalid_argument);
+    EXPECT_STREQ(to_string(ParamType::File), "file");
 }
 
 TEST(Expand, UnusedDatasetNeedsNoIdentity) {
