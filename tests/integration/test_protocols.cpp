@@ -165,7 +165,7 @@ params = { epochs = 40, patience = 5 }
         SQLite::Statement outputs(db, "SELECT COUNT(*) FROM record_outputs o JOIN runs r ON r.id = o.run_id JOIN cells c ON c.hash = r.cell_hash WHERE c.protocol = ?");
         outputs.bind(1, task);
         ASSERT_TRUE(outputs.executeStep());
-        EXPECT_EQ(outputs.getColumn(0).getInt(), 2) << task << ": logits and labels per record";
+        EXPECT_EQ(outputs.getColumn(0).getInt(), 3) << task << ": logits, labels and the test records' covariates";
     }
     for (const char* task : {"mlp_probe", "attention_probe"}) {
         SQLite::Statement q(db, "SELECT value FROM results WHERE protocol = ? AND metric = 'epochs' AND split = 'val'");
