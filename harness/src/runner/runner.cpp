@@ -832,11 +832,9 @@ PreparedExperiment prepare_experiment(const std::string& file, const PluginRegis
     }
     check_capabilities(prepared.experiment, prepared.dataset_infos, registry.manifests());
     // A shift's band and rate must suit each dataset it is tested on: refused here, not cell by cell.
-    const auto& datasets = prepared.experiment.datasets;
     for (const auto& evaluation : prepared.experiment.evaluations) {
         for (const auto& name : evaluation.datasets) {
-            const auto d = static_cast<std::size_t>(
-                std::find_if(datasets.begin(), datasets.end(), [&](const auto& decl) { return decl.name == name; }) - datasets.begin());
+            const std::size_t d = index_of_dataset(prepared.experiment, name);
             for (const auto& shift : evaluation.shifts) {
                 if (const std::string problem = shift.rate_problem(prepared.dataset_infos.at(d).sampling_rate_hz); !problem.empty())
                     throw ConfigError(evaluation.where, "evaluation '" + evaluation.name + "', shift '" + shift.name + "' on dataset '" +
