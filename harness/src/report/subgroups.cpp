@@ -1,6 +1,6 @@
 #include "report/subgroups.hpp"
 
-#include "ecgbench/metrics.hpp"
+#include "ecgbench/resampling.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -46,18 +46,9 @@ std::optional<std::vector<double>> covariate_of(const Store& store, std::int64_t
     return std::nullopt;
 }
 
+// Macro AUROC of a subset of the records' rows (the resampling statistic, on one subset).
 double macro_auroc_of_rows(const ScoredRecords& records, const std::vector<std::size_t>& rows) {
-    const auto c = static_cast<std::size_t>(records.classes);
-    std::vector<double> scores;
-    std::vector<int> labels;
-    scores.reserve(rows.size() * c);
-    labels.reserve(rows.size() * c);
-    for (std::size_t r : rows)
-        for (std::size_t k = 0; k < c; ++k) {
-            scores.push_back(records.scores[r * c + k]);
-            labels.push_back(records.labels[r * c + k]);
-        }
-    return nanmean(per_class_auroc(scores, labels, records.classes));
+    return table_statistic(records.scores, records.labels, records.classes, macro_auroc)(rows);
 }
 
 }  // namespace
