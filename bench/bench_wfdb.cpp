@@ -68,7 +68,8 @@ BENCHMARK(BM_WfdbDecode)->ArgsProduct({{16, 212}, {0, 1}})->ArgNames({"format", 
 
 // mode 0: read_signals (digital int32 columns); 1: read_signals, then physical(signal, row) per
 // sample into a row-major float matrix (the way before read_physical); 2 / 3: read_physical
-// float / double (row-major, as rdrecord's p_signal).
+// float / double (row-major, as rdrecord's p_signal); 4: read_digital (one row-major int32 matrix,
+// as rdrecord's d_signal).
 void BM_WfdbRecord100(benchmark::State& state) {
     const fs::path record = fs::path(ECGBENCH_SHARED_DATA) / "wfdb-python" / "sample-data" / "100";
     if (!fs::exists(record.string() + ".hea")) {
@@ -95,8 +96,12 @@ void BM_WfdbRecord100(benchmark::State& state) {
             const auto m = read_physical<float>(record);
             benchmark::DoNotOptimize(m.values.data());
             samples = static_cast<std::int64_t>(m.values.size());
-        } else {
+        } else if (mode == 3) {
             const auto m = read_physical<double>(record);
+            benchmark::DoNotOptimize(m.values.data());
+            samples = static_cast<std::int64_t>(m.values.size());
+        } else {
+            const auto m = read_digital(record);
             benchmark::DoNotOptimize(m.values.data());
             samples = static_cast<std::int64_t>(m.values.size());
         }
@@ -104,6 +109,6 @@ void BM_WfdbRecord100(benchmark::State& state) {
     state.counters["Msamples/s"] =
         benchmark::Counter(static_cast<double>(samples) / 1e6, benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(BM_WfdbRecord100)->DenseRange(0, 3)->ArgName("mode")->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_WfdbRecord100)->DenseRange(0, 4)->ArgName("mode")->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -29,6 +29,7 @@ CPP_MODES = {
     1: ("read_signals + physical() per sample -> float32", "physical float32"),
     2: ("read_physical<float>", "physical float32"),
     3: ("read_physical<double>", "physical float64"),
+    4: ("read_digital (int32 matrix)", "digital"),
 }
 
 

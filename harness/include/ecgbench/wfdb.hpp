@@ -103,22 +103,24 @@ struct SignalData {
 SignalData read_signals(const std::filesystem::path& record, const ReadOptions& options = {});
 SignalData read_signals(const Header& header, const ReadOptions& options = {});
 
-/// Memory order of a physical matrix.
+/// Memory order of a sample matrix (read_physical, read_digital).
 enum class Layout {
     frames,   ///< row-major, row × signal: (row, signal) at row * signals + signal
     signals,  ///< signal × row: (row, signal) at signal * rows + row (one contiguous run per signal)
 };
 
-/// The selected signals in physical units as one matrix of T (float or double).
+/// The selected signals as one matrix of T, `values[row * signals + signal]` (Layout::frames) or
+/// `values[signal * rows + row]` (Layout::signals): one allocation, so reading record after record
+/// reuses the memory instead of faulting fresh columns in (see docs/benchmarks.md).
 template <typename T>
-struct PhysicalData {
+struct SampleMatrix {
     std::vector<SignalInfo> signals;     ///< the selected signals' header lines
     std::int64_t from = 0;               ///< first frame read
     std::int64_t rows = 0;
     int ticks_per_frame = 1;             ///< as in SignalData
     double fs = 250.0;                   ///< frame rate
     Layout layout = Layout::frames;
-    std::vector<T> values;               ///< rows × signals.size(), in `layout` order; NaN = invalid
+    std::vector<T> values;               ///< rows × signals.size(), in `layout` order
 
     T at(std::int64_t row, std::size_t signal) const {
         const auto r = static_cast<std::size_t>(row);
@@ -126,6 +128,13 @@ struct PhysicalData {
                                                : signal * static_cast<std::size_t>(rows) + r];
     }
 };
+
+/// Physical units (float or double); NaN = invalid.
+template <typename T>
+struct PhysicalData : SampleMatrix<T> {};
+
+/// Digital samples as stored (ADC units); kInvalidSample = invalid.
+struct DigitalData : SampleMatrix<std::int32_t> {};
 
 /// What read_signals reads, in physical units in one pass: (d - baseline) / gain per signal,
 /// computed in double as SignalData::physical does and then stored as T (so equal to
@@ -141,6 +150,13 @@ extern template PhysicalData<float> read_physical<float>(const Header&, const Re
 extern template PhysicalData<double> read_physical<double>(const Header&, const ReadOptions&, Layout);
 extern template PhysicalData<float> read_physical<float>(const std::filesystem::path&, const ReadOptions&, Layout);
 extern template PhysicalData<double> read_physical<double>(const std::filesystem::path&, const ReadOptions&, Layout);
+
+/// What read_signals reads, as one matrix instead of one column per signal: the same samples
+/// (kInvalidSample for invalid ones). Plain format 16/212 files go from their bytes straight into
+/// the matrix; other records are copied from read_signals. Same errors as read_signals.
+DigitalData read_digital(const Header& header, const ReadOptions& options = {}, Layout layout = Layout::frames);
+DigitalData read_digital(const std::filesystem::path& record, const ReadOptions& options = {},
+                         Layout layout = Layout::frames);
 
 /// Writes RECORD.hea and RECORD.dat (one file, all signals interleaved) in format 16 or 212.
 /// `samples` is [signal][frame]; kInvalidSample is stored as the format's invalid marker.

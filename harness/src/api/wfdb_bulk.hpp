@@ -1,5 +1,5 @@
 // Internal to libecgbench_api (not part of the plugin API): the bulk decoder for plain format 16
-// and 212 signal files (to digital columns or straight to a physical matrix), and the switch tests
+// and 212 signal files (to digital columns or straight to a digital or physical matrix), and the switch tests
 // use to compare it with the general decoder.
 #pragma once
 
@@ -18,20 +18,22 @@ std::vector<std::vector<std::int32_t>> read_plain_frames(const std::filesystem::
                                                          std::int64_t byte_offset, int width, std::int64_t from,
                                                          std::int64_t to, const std::vector<int>& positions);
 
-/// Where read_plain_physical puts one selected signal: its place inside a stored frame, and the
-/// matrix entries of its rows, out[first + row * stride], as (v - baseline) / gain (NaN if invalid).
-struct PhysicalColumn {
+/// Where read_plain_matrix puts one selected signal: its place inside a stored frame, and the
+/// matrix entries of its rows, out[first + row * stride]; gain and baseline convert to physical
+/// units when the matrix holds floating-point values.
+struct MatrixColumn {
     int position = 0;
     std::size_t first = 0;
     double gain = 200.0;
     double baseline = 0.0;
 };
 
-/// As read_plain_frames, but the samples go straight into a physical matrix (T = float, double).
+/// As read_plain_frames, but the samples go straight into a matrix: T = float or double holds
+/// (v - baseline) / gain (NaN if invalid), T = int32 the digital value (kInvalidSample if invalid).
 template <typename T>
-void read_plain_physical(const std::filesystem::path& file, int format, std::int64_t byte_offset, int width,
-                         std::int64_t from, std::int64_t to, const std::vector<PhysicalColumn>& columns, T* out,
-                         std::size_t stride);
+void read_plain_matrix(const std::filesystem::path& file, int format, std::int64_t byte_offset, int width,
+                       std::int64_t from, std::int64_t to, const std::vector<MatrixColumn>& columns, T* out,
+                       std::size_t stride);
 
 /// `values` resized to `size`, its pages mapped in one call rather than one fault at a time.
 template <typename T>

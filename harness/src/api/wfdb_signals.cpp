@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 namespace ecgbench::wfdb {
@@ -382,10 +383,17 @@ SignalData read_single(const Header& h, const ReadOptions& o) {
     return d;
 }
 
-template <typename T>
-PhysicalData<T> physical_shape(const std::vector<SignalInfo>& signals, std::int64_t from, std::int64_t rows,
-                               int ticks_per_frame, double fs, Layout layout) {
-    PhysicalData<T> m;
+// Headers built by hand may disagree with themselves; parse_header never produces that.
+void check_signal_count(const Header& header) {
+    if (header.signals.size() != static_cast<std::size_t>(header.nsig))
+        throw WfdbError(header.name + ": header lists " + std::to_string(header.signals.size()) + " signals, nsig is " +
+                        std::to_string(header.nsig));
+}
+
+template <typename Matrix>
+Matrix matrix_shape(const std::vector<SignalInfo>& signals, std::int64_t from, std::int64_t rows, int ticks_per_frame,
+                    double fs, Layout layout) {
+    Matrix m;
     m.signals = signals;
     m.from = from;
     m.rows = rows;
@@ -401,10 +409,10 @@ std::pair<std::size_t, std::size_t> column_place(Layout layout, std::size_t k, s
     return layout == Layout::frames ? std::pair{k, columns} : std::pair{k * static_cast<std::size_t>(rows), std::size_t{1}};
 }
 
-// A single-segment read straight from the bytes of plain 16/212 files; nullopt when some file
-// read needs the general decoder.
-template <typename T>
-std::optional<PhysicalData<T>> read_physical_bulk(const Header& h, const ReadOptions& o, Layout layout) {
+// A single-segment read straight from the bytes of plain 16/212 files into a digital or physical
+// matrix; nullopt when some file read needs the general decoder.
+template <typename Matrix>
+std::optional<Matrix> read_matrix_bulk(const Header& h, const ReadOptions& o, Layout layout) {
     // Decided before planning, which for FLAC files already decodes.
     const auto selected = selected_signals(h, o);
     for (const auto& g : make_groups(h))
@@ -414,9 +422,9 @@ std::optional<PhysicalData<T>> read_physical_bulk(const Header& h, const ReadOpt
     const auto p = plan_single(h, o);
     std::vector<SignalInfo> signals;
     for (int s : p.selected) signals.push_back(h.signals[static_cast<std::size_t>(s)]);
-    auto m = physical_shape<T>(signals, p.from, p.to - p.from, 1, h.fs, layout);
+    auto m = matrix_shape<Matrix>(signals, p.from, p.to - p.from, 1, h.fs, layout);
     for (const auto& g : p.groups) {
-        std::vector<detail::PhysicalColumn> columns;
+        std::vector<detail::MatrixColumn> columns;
         for (std::size_t k = 0; k < p.selected.size(); ++k) {
             const auto at = std::find(g.members.begin(), g.members.end(), p.selected[k]);
             if (at == g.members.end()) continue;
@@ -427,21 +435,38 @@ std::optional<PhysicalData<T>> read_physical_bulk(const Header& h, const ReadOpt
         }
         if (columns.empty()) continue;
         const auto stride = column_place(layout, 0, signals.size(), m.rows).second;
-        detail::read_plain_physical(g.path, g.format, g.byte_offset, g.frame_samples, p.from, p.to, columns,
-                                    m.values.data(), stride);
+        detail::read_plain_matrix(g.path, g.format, g.byte_offset, g.frame_samples, p.from, p.to, columns,
+                                  m.values.data(), stride);
     }
     return m;
 }
 
-template <typename T>
-PhysicalData<T> to_physical(const SignalData& d, Layout layout) {
-    auto m = physical_shape<T>(d.signals, d.from, d.rows, d.ticks_per_frame, d.fs, layout);
+// read_signals' samples as a matrix: digital values copied, physical ones converted.
+template <typename Matrix>
+Matrix to_matrix(const SignalData& d, Layout layout) {
+    auto m = matrix_shape<Matrix>(d.signals, d.from, d.rows, d.ticks_per_frame, d.fs, layout);
+    using T = typename decltype(m.values)::value_type;
     for (std::size_t k = 0; k < d.signals.size(); ++k) {
         const auto [first, stride] = column_place(layout, k, d.signals.size(), d.rows);
-        for (std::int64_t r = 0; r < d.rows; ++r)
-            m.values[first + static_cast<std::size_t>(r) * stride] = static_cast<T>(d.physical(k, r));
+        for (std::int64_t r = 0; r < d.rows; ++r) {
+            auto& out = m.values[first + static_cast<std::size_t>(r) * stride];
+            if constexpr (std::is_floating_point_v<T>)
+                out = static_cast<T>(d.physical(k, r));
+            else
+                out = d.digital[k][static_cast<std::size_t>(r)];
+        }
     }
     return m;
+}
+
+// The bulk path where the record allows it, else read_signals converted.
+template <typename Matrix>
+Matrix read_matrix(const Header& header, const ReadOptions& options, Layout layout) {
+    if (!header.multi_segment() && !options.high_resolution && detail::bulk_decode_enabled()) {
+        check_signal_count(header);
+        if (auto m = read_matrix_bulk<Matrix>(header, options, layout)) return std::move(*m);
+    }
+    return to_matrix<Matrix>(read_signals(header, options), layout);
 }
 
 // Multi-segment records: the signals of the whole record (layout header, or first segment).
@@ -571,12 +596,6 @@ std::string encode(const std::vector<std::int32_t>& seq, int format) {
     return out;
 }
 
-// Headers built by hand may disagree with themselves; parse_header never produces that.
-void check_signal_count(const Header& header) {
-    if (header.signals.size() != static_cast<std::size_t>(header.nsig))
-        throw WfdbError(header.name + ": header lists " + std::to_string(header.signals.size()) + " signals, nsig is " +
-                        std::to_string(header.nsig));
-}
 
 }  // namespace
 
@@ -598,11 +617,7 @@ SignalData read_signals(const Header& header, const ReadOptions& options) {
 
 template <typename T>
 PhysicalData<T> read_physical(const Header& header, const ReadOptions& options, Layout layout) {
-    if (!header.multi_segment() && !options.high_resolution && detail::bulk_decode_enabled()) {
-        check_signal_count(header);
-        if (auto m = read_physical_bulk<T>(header, options, layout)) return std::move(*m);
-    }
-    return to_physical<T>(read_signals(header, options), layout);
+    return read_matrix<PhysicalData<T>>(header, options, layout);
 }
 
 template <typename T>
@@ -617,6 +632,14 @@ template PhysicalData<double> read_physical<double>(const std::filesystem::path&
 
 SignalData read_signals(const std::filesystem::path& record, const ReadOptions& options) {
     return read_signals(read_header(record), options);
+}
+
+DigitalData read_digital(const Header& header, const ReadOptions& options, Layout layout) {
+    return read_matrix<DigitalData>(header, options, layout);
+}
+
+DigitalData read_digital(const std::filesystem::path& record, const ReadOptions& options, Layout layout) {
+    return read_digital(read_header(record), options, layout);
 }
 
 void write_record(const std::filesystem::path& record, Header h, const std::vector<std::vector<std::int32_t>>& samples,

@@ -1,6 +1,6 @@
 // read_physical (one-pass physical matrix) against the per-sample conversion
-// static_cast<T>(SignalData::physical(signal, row)): bulk 16/212 and general paths, float and
-// double, both layouts, ranges, repeated signals, invalid samples as NaN; then MIT-BIH 100 whole
+// static_cast<T>(SignalData::physical(signal, row)), and read_digital (one int32 matrix) against
+// read_signals' columns: bulk 16/212 and general paths, float, double and int32, both layouts, ranges, repeated signals, invalid samples as NaN; then MIT-BIH 100 whole
 // and the multi-format, multi-rate, skewed and multi-segment fixtures of the shared data.
 #include "api/wfdb_bulk.hpp"
 #include "ecgbench/wfdb.hpp"
@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace ecgbench::wfdb {
@@ -19,17 +20,22 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// "" when `m` holds exactly the per-sample values of `d` (NaN where they are NaN), else the first
-// difference.
+// "" when `m` holds exactly the per-sample values of `d` (physical, NaN where they are NaN, for a
+// floating-point matrix; digital for an int32 one), else the first difference.
 template <typename T>
-std::string difference(const PhysicalData<T>& m, const SignalData& d) {
+std::string difference(const SampleMatrix<T>& m, const SignalData& d) {
     if (m.rows != d.rows || m.signals.size() != d.signals.size() || m.from != d.from ||
         m.values.size() != static_cast<std::size_t>(d.rows) * d.signals.size())
         return "shape " + std::to_string(m.rows) + "x" + std::to_string(m.signals.size()) + " vs " +
                std::to_string(d.rows) + "x" + std::to_string(d.signals.size());
     for (std::size_t s = 0; s < d.signals.size(); ++s)
         for (std::int64_t r = 0; r < d.rows; ++r) {
-            const T want = static_cast<T>(d.physical(s, r)), got = m.at(r, s);
+            const T got = m.at(r, s);
+            T want;
+            if constexpr (std::is_floating_point_v<T>)
+                want = static_cast<T>(d.physical(s, r));
+            else
+                want = d.digital[s][static_cast<std::size_t>(r)];
             if (!(got == want || (std::isnan(got) && std::isnan(want))))
                 return "signal " + std::to_string(s) + " row " + std::to_string(r) + ": " + std::to_string(got) +
                        " vs " + std::to_string(want);
@@ -45,6 +51,7 @@ void expect_equal_to_per_sample(const Header& h, const ReadOptions& o, const std
         for (auto layout : {Layout::frames, Layout::signals}) {
             EXPECT_EQ("", difference(read_physical<float>(h, o, layout), d)) << what << " float bulk=" << bulk;
             EXPECT_EQ("", difference(read_physical<double>(h, o, layout), d)) << what << " double bulk=" << bulk;
+            EXPECT_EQ("", difference(read_digital(h, o, layout), d)) << what << " digital bulk=" << bulk;
         }
     }
     detail::set_bulk_decode(true);
@@ -74,6 +81,9 @@ TEST(WfdbPhysical, LayoutsIndexAsDocumented) {
     EXPECT_TRUE(std::isnan(signals.values[2]));
     EXPECT_EQ(signals.values[3], 1.0f);
     EXPECT_EQ(signals.at(2, 1), 3.0f);
+    const auto digital = read_digital(dir.path() / "r", {}, Layout::signals);
+    EXPECT_EQ(digital.values, (std::vector<std::int32_t>{2, 4, kInvalidSample, 5, 9, 13}));
+    EXPECT_EQ(read_digital(dir.path() / "r").values, (std::vector<std::int32_t>{2, 5, 4, 9, kInvalidSample, 13}));
 }
 
 // Random 16/212 records with invalid samples, baselines and fractional gains; ranges, reordered
@@ -132,6 +142,7 @@ TEST(WfdbPhysical, ErrorsAreThoseOfReadSignals) {
     EXPECT_THROW(read_physical<double>(dir.path() / "e", o), WfdbError);
     fs::remove(dir.path() / "e.dat");
     EXPECT_THROW(read_physical<float>(dir.path() / "e"), WfdbError);
+    EXPECT_THROW(read_digital(dir.path() / "e"), WfdbError);
 }
 
 fs::path sample(const std::string& record) {
