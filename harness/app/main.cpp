@@ -327,12 +327,27 @@ int cmd_submit(const PluginRegistry& registry, const CellArgs& args, const Submi
     options.overrides = args.overrides;
     for (const auto& dir : plugin_dirs) options.plugin_dirs.push_back(fs::absolute(dir).lexically_normal().string());
     if (args.filtered) options.filter = args.filter;
+    // Cells the main store has finished are not submitted again (slurm/submit.hpp).
+    std::set<std::string> finished;
+    if (fs::exists(store_path)) {
+        const Store main(store_path);
+        for (const auto& cell : prepared.plan.pretrain)
+            if (main.has_finished(cell.hash)) finished.insert(cell.hash);
+        for (const auto& cell : prepared.plan.evaluations)
+            if (main.has_finished(cell.hash)) finished.insert(cell.hash);
+    }
     SlurmSubmission submission;
     try {
-        submission = slurm_submission(exp, prepared.plan, selection_for(prepared, args), options);
+        submission = slurm_submission(exp, prepared.plan, selection_for(prepared, args), options, finished);
     } catch (const std::invalid_argument& e) {
         throw UsageError(e.what());
     }
+    if (submission.finished_pretrain > 0)
+        std::cout << "# " << submission.finished_pretrain << " pretraining cell(s) finished in " << store_path
+                  << " with their selected evaluations: not submitted\n";
+    if (!submission.seed_cells.empty())
+        std::cout << "# " << submission.seed_cells.size() << " cell(s) finished in " << store_path
+                  << " seed the tasks from " << submission.seed_store << "\n";
     const fs::path dir = fs::path(options.shared) / "slurm";
     const std::string pretrain_script = (dir / (exp.name + "-pretrain.sh")).string();
     const std::string eval_script = (dir / (exp.name + "-evaluate.sh")).string();
@@ -347,6 +362,7 @@ int cmd_submit(const PluginRegistry& registry, const CellArgs& args, const Submi
         return 0;
     }
     for (const char* sub : {"slurm", "logs", "shards"}) fs::create_directories(fs::path(options.shared) / sub);
+    if (!submission.seed_cells.empty()) write_seed_store(submission, store_path, options.shared);
     std::ofstream(pretrain_script) << submission.pretrain.script;
     const std::string job = sbatch(submit.sbatch_options, pretrain_script);
     std::cout << "submitted pretraining array " << job << " (" << submission.pretrain.tasks << " tasks): " << pretrain_script << "\n";

@@ -249,3 +249,42 @@ TEST_F(Slurm, KilledArrayTaskResumesWhenRequeued) {
     EXPECT_EQ(count(main_store, "SELECT COUNT(*) FROM metrics WHERE name LIKE 'loss/epoch%'"), 12);
     for (const auto& entry : fs::directory_iterator(shards / "checkpoints")) EXPECT_FALSE(entry.path().string().ends_with(".resume.pt"));
 }
+
+// What the main store has finished is not run again: random_init's cells finished locally are left
+// out, simclr's pretraining finished locally seeds its task (its evaluation still runs on the
+// cluster, from the seeded checkpoint), and supervised trains data-parallel on 2 ranks
+// ([slurm.pretrain] ranks = 2: srun … run --distributed). Merged, every cell has one finished run.
+TEST_F(Slurm, FinishedCellsAreSeededAndRanksTrainDataParallel) {
+    std::string text = experiment("slurm-seeded", 1, 96, true);
+    text.replace(text.find("[pretrain]"), 10, "[[ssl]]\nplugin = \"supervised\"\n\n[pretrain]");
+    text += "\n[slurm.pretrain]\nranks = 2\n";
+    const auto file = write("seeded.toml", text);
+    const std::string main_store = (dir_ / "main.db").string();
+    const std::string local = kBinary + " --threads 1 --store " + main_store + " run " + file;
+    ASSERT_EQ(run_command(local + " --filter random_init").exit_code, 0);
+    ASSERT_EQ(run_command(local + " --only pretrain --filter simclr").exit_code, 0);
+    ASSERT_EQ(count(main_store, "SELECT COUNT(*) FROM runs WHERE status = 'finished'"), 3);
+
+    const auto submitted = run_command(kBinary + " --store " + main_store + " submit " + file + " --slurm --shared " + shared());
+    ASSERT_EQ(submitted.exit_code, 0) << submitted.output;
+    EXPECT_NE(submitted.output.find("1 pretraining cell(s) finished in " + main_store), std::string::npos) << submitted.output;
+    EXPECT_NE(submitted.output.find("1 cell(s) finished in " + main_store + " seed the tasks"), std::string::npos)
+        << submitted.output;
+    EXPECT_NE(submitted.output.find("pretraining array"), std::string::npos);
+    EXPECT_NE(submitted.output.find("(2 tasks)"), std::string::npos) << submitted.output;
+    ASSERT_TRUE(wait_for_jobs("slurm-seeded", 180)) << "the arrays did not finish in 180 s\n" << logs();
+
+    const auto merged = merge(main_store);
+    ASSERT_EQ(merged.exit_code, 0) << merged.output << logs();
+    EXPECT_EQ(count(main_store, "SELECT COUNT(*) FROM runs"), 6) << logs();
+    EXPECT_EQ(count(main_store, "SELECT COUNT(*) FROM runs WHERE status = 'finished'"), 6) << logs();
+    EXPECT_EQ(count(main_store, "SELECT COUNT(DISTINCT cell_hash) FROM runs WHERE status = 'finished'"), 6);
+    EXPECT_EQ(count(main_store, "SELECT COUNT(*) FROM runs r JOIN cells c ON c.hash = r.cell_hash "
+                                "WHERE c.ssl = 'supervised' AND c.kind = 'pretrain' AND json_extract(r.extra, '$.processes') = 2"),
+              1) << logs();
+    // simclr's evaluation ran on the cluster against the one pretraining run, the local one.
+    EXPECT_EQ(count(main_store, "SELECT COUNT(*) FROM runs e JOIN cells c ON c.hash = e.cell_hash JOIN runs p "
+                                "ON p.id = e.pretrain_run_id AND p.cell_hash = c.parent_hash "
+                                "WHERE c.kind = 'eval' AND c.ssl = 'simclr' AND e.status = 'finished'"),
+              1) << logs();
+}

@@ -803,8 +803,16 @@ void Parser::parse_slurm(const toml::table& root, Experiment& experiment) const 
         const std::string sub = "[slurm." + std::string(key) + "]";
         const toml::table* overrides = kind->as_table();
         if (!overrides) wrong_type(*kind, key, section, "table (" + sub + ")");
-        check_keys(*overrides, resource_keys, sub);
+        // Evaluations run on one process; only pretraining cells train data-parallel.
+        auto kind_keys = resource_keys;
+        if (target == &slurm.pretrain) kind_keys.push_back("ranks");
+        check_keys(*overrides, kind_keys, sub);
         slurm_resources(*overrides, sub, *target);
+        if (const toml::node* n = overrides->get("ranks")) {
+            target->ranks = integer_value(*n, "ranks", sub);
+            if (target->ranks < 1)
+                fail(at(*n), "'ranks' " + in(sub) + " must be >= 1, found " + std::to_string(target->ranks));
+        }
     }
 }
 

@@ -112,6 +112,7 @@ struct SlurmResources {
     std::int64_t cpus = 0;  ///< --cpus-per-task, and ecgbench's --threads in the task
     std::int64_t gpus = 0;  ///< --gpus
     std::string mem;        ///< --mem: an integer with an optional K, M, G or T suffix
+    std::int64_t ranks = 1; ///< [slurm.pretrain] only: data-parallel processes per cell (--ntasks, srun … --distributed)
 };
 
 /// [slurm]: resources for `ecgbench submit --slurm`, with [slurm.pretrain] and [slurm.evaluate]

@@ -100,17 +100,20 @@ private:
 
 class Merger {
 public:
-    Merger(SQLite::Database& db, std::string main_path, std::string shard_path)
-        : db_(db), main_path_(std::move(main_path)), shard_path_(std::move(shard_path)) {}
+    // `filtered`: only the cells in temp.merge_only are copied.
+    Merger(SQLite::Database& db, std::string main_path, std::string shard_path, bool filtered)
+        : db_(db), main_path_(std::move(main_path)), shard_path_(std::move(shard_path)), filtered_(filtered) {}
 
     MergeSummary run() {
         merge_experiments();
         merge_cells();
         db_.exec("INSERT OR IGNORE INTO main.experiment_cells(experiment_id, cell_hash) "
                  "SELECT m.id, l.cell_hash FROM shard.experiment_cells l "
-                 "JOIN shard.experiments s ON s.id = l.experiment_id JOIN main.experiments m ON m.name = s.name");
-        db_.exec("INSERT OR IGNORE INTO main.dropped_records(fingerprint, dataset, record, reason, recorded_at) "
-                 "SELECT fingerprint, dataset, record, reason, recorded_at FROM shard.dropped_records");
+                 "JOIN shard.experiments s ON s.id = l.experiment_id JOIN main.experiments m ON m.name = s.name WHERE " +
+                 kept("l.cell_hash"));
+        if (!filtered_)
+            db_.exec("INSERT OR IGNORE INTO main.dropped_records(fingerprint, dataset, record, reason, recorded_at) "
+                     "SELECT fingerprint, dataset, record, reason, recorded_at FROM shard.dropped_records");
         merge_runs();
         return summary_;
     }
@@ -120,17 +123,26 @@ private:
         throw std::runtime_error("merge of " + shard_path_ + " into " + main_path_ + ": " + message);
     }
 
+    // An SQL condition on the cell hash `column`: true when the merge copies that cell.
+    std::string kept(const std::string& column) const {
+        return filtered_ ? column + " IN (SELECT hash FROM temp.merge_only)" : "true";
+    }
+
     void merge_experiments() {
         // The main store's row wins: every shard of one submission carries the same file and text.
         db_.exec("INSERT INTO main.experiments(name, file, toml_text, created_at, updated_at) "
-                 "SELECT name, file, toml_text, created_at, updated_at FROM shard.experiments WHERE true "
-                 "ON CONFLICT(name) DO NOTHING");
+                 "SELECT name, file, toml_text, created_at, updated_at FROM shard.experiments e WHERE " +
+                 (filtered_ ? "EXISTS (SELECT 1 FROM shard.experiment_cells l WHERE l.experiment_id = e.id AND " +
+                                  kept("l.cell_hash") + ")"
+                            : std::string("true")) +
+                 " ON CONFLICT(name) DO NOTHING");
     }
 
     void merge_cells() {
         // Pretraining cells first: an evaluation cell's parent must exist.
         SQLite::Statement cells(db_, "SELECT s.hash, s.config, m.config FROM shard.cells s "
-                                     "LEFT JOIN main.cells m ON m.hash = s.hash ORDER BY s.kind = 'eval', s.rowid");
+                                     "LEFT JOIN main.cells m ON m.hash = s.hash WHERE " + kept("s.hash") +
+                                     " ORDER BY s.kind = 'eval', s.rowid");
         SQLite::Statement insert(db_,
                                  "INSERT INTO main.cells(hash, kind, config, parent_hash, dataset, encoder, ssl, task, "
                                  "eval_dataset, protocol, label_fraction, seed, shift, shots, created_at) "
@@ -160,7 +172,7 @@ private:
     std::vector<ShardRun> shard_runs() {
         std::vector<ShardRun> runs;
         SQLite::Statement q(db_, "SELECT id, cell_hash, status, host, pid, started_at, ended_at, error, pretrain_run_id "
-                                 "FROM shard.runs ORDER BY id");
+                                 "FROM shard.runs WHERE " + kept("cell_hash") + " ORDER BY id");
         while (q.executeStep()) {
             ShardRun run{q.getColumn(0).getInt64(), text(q.getColumn(1)), text(q.getColumn(2)), text(q.getColumn(3)),
                          text(q.getColumn(5)),      text(q.getColumn(6)), text(q.getColumn(7)), q.getColumn(4).getInt64(),
@@ -268,13 +280,14 @@ private:
 
     SQLite::Database& db_;
     std::string main_path_, shard_path_;
+    bool filtered_ = false;
     MergeSummary summary_;
     std::set<std::int64_t> added_;  ///< main run ids inserted by this merge
 };
 
 }  // namespace
 
-MergeSummary merge_store(Store& main, const std::string& shard_path) {
+MergeSummary merge_store(Store& main, const std::string& shard_path, const std::optional<std::set<std::string>>& only_cells) {
     namespace fs = std::filesystem;
     if (!fs::exists(shard_path)) throw std::runtime_error("merge: no store shard at " + shard_path);
     std::error_code ec;
@@ -286,7 +299,17 @@ MergeSummary merge_store(Store& main, const std::string& shard_path) {
     try {
         Attached attached(db, shard_path);
         SQLite::Transaction transaction(db, SQLite::TransactionBehavior::IMMEDIATE);
-        const MergeSummary summary = Merger(db, main.path(), shard_path).run();
+        if (only_cells) {
+            db.exec("CREATE TEMP TABLE IF NOT EXISTS merge_only(hash TEXT PRIMARY KEY)");
+            db.exec("DELETE FROM temp.merge_only");
+            SQLite::Statement insert(db, "INSERT OR IGNORE INTO temp.merge_only(hash) VALUES (?)");
+            for (const auto& hash : *only_cells) {
+                insert.reset();
+                insert.bind(1, hash);
+                insert.exec();
+            }
+        }
+        const MergeSummary summary = Merger(db, main.path(), shard_path, only_cells.has_value()).run();
         transaction.commit();
         return summary;
     } catch (const SQLite::Exception& e) {

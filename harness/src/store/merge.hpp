@@ -5,6 +5,8 @@
 
 #include "store/store.hpp"
 
+#include <optional>
+#include <set>
 #include <string>
 
 namespace ecgbench {
@@ -24,7 +26,10 @@ struct MergeSummary {
 /// pretraining run is re-linked to its copy). Throws std::runtime_error naming both stores when a
 /// cell is stored with different configs, when the same run differs, or when a cell has a finished
 /// run in each whose results differ (checkpoint sha256 for runs with artifacts, metrics otherwise).
-/// Nothing is changed when it throws.
-MergeSummary merge_store(Store& main, const std::string& shard_path);
+/// Nothing is changed when it throws. With `only_cells`, only those cells, their runs and the
+/// experiments linking them are copied (how `submit` seeds the cluster's shards with the cells the
+/// main store has finished); dropped records are then left out.
+MergeSummary merge_store(Store& main, const std::string& shard_path,
+                         const std::optional<std::set<std::string>>& only_cells = std::nullopt);
 
 }  // namespace ecgbench

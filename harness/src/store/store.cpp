@@ -927,6 +927,14 @@ std::optional<RunRecord> Store::latest_run(const std::string& cell_hash) const {
     });
 }
 
+bool Store::has_finished(const std::string& cell_hash) const {
+    return guarded(path_, "has_finished", [&] {
+        SQLite::Statement q(*db_, "SELECT 1 FROM runs WHERE cell_hash = ? AND status = 'finished' LIMIT 1");
+        q.bind(1, cell_hash);
+        return q.executeStep();
+    });
+}
+
 std::optional<ArtifactRecord> Store::finished_artifact(const std::string& cell_hash, const std::string& kind) const {
     return guarded(path_, "finished_artifact", [&]() -> std::optional<ArtifactRecord> {
         // Only the latest finished run counts: an older run's artifact belongs to superseded results.

@@ -199,6 +199,8 @@ public:
 
     /// Latest run of a cell, if any.
     std::optional<RunRecord> latest_run(const std::string& cell_hash) const;
+    /// Whether the cell has a finished run (what makes `claim` answer AlreadyFinished).
+    bool has_finished(const std::string& cell_hash) const;
     /// The artifact of `kind` from the cell's latest finished run.
     std::optional<ArtifactRecord> finished_artifact(const std::string& cell_hash, const std::string& kind) const;
     /// Metrics of the cell's latest finished run.

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <set>
 #include <string>
 
 #include <unistd.h>
@@ -241,4 +242,41 @@ TEST_F(MergeTest, RunningRunsWaitAndKilledAttemptsKeepTheirOrder) {
     summary = merge_store(main, path("other.db"));
     EXPECT_EQ(summary.runs_superseded, 1);
     EXPECT_EQ(main.latest_run("p1")->status, RunStatus::Finished);
+}
+
+// A filtered merge (how `submit` seeds the cluster with what the main store finished) copies only
+// the named cells, their runs and the experiments linking them; the evaluation stays linked to its
+// pretraining run, dropped records stay behind, and merging the seed back changes nothing.
+TEST_F(MergeTest, OnlyNamedCellsAreCopied) {
+    {
+        Store main(path("main.db"));
+        register_cells(main);
+        finish_pretrain(main, 11, "aaaa");
+        finish_eval(main, 12, 0.75);
+        main.record_dropped("fp", "pre", {{"r9", "NaN samples"}});
+        main.upsert_experiment("other", "other.toml", "[experiment]\nname = \"other\"\n");
+    }
+    Store pretrained_only(path("seed1.db"));
+    const auto one = merge_store(pretrained_only, path("main.db"), std::set<std::string>{"p1"});
+    EXPECT_EQ(one.cells_added, 1);
+    EXPECT_EQ(one.runs_added, 1);
+    EXPECT_EQ(query(pretrained_only, "SELECT COUNT(*) FROM cells WHERE hash = 'e1'"), 0);
+    EXPECT_EQ(query(pretrained_only, "SELECT COUNT(*) FROM experiments"), 1);  // "exp" links p1, "other" nothing
+    EXPECT_EQ(query(pretrained_only, "SELECT COUNT(*) FROM dropped_records"), 0);
+    EXPECT_TRUE(pretrained_only.has_finished("p1"));
+    EXPECT_FALSE(pretrained_only.has_finished("e1"));
+
+    Store both(path("seed2.db"));
+    const auto two = merge_store(both, path("main.db"), std::set<std::string>{"p1", "e1"});
+    EXPECT_EQ(two.runs_added, 2);
+    EXPECT_EQ(query(both, "SELECT COUNT(*) FROM runs e JOIN runs p ON e.pretrain_run_id = p.id "
+                          "WHERE e.cell_hash = 'e1' AND p.cell_hash = 'p1'"),
+              1);
+    EXPECT_EQ(query(both, "SELECT COUNT(*) FROM record_outputs"), 1);
+
+    Store main(path("main.db"));
+    const auto back = merge_store(main, path("seed2.db"));
+    EXPECT_EQ(back.runs_added, 0);
+    EXPECT_EQ(back.runs_present, 2);
+    EXPECT_EQ(query(main, "SELECT COUNT(*) FROM runs"), 2);
 }
