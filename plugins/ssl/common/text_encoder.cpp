@@ -26,7 +26,14 @@ TextTransformer::TextTransformer(const TextEncoderOptions& options) : options_(o
     norm_ = register_module("norm", nn::LayerNorm(nn::LayerNormOptions({options.width})));
 }
 
-at::Tensor TextTransformer::forward(const at::Tensor& ids) {
+at::Tensor TextTransformer::forward(const at::Tensor& ids) { return mean_over_tokens(tokens(ids), ids); }
+
+at::Tensor mean_over_tokens(const at::Tensor& states, const at::Tensor& ids) {
+    const at::Tensor keep = ids.ne(Tokenizer::kPadId).to(states.device()).unsqueeze(-1).to(states.scalar_type());
+    return (states * keep).sum(1) / keep.sum(1);
+}
+
+at::Tensor TextTransformer::tokens(const at::Tensor& ids) {
     if (ids.dim() != 2 || ids.size(1) < 1 || ids.size(1) > options_.max_tokens)
         throw std::invalid_argument("text encoder: ids must be [N, L] with 1 <= L <= max_tokens");
     const at::Tensor padding = ids.eq(Tokenizer::kPadId);  // [N, L], true = no token
@@ -36,9 +43,7 @@ at::Tensor TextTransformer::forward(const at::Tensor& ids) {
     const at::Tensor position = torch::arange(ids.size(1), ids.options());
     at::Tensor x = (tokens_->forward(ids) + positions_->forward(position).unsqueeze(0)).transpose(0, 1);  // [L, N, W]
     for (const auto& layer : *layers_) x = layer->as<nn::TransformerEncoderLayer>()->forward(x, {}, padding);
-    x = norm_->forward(x.transpose(0, 1));  // [N, L, W]
-    const at::Tensor keep = padding.logical_not().unsqueeze(-1).to(x.scalar_type());
-    return (x * keep).sum(1) / keep.sum(1);
+    return norm_->forward(x.transpose(0, 1));  // [N, L, W]
 }
 
 at::Tensor token_ids(const Tokenizer& tokenizer, const std::vector<std::string>& texts, std::int64_t max_tokens) {

@@ -5,7 +5,7 @@
 //   tokens      R peaks from the QRS detector of ecgbench/dsp.hpp on `detection_lead` (lead I, as
 //               HeartLang's fixed QRSTokenizer, their issue #2; a record whose lead I is absent uses
 //               every present lead); each beat reads the samples between the midpoints to its
-//               neighbours, at most `beat_window_ms` / 2 either side of R (beat_sentence.hpp); at most
+//               neighbours, at most `beat_window_ms` / 2 either side of R (common/beats.hpp); at most
 //               `max_beats` per record
 //   vocabulary  k-means (`vocabulary_size` centres, `kmeans_iterations` Lloyd steps) over up to
 //               `kmeans_sample` single-lead beat words (the window centred on R, zero outside the
@@ -39,8 +39,8 @@
 // the sentence context itself (time embeddings and masked prediction across beats) — the RR
 // regression here is an explicit rhythm target added beside the code prediction; the probed model
 // is the experiment's encoder, not the sentence transformer.
-#include "beat_sentence.hpp"
 #include "beat_vocabulary.hpp"
+#include "common/beats.hpp"
 #include "common/transformer.hpp"
 #include "ecgbench/plugin.hpp"
 #include "sentence_losses.hpp"
@@ -54,6 +54,7 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -61,11 +62,12 @@
 namespace {
 
 namespace hl = ecgbench::heartlang;
+namespace bt = ecgbench::beats;
 namespace nn = torch::nn;
 
 // A batch cut into sentences, on the CPU. M = the most beats of a record in the batch.
 struct Sentences {
-    std::vector<std::vector<hl::Beat>> beats;  // per record
+    std::vector<std::vector<bt::Beat>> beats;  // per record
     at::Tensor keep;                           // float [B, T]: 0 on hidden beats' samples
     at::Tensor weights;                        // float [B, M, N]: each beat's token weights (rows sum to 1)
     at::Tensor valid, hidden;                  // bool [B, M]
@@ -103,17 +105,11 @@ public:
         fs_ = input.sampling_rate_hz;
         samples_ = input.samples;
         leads_ = input.leads;
-        window_ = std::max<std::int64_t>(2, std::llround(window_ms_ * fs_ / 1000.0));
-        detection_lead_ = -1;
-        if (!detection_lead_name_.empty()) {
-            const auto found = std::find(input.lead_names.begin(), input.lead_names.end(), detection_lead_name_);
-            if (found == input.lead_names.end())
-                throw std::invalid_argument("heartlang: param 'detection_lead' names lead '" + detection_lead_name_ +
-                                            "', which the pretraining data does not have (detection_lead = \"\" "
-                                            "detects on every present lead)");
-            detection_lead_ = found - input.lead_names.begin();
-        }
-        const std::int64_t token_width = describe_tokens(encoder);
+        cutter_.emplace(input, detection_lead_name_, window_ms_, max_beats_, "heartlang");
+        window_ = cutter_->window();
+        bt::TokenLayout layout = bt::describe_tokens(encoder, leads_, samples_, "heartlang");
+        spans_ = std::move(layout.spans);
+        const std::int64_t token_width = layout.width;
 
         embed_ = register_module("embed", nn::Linear(token_width, width_));
         blocks_ = std::make_unique<ecgbench::encoders::TransformerStack>(*this, "blocks", depth_, width_, heads_, 4 * width_);
@@ -184,44 +180,8 @@ public:
     }
 
 private:
-    // Tokens per record and their width from one forward of a zero record in eval mode (running
-    // statistics untouched); the samples each token reads from token_spans(), or, for encoders that
-    // do not describe them (strided CNNs), equal consecutive shares of the record in every lead.
-    std::int64_t describe_tokens(ecgbench::Encoder& encoder) {
-        at::Tensor tokens;
-        {
-            torch::NoGradGuard no_grad;
-            const bool training = encoder.is_training();
-            encoder.eval();
-            tokens = encoder.encode({at::zeros({1, leads_, samples_}, at::TensorOptions().device(ecgbench::device_of(encoder))), {}, {}})
-                         .tokens;
-            encoder.train(training);
-        }
-        if (!tokens.defined() || tokens.dim() != 3 || tokens.size(1) == 0)
-            throw std::invalid_argument("heartlang: the encoder returns no tokens [B, N, D]; beat embeddings pool them");
-        spans_ = encoder.token_spans();
-        if (spans_.empty()) {
-            const std::int64_t n = tokens.size(1);
-            for (std::int64_t i = 0; i < n; ++i) spans_.push_back({-1, i * samples_ / n, (i + 1) * samples_ / n - i * samples_ / n});
-        }
-        if (static_cast<std::int64_t>(spans_.size()) != tokens.size(1))
-            throw std::invalid_argument("heartlang: the encoder describes " + std::to_string(spans_.size()) + " token spans for " +
-                                        std::to_string(tokens.size(1)) + " tokens");
-        return tokens.size(2);
-    }
-
     // The beats of record `signal` ([leads, T] contiguous) with leads `present`.
-    std::vector<hl::Beat> record_beats(const float* signal, const bool* present) const {
-        std::vector<const float*> detect;
-        if (detection_lead_ >= 0 && present[detection_lead_]) {
-            detect.push_back(signal + detection_lead_ * samples_);
-        } else {
-            for (std::int64_t l = 0; l < leads_; ++l)
-                if (present[l]) detect.push_back(signal + l * samples_);
-        }
-        if (detect.empty()) return {};
-        return hl::tokenise(detect, samples_, fs_, window_, max_beats_);
-    }
+    std::vector<bt::Beat> record_beats(const float* signal, const bool* present) const { return (*cutter_)(signal, present); }
 
     // Single-lead beat words of the pretraining split for the k-means: records in a random order
     // (the global generator, seeded by the host), every beat of every present lead, until
@@ -237,11 +197,11 @@ private:
             const std::int64_t i = order[k].item<std::int64_t>();
             const at::Tensor record = data.signals[i].to(at::kFloat).contiguous();
             const bool* present = present_all[i].data_ptr<bool>();
-            for (const hl::Beat& beat : record_beats(record.data_ptr<float>(), present)) {
+            for (const bt::Beat& beat : record_beats(record.data_ptr<float>(), present)) {
                 for (std::int64_t l = 0; l < leads_ && count < sample_; ++l) {
                     if (!present[l]) continue;
                     words.resize(words.size() + static_cast<std::size_t>(window_));
-                    hl::beat_window(record.data_ptr<float>() + l * samples_, beat, window_, words.data() + count * window_);
+                    bt::beat_window(record.data_ptr<float>() + l * samples_, beat, window_, words.data() + count * window_);
                     ++count;
                 }
             }
@@ -273,7 +233,6 @@ private:
         s.codes = at::zeros({b, m, leads_}, at::kLong);
         s.scored = at::zeros({b, m, leads_}, at::kBool);
         auto keep = s.keep.accessor<float, 2>();
-        auto weights = s.weights.accessor<float, 3>();
         auto valid = s.valid.accessor<bool, 2>();
         auto hidden = s.hidden.accessor<bool, 2>();
         auto time_block = s.time_block.accessor<std::int64_t, 2>();
@@ -295,7 +254,7 @@ private:
                 for (std::int64_t k = 0; k < masked; ++k) is_hidden[static_cast<std::size_t>(chosen[k].item<std::int64_t>())] = true;
             }
             for (std::int64_t j = 0; j < count; ++j) {
-                const hl::Beat& beat = beats[static_cast<std::size_t>(j)];
+                const bt::Beat& beat = beats[static_cast<std::size_t>(j)];
                 valid[i][j] = true;
                 time_block[i][j] = std::min(time_blocks_ - 1, static_cast<std::int64_t>(static_cast<double>(beat.r) / fs_));
                 if (j > 0) {
@@ -307,17 +266,7 @@ private:
                     rr_defined[i][j][1] = true;
                 }
                 // Each token weighs the samples of the beat it reads (tokens of absent leads none).
-                float total = 0;
-                for (std::int64_t t = 0; t < n_tokens; ++t) {
-                    const ecgbench::TokenSpan& span = spans_[static_cast<std::size_t>(t)];
-                    if (span.lead >= 0 && !present[span.lead]) continue;
-                    const std::int64_t overlap = std::min(beat.end, span.start + span.length) - std::max(beat.start, span.start);
-                    if (overlap <= 0) continue;
-                    weights[i][j][t] = static_cast<float>(overlap);
-                    total += static_cast<float>(overlap);
-                }
-                if (total > 0)
-                    for (std::int64_t t = 0; t < n_tokens; ++t) weights[i][j][t] /= total;
+                bt::beat_token_weights(beat, spans_, present, s.weights.data_ptr<float>() + (i * m + j) * n_tokens);
                 if (!is_hidden[static_cast<std::size_t>(j)]) continue;
                 hidden[i][j] = true;
                 for (std::int64_t t = beat.start; t < beat.end; ++t) keep[i][t] = 0;
@@ -325,7 +274,7 @@ private:
                     if (!present[l]) continue;
                     scored[i][j][l] = true;
                     words.resize(words.size() + static_cast<std::size_t>(window_));
-                    hl::beat_window(signal + l * samples_, beat, window_, words.data() + words.size() - static_cast<std::size_t>(window_));
+                    bt::beat_window(signal + l * samples_, beat, window_, words.data() + words.size() - static_cast<std::size_t>(window_));
                 }
             }
         }
@@ -347,7 +296,8 @@ private:
     std::string detection_lead_name_;
 
     double fs_ = 0;
-    std::int64_t samples_ = 0, leads_ = 0, window_ = 0, detection_lead_ = -1, time_blocks_ = 1;
+    std::int64_t samples_ = 0, leads_ = 0, window_ = 0, time_blocks_ = 1;
+    std::optional<bt::BeatCutter> cutter_;
     std::vector<ecgbench::TokenSpan> spans_;
     nn::Linear embed_{nullptr}, form_head_{nullptr}, rhythm_head_{nullptr};
     nn::LayerNorm norm_{nullptr};

@@ -3,7 +3,7 @@
 // vocabulary survives a checkpoint, the loss falls on a fixed batch, beat-poor records are skipped
 // and counted, records without lead I are cut on their other leads, and a detection lead the data
 // lacks is an error naming it.
-#include "../../../plugins/ssl/heartlang/beat_sentence.hpp"
+#include "../../../plugins/ssl/common/beats.hpp"
 #include "../../../plugins/ssl/heartlang/beat_vocabulary.hpp"
 #include "../../../plugins/ssl/heartlang/sentence_losses.hpp"
 #include "runner/checkpoint.hpp"
@@ -19,6 +19,7 @@
 namespace {
 
 namespace hl = ecgbench::heartlang;
+namespace bt = ecgbench::beats;
 using namespace test_support;
 
 at::Tensor rows(std::initializer_list<std::initializer_list<float>> values) {
@@ -68,7 +69,7 @@ TEST(HeartLangVocabulary, SurplusCentresRepeatPointsAndAreNeverAssigned) {
 
 TEST(HeartLangTokens, SegmentsBetweenMidpointsWithinTheWindow) {
     // r = 40, 120, 200 in 230 samples, window 96 (48 either side): midpoints 80 and 160.
-    const auto beats = hl::segment_beats({40, 120, 200}, 230, 96);
+    const auto beats = bt::segment_beats({40, 120, 200}, 230, 96);
     ASSERT_EQ(beats.size(), 3u);
     EXPECT_EQ(beats[0].start, 0);
     EXPECT_EQ(beats[0].end, 80);
@@ -77,7 +78,7 @@ TEST(HeartLangTokens, SegmentsBetweenMidpointsWithinTheWindow) {
     EXPECT_EQ(beats[2].start, 160);
     EXPECT_EQ(beats[2].end, 230);
     // Far apart, the window bounds them: 100 ± 48, 400 ± 48.
-    const auto apart = hl::segment_beats({100, 400}, 1000, 96);
+    const auto apart = bt::segment_beats({100, 400}, 1000, 96);
     EXPECT_EQ(apart[0].start, 52);
     EXPECT_EQ(apart[0].end, 148);
     EXPECT_EQ(apart[1].start, 352);
@@ -88,7 +89,7 @@ TEST(HeartLangTokens, WordIsTheSegmentInAWindowCentredOnR) {
     std::vector<float> lead(10);
     for (int i = 0; i < 10; ++i) lead[static_cast<std::size_t>(i)] = static_cast<float>(i);
     std::vector<float> word(6);
-    hl::beat_window(lead.data(), {5, 3, 8}, 6, word.data());  // window starts at 5 − 3 = 2; sample 2 is outside the beat
+    bt::beat_window(lead.data(), {5, 3, 8}, 6, word.data());  // window starts at 5 − 3 = 2; sample 2 is outside the beat
     EXPECT_EQ(word, (std::vector<float>{0, 3, 4, 5, 6, 7}));
 }
 
@@ -115,7 +116,7 @@ TEST(HeartLangTokens, PulseTrainGivesOneBeatPerPulseAtItsPeak) {
     const std::int64_t samples = 1000;  // 10 s at 100 Hz, a pulse every 0.8 s from 0.4 s: 12 beats
     const auto truth = every(40, 80, samples);
     const auto lead = pulse_train(samples, truth, 1.0f);
-    const auto beats = hl::tokenise({lead.data()}, samples, 100.0, 96, 64);
+    const auto beats = bt::tokenise({lead.data()}, samples, 100.0, 96, 64);
     ASSERT_EQ(beats.size(), truth.size());
     for (std::size_t i = 0; i < beats.size(); ++i) {
         EXPECT_NEAR(static_cast<double>(beats[i].r), static_cast<double>(truth[i]), 2.0) << "beat " << i;
@@ -126,7 +127,7 @@ TEST(HeartLangTokens, PulseTrainGivesOneBeatPerPulseAtItsPeak) {
         }
     }
     // At most max_beats, the last one still ending at the midpoint to the next.
-    const auto first5 = hl::tokenise({lead.data()}, samples, 100.0, 96, 5);
+    const auto first5 = bt::tokenise({lead.data()}, samples, 100.0, 96, 5);
     ASSERT_EQ(first5.size(), 5u);
     EXPECT_EQ(first5[4].end, (beats[4].r + beats[5].r) / 2);
 }
