@@ -189,12 +189,51 @@ TEST_F(Report, EveryFormatFromARealRunWithGapsFiguresAndComparison) {
     const auto mean_at = table_csv.find("pre,xs,simclr,0,probe,heldout,1,0,,macro_auroc,test,finished,");
     ASSERT_NE(mean_at, std::string::npos) << table_csv;
     const double table_mean = std::stod(table_csv.substr(mean_at + std::string("pre,xs,simclr,0,probe,heldout,1,0,,macro_auroc,test,finished,").size()));
-    EXPECT_NEAR(std::stod(fields.at(12)), table_mean, 1e-6) << groups_csv;  // overall
+    EXPECT_NEAR(std::stod(fields.at(14)), table_mean, 1e-6) << groups_csv;  // overall
+    // Every defined group has a bootstrap interval around its value, and every cell's worst-group
+    // gap one around the gap (the same resamples); an interval is [1, 1] only for a perfect group.
+    {
+        std::stringstream rows(groups_csv);
+        std::string line;
+        std::getline(rows, line);
+        EXPECT_EQ(line, "covariate,group,dataset,encoder,ssl,task,eval_dataset,label_fraction,shots,shift,split,metric,value,ci_low,ci_high,"
+                        "records,overall,gap,gap_low,gap_high,worst,n");
+        std::size_t with_interval = 0;
+        while (std::getline(rows, line)) {
+            std::vector<std::string> f;
+            std::stringstream cells(line);
+            for (std::string x; std::getline(cells, x, ',');) f.push_back(x);
+            ASSERT_EQ(f.size(), 22u) << line;
+            if (f[12].empty()) continue;  // an undefined group
+            const double v = std::stod(f[12]), lo = std::stod(f.at(13)), hi = std::stod(f.at(14));
+            EXPECT_LE(lo, v) << line;
+            EXPECT_GE(hi, v) << line;
+            if (v < 1) EXPECT_LT(lo, hi) << line;  // a point only for a perfectly separated group
+            else EXPECT_EQ(lo, 1.0) << line;
+            const double gap = std::stod(f.at(17)), gap_lo = std::stod(f.at(18)), gap_hi = std::stod(f.at(19));
+            if (f.at(20) == "1") EXPECT_NEAR(gap, std::stod(f.at(16)) - v, 1e-9) << "the worst group's gap: " << line;
+            EXPECT_LE(gap_lo, gap + 1e-12) << line;
+            EXPECT_GE(gap_hi, gap - 1e-12) << line;
+            ++with_interval;
+        }
+        EXPECT_GE(with_interval, 40u) << groups_csv;
+    }
+    // The same seed gives the same intervals; another seed other ones.
+    const auto again = ecgbench("report reported --subgroups sex --subgroups age:50 --format csv --out " + (dir_ / "sub2").string());
+    ASSERT_EQ(again.exit_code, 0) << again.output;
+    EXPECT_EQ(read(dir_ / "sub2" / "subgroups.csv"), groups_csv);
+    const auto reseeded = ecgbench("report reported --subgroups sex --seed 5 --format csv --out " + (dir_ / "sub3").string());
+    ASSERT_EQ(reseeded.exit_code, 0) << reseeded.output;
+    EXPECT_NE(read(dir_ / "sub3" / "subgroups.csv"), groups_csv.substr(0, groups_csv.find("\nage,")));
     for (const char* file : {"report.md", "report.html", "report.tex"}) {
         const std::string text = read(sub / file);
         EXPECT_NE(text.find("ubgroups: sex"), std::string::npos) << file;
         EXPECT_NE(text.find("ubgroups: age"), std::string::npos) << file;
+        EXPECT_NE(text.find("percentile bootstrap interval"), std::string::npos) << file;
     }
+    const std::string sub_md = read(sub / "report.md");
+    EXPECT_GE(count(sub_md, " rec.)"), 48u);  // 12 cells × 2 groups × 2 covariates
+    EXPECT_GE(count(sub_md, "] ("), 40u) << "intervals beside the group values";
     const auto continuous = ecgbench("report reported --subgroups age --out " + (dir_ / "x").string());
     EXPECT_EQ(continuous.exit_code, 2) << continuous.output;
     EXPECT_NE(continuous.output.find("give band edges"), std::string::npos) << continuous.output;

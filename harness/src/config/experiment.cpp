@@ -231,10 +231,10 @@ private:
     }
 
     /// Names of [[dataset]] entries referenced from `key`, each checked against the declarations.
+    /// The name of an entry with `preprocess_variants` stands for all its variants, in order.
     std::vector<std::string> dataset_references(const toml::node& node, const std::string& key,
                                                 const std::string& section, const Experiment& experiment) const {
-        std::vector<std::string> declared;
-        for (const DatasetDecl& decl : experiment.datasets) declared.push_back(decl.name);
+        const std::vector<std::string> declared = referable_datasets(experiment);
         std::vector<std::string> names;
         for (auto& [name, where] : string_list(node, key, section)) {
             if (std::find(declared.begin(), declared.end(), name) == declared.end()) {
@@ -242,9 +242,37 @@ private:
                 if (hint.empty()) hint = " (declared datasets: " + join(declared, ", ") + ")";
                 fail(where, "unknown dataset " + quote(name) + " in " + quote(key) + " " + in(section) + hint);
             }
-            names.push_back(name);
+            std::vector<std::string> expanded = variants_of(experiment, name);
+            if (expanded.empty()) expanded.push_back(name);
+            for (const auto& one : expanded) {
+                if (std::find(names.begin(), names.end(), one) != names.end()) {
+                    std::string hint;
+                    for (const auto& [entry, variants] : variants_)
+                        if (std::find(variants.begin(), variants.end(), one) != variants.end())
+                            hint = " (" + quote(entry) + " stands for all its preprocessing variants)";
+                    fail(where, "dataset " + quote(one) + " appears twice in " + quote(key) + " " + in(section) + hint);
+                }
+                names.push_back(one);
+            }
         }
         return names;
+    }
+
+    /// Every name a reference may use: each declaration's, and each variant entry's own name.
+    std::vector<std::string> referable_datasets(const Experiment& experiment) const {
+        std::vector<std::string> out;
+        for (const DatasetDecl& decl : experiment.datasets) {
+            for (const auto& [entry, names] : variants_)
+                if (names.front() == decl.name) out.push_back(entry);
+            out.push_back(decl.name);
+        }
+        return out;
+    }
+
+    /// The variants' names of entry `name` (empty when it declares none).
+    std::vector<std::string> variants_of(const Experiment&, const std::string& name) const {
+        const auto it = variants_.find(name);
+        return it == variants_.end() ? std::vector<std::string>{} : it->second;
     }
 
     ParamValue param_value(const toml::node& node, const std::string& key, const std::string& section) const {
@@ -332,6 +360,9 @@ private:
                             hint);
     }
 
+    /// `preprocess_variants` entries: the entry's name → its variants' dataset names, in order.
+    mutable std::map<std::string, std::vector<std::string>> variants_;
+
     void parse_experiment_table(const toml::table& root, Experiment& experiment) const;
     void parse_datasets(const toml::table& root, Experiment& experiment) const;
     std::vector<PreprocessStep> preprocess_steps(const toml::node& node, const std::string& dataset) const;
@@ -363,7 +394,7 @@ void Parser::parse_datasets(const toml::table& root, Experiment& experiment) con
     std::map<std::string, SourceLocation> names;
     for (const toml::node& node : *table_array(root, "dataset", true)) {
         const toml::table& table = *node.as_table();
-        check_keys(table, {"name", "plugin", "leads", "params", "preprocess", "cache"}, section);
+        check_keys(table, {"name", "plugin", "leads", "params", "preprocess", "preprocess_variants", "cache"}, section);
         DatasetDecl decl;
         decl.where = at(table);
         decl.name = required_string(table, "name", section);
@@ -391,7 +422,29 @@ void Parser::parse_datasets(const toml::table& root, Experiment& experiment) con
             if (!flag) wrong_type(*cache, "cache", section, "boolean");
             decl.cache = flag->get();
         }
-        experiment.datasets.push_back(std::move(decl));
+        const toml::node* variants = table.get("preprocess_variants");
+        if (!variants) {
+            experiment.datasets.push_back(std::move(decl));
+            continue;
+        }
+        // One declaration per variant, named "<name>/<variant>": the entry's steps, then the variant's.
+        const toml::table* grid = variants->as_table();
+        if (!grid || grid->empty())
+            wrong_type(*variants, "preprocess_variants", section,
+                       "non-empty table of named step lists ({ raw = [], bandpass = [{ step = \"bandpass\" }] })");
+        for (const Entry& entry : in_document_order(*grid)) {
+            if (!valid_experiment_name(entry.key))
+                fail(at(entry.key_node->source()), "preprocessing variant name " + quote(entry.key) + " of dataset " + quote(decl.name) +
+                                                       " may only contain letters, digits, '_', '.' and '-'");
+            DatasetDecl variant = decl;
+            variant.name = decl.name + "/" + entry.key;
+            variants_[decl.name].push_back(variant.name);
+            variant.where = at(entry.key_node->source());
+            claim_name(names, variant.name, variant.where, "dataset", "");
+            const auto steps = preprocess_steps(*entry.value, variant.name);
+            variant.preprocess.insert(variant.preprocess.end(), steps.begin(), steps.end());
+            experiment.datasets.push_back(std::move(variant));
+        }
     }
 }
 
@@ -686,6 +739,9 @@ std::vector<ShiftDecl> Parser::shift_conditions(const toml::node& node, const st
             shift.test_dataset = string_value(*target, "test_dataset", section);
             std::vector<std::string> declared;
             for (const DatasetDecl& decl : experiment.datasets) declared.push_back(decl.name);
+            if (const auto variants = variants_of(experiment, shift.test_dataset); !variants.empty())
+                fail(at(*target), "'test_dataset' " + in(section) + " names " + quote(shift.test_dataset) +
+                                      ", which has preprocessing variants: name one of " + join(variants, ", "));
             if (std::find(declared.begin(), declared.end(), shift.test_dataset) == declared.end()) {
                 std::string hint = did_you_mean(shift.test_dataset, declared);
                 if (hint.empty()) hint = " (declared datasets: " + join(declared, ", ") + ")";

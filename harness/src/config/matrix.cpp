@@ -36,8 +36,24 @@ void add_file_digests(Json& object, const PluginRef& ref) {
     if (!digests.empty()) object["file_sha256"] = std::move(digests);
 }
 
+// Parameters added to a shipped plugin after its cells were stored, whose default is what the plugin
+// did before: at that default they stay out of the identity, so stored results keep their cells;
+// any other value enters it. (Other parameters enter with their defaults: see the file comment.)
+struct AddedParam {
+    const char* plugin;
+    const char* param;
+    const char* default_value;
+};
+constexpr AddedParam kAddedParams[] = {
+    {"linear_probe", "covariates_at_test", "observed"},
+};
+
 Json json_plugin(const PluginRef& ref) {
-    Json object{{"plugin", ref.plugin}, {"version", ref.version}, {"params", json_params(ref.params)}};
+    Json params = json_params(ref.params);
+    for (const AddedParam& added : kAddedParams)
+        if (ref.plugin == added.plugin && params.contains(added.param) && params[added.param] == added.default_value)
+            params.erase(added.param);
+    Json object{{"plugin", ref.plugin}, {"version", ref.version}, {"params", std::move(params)}};
     add_file_digests(object, ref);
     return object;
 }

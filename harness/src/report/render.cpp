@@ -168,8 +168,15 @@ Grid published_grid(const std::vector<PublishedComparison>& published, bool cont
     return grid;
 }
 
-// One row per method × column split by the covariate: macro AUROC per group with its records, the
-// whole test split, the worst group (bold) and its gap to the whole.
+// " [low, high]" of a bootstrap interval, or "" where it is not computed or never defined.
+std::string interval_text(const std::optional<GroupIntervals>& intervals, const Interval* interval, bool sign) {
+    if (!intervals || !interval || !std::isfinite(interval->low) || !std::isfinite(interval->high)) return "";
+    const auto format = [&](double v) { return sign ? signed_fixed(v, 3) : fixed(v, 3); };
+    return " [" + format(interval->low) + ", " + format(interval->high) + "]";
+}
+
+// One row per method × column split by the covariate: macro AUROC per group with its bootstrap
+// interval and records, the whole test split, the worst group (bold) and its gap to the whole.
 Grid subgroup_grid(const ReportTable& table, const SubgroupTable& subgroups) {
     Grid grid;
     grid.header = {"pretrained on", "encoder", "SSL", "evaluation", "all records"};
@@ -181,12 +188,16 @@ Grid subgroup_grid(const ReportTable& table, const SubgroupTable& subgroups) {
         out.push_back({fixed(cell.overall, 3) + " (n=" + std::to_string(cell.seeds) + ")"});
         for (std::size_t g = 0; g < subgroups.groups.size(); ++g) {
             const std::string records = std::to_string(cell.records[g]) + " rec.";
-            if (cell.values[g]) out.push_back({fixed(*cell.values[g], 3) + " (" + records + ")", cell.worst == g, false, false});
+            const Interval* interval = cell.intervals ? &cell.intervals->groups[g] : nullptr;
+            if (cell.values[g])
+                out.push_back({fixed(*cell.values[g], 3) + interval_text(cell.intervals, interval, false) + " (" + records + ")",
+                               cell.worst == g, false, false});
             else out.push_back({"undefined (" + records + ")", false, false, true});
         }
         if (cell.worst) {
             out.push_back({subgroups.groups[*cell.worst]});
-            out.push_back({signed_fixed(cell.overall - *cell.values[*cell.worst], 3)});
+            out.push_back({signed_fixed(cell.overall - *cell.values[*cell.worst], 3) +
+                           interval_text(cell.intervals, cell.intervals ? &cell.intervals->gap : nullptr, true)});
         } else {
             out.push_back({"—", false, false, true});
             out.push_back({"—", false, false, true});
@@ -199,7 +210,12 @@ Grid subgroup_grid(const ReportTable& table, const SubgroupTable& subgroups) {
 std::string subgroup_intro(const SubgroupTable& subgroups) {
     std::string text = "Macro AUROC on the " + subgroups.split + " records of each group of `" + subgroups.spec.covariate +
                        "` (mean over the seeds; n = seeds), from the stored logits, labels and covariates; a group where no class "
-                       "has both label values is undefined. The worst group is in bold; small groups give noisy values.";
+                       "has both label values is undefined. The worst group is in bold; small groups give noisy values. "
+                       "[low, high]: " + fixed(100 * subgroups.level, 0) + " % percentile bootstrap interval over the " + subgroups.split +
+                       " records (" + std::to_string(subgroups.resamples) + " resamples, seed " + std::to_string(subgroups.seed) +
+                       ", the same resamples for every cell; a group's value on a resample is its seed-mean macro AUROC on the "
+                       "drawn records in it, so its size varies), the gap's interval from the same resamples with the worst group "
+                       "chosen on each.";
     for (const auto& n : subgroups.notes) text += " Note: " + n;
     return text;
 }
@@ -629,18 +645,31 @@ std::string render_summary_csv(const ReportTable& table) {
 }
 
 std::string render_subgroups_csv(const ReportTable& table, const std::vector<SubgroupTable>& subgroups) {
+    const auto bound = [](const std::optional<GroupIntervals>& intervals, const Interval* interval, bool high) -> std::string {
+        if (!intervals || !interval) return "";
+        const double v = high ? interval->high : interval->low;
+        return std::isfinite(v) ? csv_number(v) : "";
+    };
     std::ostringstream out;
-    out << "covariate,group,dataset,encoder,ssl,task,eval_dataset,label_fraction,shots,shift,split,metric,value,records,overall,worst,n\n";
+    out << "covariate,group,dataset,encoder,ssl,task,eval_dataset,label_fraction,shots,shift,split,metric,value,ci_low,ci_high,records,"
+           "overall,gap,gap_low,gap_high,worst,n\n";
     for (const auto& s : subgroups)
         for (const auto& cell : s.cells) {
             const auto& row = table.rows[cell.row];
             const auto& col = table.columns[cell.column];
-            for (std::size_t g = 0; g < s.groups.size(); ++g)
+            const Interval* gap = cell.intervals ? &cell.intervals->gap : nullptr;
+            for (std::size_t g = 0; g < s.groups.size(); ++g) {
+                const Interval* interval = cell.intervals ? &cell.intervals->groups[g] : nullptr;
                 out << csv_field(s.spec.covariate) << ',' << csv_field(s.groups[g]) << ',' << csv_field(row.dataset) << ','
                     << csv_field(row.encoder) << ',' << csv_field(row.ssl) << ',' << csv_field(col.task) << ',' << csv_field(col.eval_dataset)
                     << ',' << csv_number(col.label_fraction) << ',' << col.shots << ',' << csv_field(col.shift) << ',' << csv_field(s.split)
-                    << ",macro_auroc," << (cell.values[g] ? csv_number(*cell.values[g]) : "") << ',' << cell.records[g] << ','
-                    << csv_number(cell.overall) << ',' << (cell.worst == g ? 1 : 0) << ',' << cell.seeds << '\n';
+                    << ",macro_auroc," << (cell.values[g] ? csv_number(*cell.values[g]) : "") << ','
+                    << (cell.values[g] ? bound(cell.intervals, interval, false) : "") << ','
+                    << (cell.values[g] ? bound(cell.intervals, interval, true) : "") << ',' << cell.records[g] << ','
+                    << csv_number(cell.overall) << ',' << (cell.worst ? csv_number(cell.overall - *cell.values[*cell.worst]) : "") << ','
+                    << (cell.worst ? bound(cell.intervals, gap, false) : "") << ',' << (cell.worst ? bound(cell.intervals, gap, true) : "")
+                    << ',' << (cell.worst == g ? 1 : 0) << ',' << cell.seeds << '\n';
+            }
         }
     return out.str();
 }

@@ -434,7 +434,8 @@ std::vector<std::string> write_report(const Store& store, const std::string& exp
         for (auto& c : compare_published(set, rows)) context.published.push_back(std::move(c));
     }
     for (const auto& spec : options.subgroups)
-        context.subgroups.push_back(subgroup_table(store, table, parse_subgroup_spec(spec), options.split));
+        context.subgroups.push_back(subgroup_table(store, table, parse_subgroup_spec(spec), options.split,
+                                                  {options.resamples, options.seed}, options.level));
     namespace fs = std::filesystem;
     fs::create_directories(out_dir);
     std::vector<std::string> written;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -44,6 +45,21 @@ std::optional<std::vector<double>> covariate_of(const Store& store, std::int64_t
         return out;
     }
     return std::nullopt;
+}
+
+constexpr std::size_t kNoGroup = static_cast<std::size_t>(-1);
+
+// Each row's index into `groups` (kNoGroup: a missing covariate, or a group not listed).
+std::vector<std::size_t> groups_of_rows(const std::vector<double>& covariate, const SubgroupSpec& spec,
+                                        const std::vector<std::string>& groups) {
+    std::vector<std::size_t> out(covariate.size(), kNoGroup);
+    for (std::size_t r = 0; r < covariate.size(); ++r) {
+        const auto label = group_label(spec, covariate[r]);
+        if (!label) continue;
+        const auto g = std::find(groups.begin(), groups.end(), *label);
+        if (g != groups.end()) out[r] = static_cast<std::size_t>(g - groups.begin());
+    }
+    return out;
 }
 
 // Macro AUROC of a subset of the records' rows (the resampling statistic, on one subset).
@@ -109,20 +125,55 @@ std::vector<std::string> group_labels(const SubgroupSpec& spec, const std::vecto
 
 std::vector<double> group_macro_auroc(const ScoredRecords& records, const std::vector<double>& covariate,
                                       const SubgroupSpec& spec, const std::vector<std::string>& groups) {
+    const auto group_of = groups_of_rows(covariate, spec, groups);
     std::vector<std::vector<std::size_t>> rows(groups.size());
-    for (std::size_t r = 0; r < covariate.size(); ++r) {
-        const auto label = group_label(spec, covariate[r]);
-        if (!label) continue;
-        const auto g = std::find(groups.begin(), groups.end(), *label);
-        if (g != groups.end()) rows[static_cast<std::size_t>(g - groups.begin())].push_back(r);
-    }
+    for (std::size_t r = 0; r < group_of.size(); ++r)
+        if (group_of[r] != kNoGroup) rows[group_of[r]].push_back(r);
     std::vector<double> out;
     for (const auto& group : rows) out.push_back(group.empty() ? std::nan("") : macro_auroc_of_rows(records, group));
     return out;
 }
 
-SubgroupTable subgroup_table(const Store& store, const ReportTable& table, const SubgroupSpec& spec, const std::string& split) {
-    SubgroupTable out{spec, split, {}, {}, {}};
+GroupIntervals group_intervals(const std::vector<ScoredRecords>& runs, const std::vector<double>& covariate, const SubgroupSpec& spec,
+                               const std::vector<std::string>& groups, const ResampleOptions& options, double level) {
+    if (runs.empty()) throw std::invalid_argument("group_intervals: no runs");
+    for (const auto& run : runs)
+        if (run.record_ids != runs.front().record_ids)
+            throw std::invalid_argument("group_intervals: the runs must be aligned to one record order");
+    if (covariate.size() != runs.front().record_ids.size())
+        throw std::invalid_argument("group_intervals: " + std::to_string(covariate.size()) + " covariate values for " +
+                                    std::to_string(runs.front().record_ids.size()) + " records");
+    const auto group_of = groups_of_rows(covariate, spec, groups);
+    const Statistic mean = mean_macro_auroc(runs);
+    // Group g's value on a resample: the seed mean on the drawn rows that fall in g (repeats kept).
+    auto in_group = [&](std::size_t g) -> Statistic {
+        return [&, g](const std::vector<std::size_t>& rows) {
+            std::vector<std::size_t> kept;
+            for (std::size_t r : rows)
+                if (group_of[r] == g) kept.push_back(r);
+            return kept.empty() ? std::nan("") : mean(kept);
+        };
+    };
+    std::vector<Statistic> per_group;
+    for (std::size_t g = 0; g < groups.size(); ++g) per_group.push_back(in_group(g));
+    const Statistic gap = [&](const std::vector<std::size_t>& rows) {
+        double worst = std::numeric_limits<double>::infinity();
+        for (const auto& statistic : per_group) {
+            const double v = statistic(rows);
+            if (!std::isnan(v)) worst = std::min(worst, v);
+        }
+        return std::isinf(worst) ? std::nan("") : mean(rows) - worst;
+    };
+    const Resamples resamples(runs.front().record_ids.size(), options);
+    GroupIntervals out;
+    for (const auto& statistic : per_group) out.groups.push_back(percentile_interval(statistic, resamples, level));
+    out.gap = percentile_interval(gap, resamples, level);
+    return out;
+}
+
+SubgroupTable subgroup_table(const Store& store, const ReportTable& table, const SubgroupSpec& spec, const std::string& split,
+                             const ResampleOptions& resampling, double level) {
+    SubgroupTable out{spec, split, {}, {}, {}, resampling.resamples, resampling.seed, level};
     // Each cell's runs with their covariate column, loaded once; the groups are their union.
     struct Loaded {
         std::size_t row, column;
@@ -130,7 +181,7 @@ SubgroupTable subgroup_table(const Store& store, const ReportTable& table, const
         std::vector<std::vector<double>> covariates;
     };
     std::vector<Loaded> loaded;
-    std::size_t without_outputs = 0, without_covariate = 0;
+    std::size_t without_outputs = 0, without_covariate = 0, unaligned = 0;
     std::vector<double> every_value;
     for (std::size_t r = 0; r < table.rows.size(); ++r)
         for (const auto& cell : table.rows[r].cells) {
@@ -176,15 +227,19 @@ SubgroupTable subgroup_table(const Store& store, const ReportTable& table, const
         }
         // Group sizes and missing values from the first seed: every seed scores the same test records.
         cell.records.assign(out.groups.size(), 0);
-        for (double v : l.covariates.front()) {
-            const auto label = group_label(spec, v);
-            if (!label) {
-                ++cell.missing;
-                continue;
-            }
-            const auto g = std::find(out.groups.begin(), out.groups.end(), *label);
-            if (g != out.groups.end()) ++cell.records[static_cast<std::size_t>(g - out.groups.begin())];
+        for (std::size_t g : groups_of_rows(l.covariates.front(), spec, out.groups)) {
+            if (g == kNoGroup) ++cell.missing;
+            else ++cell.records[g];
         }
+        // Intervals on the seeds aligned to the first seed's record order (its covariate column).
+        std::vector<ScoredRecords> aligned;
+        for (const auto& run : l.runs) {
+            auto a = aligned_to(run, l.runs.front().record_ids);
+            if (!a) break;
+            aligned.push_back(std::move(*a));
+        }
+        if (aligned.size() == l.runs.size()) cell.intervals = group_intervals(aligned, l.covariates.front(), spec, out.groups, resampling, level);
+        else ++unaligned;
         for (std::size_t g = 0; g < out.groups.size(); ++g) {
             if (defined[g] == 0) {
                 cell.values.emplace_back();
@@ -199,6 +254,8 @@ SubgroupTable subgroup_table(const Store& store, const ReportTable& table, const
         out.notes.push_back(std::to_string(without_outputs) + " cell(s) without stored " + split +
                             " logits and labels (regression and other tasks, or evaluated before outputs were stored): not split by " +
                             spec.covariate + ".");
+    if (unaligned > 0)
+        out.notes.push_back(std::to_string(unaligned) + " cell(s) whose seeds scored different records: no bootstrap interval there.");
     if (without_covariate > 0)
         out.notes.push_back(std::to_string(without_covariate) + " cell(s) whose runs stored no covariate '" + spec.covariate +
                             "' (the dataset does not declare it, or the run predates stored covariates: `ecgbench run --force` "

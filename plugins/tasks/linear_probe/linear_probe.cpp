@@ -10,6 +10,14 @@
 // accuracy, balanced accuracy, macro F1, per-class sensitivity and PPV.
 // With `covariates`, the declared covariates join the embedding (the covariate-adjusted predictor of
 // distribution-shift studies: ECG only vs ECG + age/sex); with use_ecg = false they are used alone.
+// With covariates_at_test = "mean" the covariates are used in fitting only: every prediction
+// (validation for λ, test) holds each at its training mean (and its missing-value indicator at the
+// training missing rate), so after standardisation their terms are 0 and only the ECG weights, fitted
+// conditional on the covariates, score the records. This is the confounder-adjusted predictor
+// "fit with the confounder, predict without it" (the standard adjustment of a linear model for a
+// measured confounder, e.g. Landeiro & Culotta, AAAI 2018, "Robust text classification under
+// confounding shift", simplified to holding the covariates at their mean instead of averaging the
+// prediction over their distribution, which for a linear score ranks the same).
 //
 // Objective per penalty λ: mean over records of the summed per-class BCE + λ/2 ‖W‖² (bias not
 // penalised). For comparison with scikit-learn's LogisticRegression (per class) this is C = 1/(λ n).
@@ -24,6 +32,7 @@
 #include <torch/types.h>
 #include <torch/utils.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -50,6 +59,7 @@ struct Settings {
     std::int64_t batch_size = 256;
     std::vector<std::string> covariates;  // appended to the features: the covariate-adjusted predictor
     bool use_ecg = true;                  // false: covariates only (what the covariates alone predict)
+    bool covariates_at_mean = false;      // covariates_at_test = "mean": fitted with them, predicted without
     std::string select_by = "macro_auroc"; // validation criterion for λ
 };
 
@@ -108,10 +118,14 @@ public:
         s_.batch_size = p.get_int("batch_size");
         s_.covariates = p.get_strings("covariates");
         s_.use_ecg = p.get_bool("use_ecg");
+        s_.covariates_at_mean = p.get_string("covariates_at_test") == "mean";
         s_.select_by = p.get_string("select_by");
         if (s_.l2_min > s_.l2_max) throw std::invalid_argument("linear_probe: l2_min is larger than l2_max");
         if (!s_.use_ecg && s_.covariates.empty())
             throw std::invalid_argument("linear_probe: use_ecg = false needs at least one entry in `covariates`");
+        if (s_.covariates_at_mean && (s_.covariates.empty() || !s_.use_ecg))
+            throw std::invalid_argument("linear_probe: covariates_at_test = \"mean\" needs `covariates` and use_ecg = true "
+                                        "(the covariates are held constant at prediction: the ECG must score the records)");
     }
 
     ecgbench::TaskResult evaluate(const EvalContext& ctx) override {
@@ -122,9 +136,9 @@ public:
 
         log("embedding " + std::to_string(ctx.train.size()) + "/" + std::to_string(ctx.val.size()) + "/" +
             std::to_string(ctx.test.size()) + " records (train/val/test)");
-        at::Tensor train_x = features(ctx, ctx.train);
-        at::Tensor val_x = ctx.val.size() > 0 ? features(ctx, ctx.val) : at::Tensor();
-        at::Tensor test_x = features(ctx, ctx.test);
+        at::Tensor train_x = features(ctx, ctx.train, false);
+        at::Tensor val_x = ctx.val.size() > 0 ? features(ctx, ctx.val, s_.covariates_at_mean) : at::Tensor();
+        at::Tensor test_x = features(ctx, ctx.test, s_.covariates_at_mean);
 
         // Standardise with train statistics; constant features become 0 instead of NaN.
         const at::Tensor mean = train_x.mean(0, true);
@@ -185,8 +199,9 @@ public:
 
 private:
     // The embedding, the declared covariates (each with a missing-value indicator; a missing value
-    // becomes the train mean, which standardisation then maps to 0), or both side by side.
-    at::Tensor features(const EvalContext& ctx, const ecgbench::EcgSplit& split) const {
+    // becomes the train mean, which standardisation then maps to 0), or both side by side. With
+    // `held`, every record gets the train mean and the train missing rate (both standardise to 0).
+    at::Tensor features(const EvalContext& ctx, const ecgbench::EcgSplit& split, bool held) const {
         std::vector<at::Tensor> columns;
         if (s_.use_ecg) columns.push_back(embed(ctx, split));
         for (const auto& name : s_.covariates) {
@@ -197,6 +212,12 @@ private:
             const at::Tensor known = train_values.masked_select(at::isfinite(train_values));
             const double mean = known.numel() > 0 ? known.mean().item<double>() : 0.0;
             const at::Tensor values = it->second.to(at::kDouble);
+            if (held) {
+                const double missing_rate = 1.0 - static_cast<double>(known.numel()) / static_cast<double>(std::max<std::int64_t>(1, train_values.numel()));
+                columns.push_back(at::full({values.size(0), 1}, mean, at::kDouble));
+                columns.push_back(at::full({values.size(0), 1}, missing_rate, at::kDouble));
+                continue;
+            }
             const at::Tensor missing = at::isfinite(values).logical_not();
             columns.push_back(at::where(missing, at::full_like(values, mean), values).unsqueeze(1));
             columns.push_back(missing.to(at::kDouble).unsqueeze(1));
@@ -237,6 +258,10 @@ ecgbench::PluginDescriptor describe() {
                                                "covariates appended to the embedding (e.g. age, sex): the covariate-adjusted "
                                                "predictor; missing values get the train mean and an indicator column"),
                       ecgbench::param::flag("use_ecg", true, "false: fit on the covariates alone (needs `covariates`)"),
+                      ecgbench::param::choice("covariates_at_test", "observed", {"observed", "mean"},
+                                              "observed: predict with each record's covariates; mean: fit with them, predict with "
+                                              "them held at the training mean (the confounder-adjusted predictor: ECG weights fitted "
+                                              "conditional on the covariates, which do not score)"),
                       ecgbench::param::choice("select_by", "macro_auroc", {"macro_auroc", "log_loss"},
                                               "validation criterion for λ: macro AUROC (ranking), or BCE log loss (calibrated "
                                               "scores: use it when thresholded or argmax metrics matter)"),

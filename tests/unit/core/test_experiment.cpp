@@ -506,6 +506,99 @@ TEST(ParseErrors, PreprocessStepsNameTheStepAndKey) {
     EXPECT_NE(error_of(shape).find("wrong type for 'preprocess'"), std::string::npos) << error_of(shape);
 }
 
+// A preprocessing grid: one declaration per variant, "<name>/<variant>", each with the entry's steps
+// then its own, in document order; the entry's name stands for all of them where datasets are listed.
+const std::string kVariants = R"([experiment]
+name = "grid"
+
+[[dataset]]
+name = "d"
+plugin = "synthetic"
+params = { records = 50 }
+preprocess = [{ step = "resample", hz = 100 }]
+preprocess_variants = { raw = [], bandpass = [{ step = "bandpass", high_hz = 30 }], bp-std = [{ step = "bandpass" }, { step = "standardise" }] }
+
+[[dataset]]
+name = "other"
+plugin = "synthetic"
+
+[[encoder]]
+plugin = "resnet1d"
+
+[[ssl]]
+plugin = "simclr"
+
+[pretrain]
+datasets = ["other"]
+
+[[evaluation]]
+task = "linear_probe"
+datasets = ["d", "other"]
+
+[[evaluation]]
+name = "one"
+task = "linear_probe"
+datasets = ["d/bandpass"]
+shifts = [{ name = "clean" }, { name = "on raw", test_dataset = "d/raw" }]
+)";
+
+TEST(ParseExperiment, PreprocessVariantsExpandIntoOneDatasetEach) {
+    Experiment e = parse(kVariants);
+    ASSERT_EQ(e.datasets.size(), 4u);
+    EXPECT_EQ(e.datasets[0].name, "d/raw");
+    EXPECT_EQ(e.datasets[1].name, "d/bandpass");
+    EXPECT_EQ(e.datasets[2].name, "d/bp-std");
+    EXPECT_EQ(e.datasets[3].name, "other");
+    for (std::size_t i = 0; i < 3; ++i) {
+        EXPECT_EQ(e.datasets[i].ref.plugin, "synthetic");
+        EXPECT_EQ(std::get<std::int64_t>(e.datasets[i].ref.raw.at("records")), 50);
+        ASSERT_FALSE(e.datasets[i].preprocess.empty());
+        EXPECT_EQ(e.datasets[i].preprocess[0].step, "resample");  // the entry's steps first
+    }
+    EXPECT_EQ(e.datasets[0].preprocess.size(), 1u);
+    ASSERT_EQ(e.datasets[1].preprocess.size(), 2u);
+    EXPECT_DOUBLE_EQ(e.datasets[1].preprocess[1].params.get_float("high_hz"), 30.0);
+    ASSERT_EQ(e.datasets[2].preprocess.size(), 3u);
+    EXPECT_EQ(e.datasets[2].preprocess[2].step, "standardise");
+    EXPECT_EQ(e.datasets[1].where.str(), loc(kVariants, "bandpass ="));
+    // "d" in a list is every variant, in order; a variant is named alone.
+    EXPECT_EQ(e.evaluations[0].datasets, (std::vector<std::string>{"d/raw", "d/bandpass", "d/bp-std", "other"}));
+    EXPECT_EQ(e.evaluations[1].datasets, (std::vector<std::string>{"d/bandpass"}));
+    EXPECT_EQ(e.evaluations[1].shifts[1].test_dataset, "d/raw");
+    validate_experiment(e, manifests());
+    EXPECT_EQ(e.dataset("d/bp-std").preprocess.size(), 3u);
+}
+
+TEST(ParseErrors, PreprocessVariantsNameFileAndLine) {
+    const std::string bad_name = replace(kVariants, "raw = []", "\"r w\" = []");
+    EXPECT_ERROR(error_of(bad_name), loc(bad_name, "\"r w\""),
+                 "preprocessing variant name 'r w' of dataset 'd' may only contain letters, digits, '_', '.' and '-'");
+    const std::string bad_step = replace(kVariants, "{ step = \"standardise\" }", "{ step = \"standardize\" }");
+    EXPECT_NE(error_of(bad_step).find(loc(bad_step, "\"standardize\"") + ": unknown preprocess step 'standardize' (did you mean "
+                                                                      "'standardise'?)"),
+              std::string::npos)
+        << error_of(bad_step);
+    EXPECT_NE(error_of(bad_step).find("of dataset 'd/bp-std'"), std::string::npos) << error_of(bad_step);
+    const std::string line = kVariants.substr(kVariants.find("preprocess_variants"), kVariants.find('\n', kVariants.find("preprocess_variants")) -
+                                                                                       kVariants.find("preprocess_variants"));
+    const std::string empty = replace(kVariants, line, "preprocess_variants = {}");
+    EXPECT_NE(error_of(empty).find(loc(empty, "{}") + ": wrong type for 'preprocess_variants'"), std::string::npos) << error_of(empty);
+    const std::string twice = replace(kVariants, "datasets = [\"d\", \"other\"]", "datasets = [\"d\", \"d/raw\"]");
+    EXPECT_ERROR(error_of(twice), loc(twice, "\"d/raw\"]"),
+                 "dataset 'd/raw' appears twice in 'datasets' in [[evaluation]] ('d' stands for all its preprocessing variants)");
+    const std::string whole = replace(kVariants, "test_dataset = \"d/raw\"", "test_dataset = \"d\"");
+    EXPECT_ERROR(error_of(whole), loc(whole, "\"d\" }"),
+                 "'test_dataset' in 'shifts' of evaluation 'one' names 'd', which has preprocessing variants: name one of d/raw, "
+                 "d/bandpass, d/bp-std");
+    const std::string clash = replace(kVariants, "name = \"other\"", "name = \"d/raw\"");
+    EXPECT_ERROR(error_of(clash), loc(clash, "\"d/raw\""),
+                 "duplicate dataset name 'd/raw' (first declared at " + loc(clash, "raw = []") + ")");
+    const std::string typo = replace(kVariants, "datasets = [\"d/bandpass\"]", "datasets = [\"d/bandpas\"]");
+    EXPECT_NE(error_of(typo).find("unknown dataset 'd/bandpas' in 'datasets' in [[evaluation]] (did you mean 'd/bandpass'?)"),
+              std::string::npos)
+        << error_of(typo);
+}
+
 TEST(ParseErrors, DuplicateNames) {
     const std::string datasets = kMinimal + "\n[[dataset]]\nname = \"d\"\nplugin = \"synthetic\"\n";
     EXPECT_ERROR(error_of(datasets), loc(datasets, "\"d\"", 3),

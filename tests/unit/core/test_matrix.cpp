@@ -36,7 +36,8 @@ std::vector<PluginManifest> manifests() {
     all.push_back({"clip", PluginKind::Ssl, "1.0", "CLIP with a user-supplied text model",
                    {param::file("text_model", "TorchScript text encoder"), param::integer("width", 8, "width")}});
     all.push_back({"linear_probe", PluginKind::Task, "1.0", "linear probe",
-                   {{"epochs", ParamType::Int, std::int64_t{10}, "epochs", 1.0}}});
+                   {{"epochs", ParamType::Int, std::int64_t{10}, "epochs", 1.0},
+                    param::choice("covariates_at_test", "observed", {"observed", "mean"}, "added after cells were stored")}});
     all.push_back({"finetune", PluginKind::Task, "1.1", "fine-tuning", {}});
     return all;
 }
@@ -636,6 +637,76 @@ TEST(Shifts, BadConditionsNameTheirLocation) {
     const std::string located = error_of(R"([{ name = "x", wobble = 1 }])");
     EXPECT_NE(located.find("exp.toml:"), std::string::npos) << located;
     EXPECT_NE(located.find("unknown key 'wobble'"), std::string::npos) << located;
+}
+
+}  // namespace
+}  // namespace ecgbench
+
+#include "preprocess/pipeline.hpp"
+
+namespace ecgbench {
+namespace {
+
+// A preprocessing grid (`preprocess_variants`): one evaluation cell per variant, each hashed by its
+// own pipeline; a variant adding no step is the same cell as the plain dataset with those params.
+TEST(Hashes, PreprocessVariantsAreOneCellEachHashedByTheirPipeline) {
+    const std::string text = replace(replace(kSmall, "[[encoder]]",
+                                             "[[dataset]]\nname = \"grid\"\nplugin = \"synthetic\"\n"
+                                             "preprocess_variants = { raw = [], bandpass = [{ step = \"bandpass\" }], "
+                                             "std = [{ step = \"standardise\" }] }\n\n[[encoder]]"),
+                                     "datasets = [\"d\"]\n\n[[evaluation]]", "datasets = [\"d\"]\n\n[[evaluation]]\nname = \"grid\"\n"
+                                                                            "task = \"linear_probe\"\ndatasets = [\"grid\"]\n\n[[evaluation]]");
+    const Experiment experiment = load(text);
+    std::map<std::string, DatasetIdentity> identities;
+    for (const DatasetDecl& decl : experiment.datasets)  // one plugin, one params: one fingerprint
+        identities[decl.name] = {"fp-synthetic", "v1", 500.0, {"I", "II"}, Pipeline(decl.preprocess).json(), ""};
+    const Plan plan = expand(experiment, identities);
+    std::map<std::string, std::string> hash_of;  // evaluation dataset → cell hash
+    std::map<std::string, std::string> config_of;
+    for (const EvalCell& cell : plan.evaluations) {
+        hash_of[experiment.datasets[cell.dataset].name] = cell.hash;
+        config_of[experiment.datasets[cell.dataset].name] = cell.config;
+    }
+    ASSERT_EQ(plan.evaluations.size(), 4u);  // d, then grid/raw, grid/bandpass, grid/std
+    EXPECT_EQ(hash_of.at("grid/raw"), hash_of.at("d"));
+    EXPECT_NE(hash_of.at("grid/bandpass"), hash_of.at("grid/raw"));
+    EXPECT_NE(hash_of.at("grid/std"), hash_of.at("grid/bandpass"));
+    EXPECT_EQ(config_of.at("grid/raw").find("\"preprocess\""), std::string::npos);
+    EXPECT_NE(config_of.at("grid/bandpass").find("\"preprocess\":[{\"params\":{\"high_hz\":40,\"low_hz\":0.5},\"step\":\"bandpass\"}]"),
+              std::string::npos)
+        << config_of.at("grid/bandpass");
+    // Renaming a variant changes no identity (names are labels).
+    const Experiment renamed = load(replace(text, "std = [", "standardised = ["));
+    std::map<std::string, DatasetIdentity> renamed_identities;
+    for (const DatasetDecl& decl : renamed.datasets)
+        renamed_identities[decl.name] = {"fp-synthetic", "v1", 500.0, {"I", "II"}, Pipeline(decl.preprocess).json(), ""};
+    const Plan renamed_plan = expand(renamed, renamed_identities);
+    const auto standardised = std::find_if(renamed_plan.evaluations.begin(), renamed_plan.evaluations.end(),
+                                           [&](const EvalCell& c) { return renamed.datasets[c.dataset].name == "grid/standardised"; });
+    ASSERT_NE(standardised, renamed_plan.evaluations.end());
+    EXPECT_EQ(standardised->hash, hash_of.at("grid/std"));
+}
+
+}  // namespace
+}  // namespace ecgbench
+
+namespace ecgbench {
+namespace {
+
+// linear_probe's covariates_at_test was added after linear-probe cells were stored: at its default
+// ("observed", what the probe always did) it stays out of the identity, so those cells keep their
+// hashes; "mean" enters it.
+TEST(Hashes, LinearProbeCovariatesAtTestEntersTheIdentityOnlyWhenNotDefault) {
+    const std::string plain = "[[evaluation]]\ntask = \"linear_probe\"\ndatasets = [\"d\"]\n";
+    const Plan base = plan_of(kSmall);
+    const Plan explicit_default = plan_of(replace(kSmall, plain, plain + "params = { covariates_at_test = \"observed\" }\n"));
+    const Plan mean = plan_of(replace(kSmall, plain, plain + "params = { covariates_at_test = \"mean\" }\n"));
+    ASSERT_EQ(base.evaluations.size(), 1u);
+    EXPECT_EQ(explicit_default.evaluations[0].hash, base.evaluations[0].hash);
+    EXPECT_EQ(base.evaluations[0].config.find("covariates_at_test"), std::string::npos) << base.evaluations[0].config;
+    EXPECT_NE(mean.evaluations[0].hash, base.evaluations[0].hash);
+    EXPECT_NE(mean.evaluations[0].config.find("\"covariates_at_test\":\"mean\""), std::string::npos) << mean.evaluations[0].config;
+    EXPECT_NE(base.evaluations[0].config.find("\"epochs\":10"), std::string::npos) << "other defaults stay in";
 }
 
 }  // namespace

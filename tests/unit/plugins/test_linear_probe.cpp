@@ -283,6 +283,16 @@ TEST(LinearProbe, CovariatesJoinOrReplaceTheEmbedding) {
     EXPECT_THROW(run_probe(encoder, info, train, val, test, nullptr, {{"covariates", std::vector<std::string>{"age"}}}),
                  std::invalid_argument);
     EXPECT_THROW(make_probe({{"use_ecg", false}}), std::invalid_argument);
+
+    // covariates_at_test = "mean": fitted with the covariate, predicting with it at its training
+    // mean, so it no longer scores: B falls back to what the (noise) ECG gives, chance.
+    const auto held = run_probe(encoder, info, train, val, test, nullptr,
+                                {{"covariates", std::vector<std::string>{"hint"}}, {"covariates_at_test", std::string("mean")}});
+    EXPECT_LT(find(held, "auroc/B", "test")->value, 0.65);
+    EXPECT_THROW(make_probe({{"covariates_at_test", std::string("mean")}}), std::invalid_argument);  // no covariates
+    EXPECT_THROW(make_probe({{"covariates", std::vector<std::string>{"hint"}}, {"use_ecg", false},
+                             {"covariates_at_test", std::string("mean")}}),
+                 std::invalid_argument);  // nothing left to score
 }
 
 }  // namespace
