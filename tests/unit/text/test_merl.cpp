@@ -3,6 +3,7 @@
 // being refused when the bytes do not match their recorded SHA-256).
 #include "ecgbench/text.hpp"
 #include "unit/plugins/ssl_method_support.hpp"
+#include "unit/text/text_fixtures.hpp"
 
 #include <gtest/gtest.h>
 #include <torch/serialize.h>
@@ -20,17 +21,8 @@ using test_support::make_method;
 
 constexpr std::int64_t kLeads = 2, kSamples = 250, kBatch = 6;
 
-const std::map<std::string, ecgbench::ParamValue> kSmall{{"vocab_size", std::int64_t{120}}, {"text_width", std::int64_t{32}},
-                                                         {"text_heads", std::int64_t{4}},   {"text_layers", std::int64_t{1}},
-                                                         {"proj_dim", std::int64_t{16}},    {"max_tokens", std::int64_t{24}}};
-
-std::vector<std::string> reports(std::int64_t n) {
-    const std::vector<std::string> pool{"Sinus rhythm. Normal ECG.", "ATRIAL FIBRILLATION; LVH", "sinus bradycardia, rate 48",
-                                        "Sinus rhythm; T wave inversion", "complete LBBB", "sinus tachycardia 120/min. LVH"};
-    std::vector<std::string> out;
-    for (std::int64_t i = 0; i < n; ++i) out.push_back(pool[static_cast<std::size_t>(i) % pool.size()]);
-    return out;
-}
+const auto& kSmall = text_fixtures::kSmallTower;
+using text_fixtures::reports;
 
 struct MerlUnderTest {
     ecgbench::EncoderPtr encoder = test_support::resnet_xs(kLeads, kSamples);
