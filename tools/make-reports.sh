@@ -26,10 +26,10 @@ examples=(
   "quickstart|quickstart|experiments/quickstart.toml||--baseline random_init"
   "ptbxl-benchmark|ptbxl-benchmark-synthetic|experiments/papers/ptbxl_benchmark.toml|experiments/papers/ptbxl_benchmark.published.toml|"
   "merl-zero-shot|merl-zero-shot-synthetic|experiments/papers/merl_zero_shot.toml|experiments/papers/merl_zero_shot.published.toml|"
-  "linear-probe-fractions|linear-probe-fractions-synthetic|experiments/papers/linear_probe_fractions.toml||--baseline random_init"
-  "clef-comparison|clef-comparison-synthetic|experiments/papers/clef_comparison.toml||"
+  "linear-probe-fractions|linear-probe-fractions-synthetic|experiments/papers/linear_probe_fractions.toml|experiments/papers/linear_probe_fractions.published.toml|--baseline random_init"
+  "clef-comparison|clef-comparison-synthetic|experiments/papers/clef_comparison.toml|experiments/papers/clef_comparison.published.toml|"
   "tolerant-conditions|tolerant-conditions-synthetic|experiments/papers/tolerant_conditions.toml||"
-  "fm-benchmark-modes|fm-benchmark-modes-synthetic|experiments/papers/fm_benchmark_modes.toml||"
+  "fm-benchmark-modes|fm-benchmark-modes-synthetic|experiments/papers/fm_benchmark_modes.toml|experiments/papers/fm_benchmark_modes.published.toml|"
 )
 
 formats=md,tex,csv,html,svg
