@@ -29,7 +29,7 @@
 // encoder at the head's rate, not a gain either. Fine-tuning on all labels (235 s of CPU for one
 // cell) scores below the linear probe at the defaults (0.565 for st_mem seed 0).
 // CPU per cell (one thread): pretraining st_mem 10 epochs 55-64 s, jepa and mtfp 3 epochs 18-24 s
-// (the first cell of a process also generates the data: jepa seed 0 64 s); linear probe 23-29 s,
+// (64 s for jepa seed 0, the first cell of its process); linear probe 23-29 s,
 // attention probe 28-41 s, finetune at 10 % labels 33-99 s (random_init stops later); so a case
 // (one method and random_init, seed 0, linear probe) takes about 100-120 s of CPU (user + system).
 //
