@@ -20,6 +20,8 @@
 //   finetune full, encoder 0.1x, 10 %       0.496 / 0.495  0.519 / 0.541  -              -
 //   finetune full, encoder 1x, 10 %         0.516 / 0.496  0.510 / 0.536  -              -
 //   finetune full, encoder 0.1x, 100 %      -              0.565 / -      -              -
+//   finetune full, head rate 1e-2, 10 %     not finished   0.510 / -      -              -
+//   linear_probe, 10 %                      0.626 / -      0.619 / -      -              -
 //
 // Gains over random_init: linear probe -0.018 to -0.043 for every method and seed; attention probe
 // st_mem +0.015 / -0.039, jepa +0.006 / +0.003, mtfp +0.014 / -0.002 (jepa's is positive at both
@@ -27,7 +29,8 @@
 // fine-tuning on 10 % of the labels (70 records) stays near chance for every encoder (validation
 // AUROC <= 0.58): st_mem +0.023 / +0.046 with the default encoder rate but -0.005 / +0.040 with the
 // encoder at the head's rate, not a gain either. Fine-tuning on all labels (235 s of CPU for one
-// cell) scores below the linear probe at the defaults (0.565 for st_mem seed 0).
+// cell) scores below the linear probe at the defaults (0.565 for st_mem seed 0); a ten times larger
+// head rate (85 s) does not help st_mem, nor does a linear probe on 10 % of the labels (-0.006).
 // CPU per cell (one thread): pretraining st_mem 10 epochs 55-64 s, jepa and mtfp 3 epochs 18-24 s
 // (64 s for jepa seed 0, the first cell of its process); linear probe 23-29 s,
 // attention probe 28-41 s, finetune at 10 % labels 33-99 s (random_init stops later); so a case
