@@ -127,7 +127,7 @@ protected:
     fs::path dir_;
 };
 
-TEST_P(MaskedTokenMethods, PretrainingBeatsRandomInitOnAHeldOutSite) {
+TEST_P(MaskedTokenMethods, PretrainingDoesNotCollapseOnAHeldOutSite) {
     const MaskedCase& c = GetParam();
     const std::string toml = (dir_ / "masked.toml").string(), store = (dir_ / "store.db").string();
     std::ofstream(toml) << experiment(c);
