@@ -47,7 +47,11 @@ TransformerStack::TransformerStack(nn::Module& parent, const std::string& name, 
 }
 
 at::Tensor TransformerStack::forward(at::Tensor x, const at::Tensor& key_padding) const {
-    for (const auto& block : blocks_) x = block->forward(x, key_padding);
+    // A mask that pads nothing (every lead present, the same number of tokens kept per record) is
+    // dropped: masked_fill on every block's [B, heads, N, N] scores, and its backward, would change
+    // nothing but cost a pass over the scores.
+    const at::Tensor padding = key_padding.defined() && key_padding.any().item<bool>() ? key_padding : at::Tensor();
+    for (const auto& block : blocks_) x = block->forward(x, padding);
     return x;
 }
 

@@ -142,7 +142,8 @@ public:
         const at::Tensor padding = at::arange(longest, order.options()).unsqueeze(0) >= kept.unsqueeze(1);
         const at::Tensor gather_index = order.unsqueeze(-1).expand({b, longest, w});
         at::Tensor h = blocks_->forward(sequence.gather(1, gather_index), padding);
-        h = norm_->forward(h).masked_fill(padding.unsqueeze(-1), 0.0);
+        h = norm_->forward(h);
+        if (longest > kept.min().item<std::int64_t>()) h = h.masked_fill(padding.unsqueeze(-1), 0.0);
 
         // Back to every position (left-out ones 0), [SEP] dropped.
         const at::Tensor full = at::zeros({b, leads * (p + 2), w}, h.options()).scatter(1, gather_index, h);

@@ -25,14 +25,21 @@ at::Tensor TokenDecoder::forward(const at::Tensor& tokens, const at::Tensor& hid
     const auto device = tokens.device();
     at::Tensor x = at::where(hidden.unsqueeze(-1), mask_token_.view({1, 1, width_}), embed_->forward(tokens));
     x = x + position_.index_select(0, grid_.position().to(device)) + lead_.index_select(0, grid_.lead_row().to(device));
-    // Grid order (lead rows of consecutive positions), decode, back to token order.
-    x = x.index_select(1, grid_.grid_order().to(device));
+    // Grid order (lead rows of consecutive positions), decode, back to token order; vit1d's tokens
+    // are already in grid order, so both reorderings are skipped there.
+    const bool reorder = !grid_.token_order_is_grid_order();
+    at::Tensor absent = present.logical_not();
+    if (reorder) {
+        x = x.index_select(1, grid_.grid_order().to(device));
+        absent = absent.index_select(1, grid_.grid_order().to(device));
+    }
     if (per_lead_) {
         x = blocks_->forward(x.reshape({b * leads, p, width_})).reshape({b, n, width_});
     } else {
-        x = blocks_->forward(x, present.index_select(1, grid_.grid_order().to(device)).logical_not());
+        x = blocks_->forward(x, absent);
     }
-    return head_->forward(norm_->forward(x)).index_select(1, grid_.cell().to(device));
+    x = head_->forward(norm_->forward(x));
+    return reorder ? x.index_select(1, grid_.cell().to(device)) : x;
 }
 
 }  // namespace ecgbench::masked

@@ -55,6 +55,8 @@ TokenGrid::TokenGrid(const std::string& method, const Encoder& encoder, const En
     position_ = at::tensor(column, at::kLong);
     cell_ = lead_row_ * positions_ + position_;
     grid_order_ = at::tensor(grid, at::kLong);
+    identity_ = true;
+    for (std::int64_t i = 0; i < n; ++i) identity_ = identity_ && grid[static_cast<std::size_t>(i)] == i;
     sample_index_ = at::tensor(samples, at::kLong);
 }
 

@@ -29,6 +29,9 @@ public:
     const at::Tensor& cell() const { return cell_; }
     /// int64 [N]: token index of each grid cell, row-major (the inverse permutation of cell()).
     const at::Tensor& grid_order() const { return grid_order_; }
+    /// True when token i is grid cell i (vit1d's lead-major layout): reordering between the two is
+    /// then a no-op that callers can skip (a gather forward, a scatter into zeros backward).
+    bool token_order_is_grid_order() const { return identity_; }
 
     /// The samples each token reads: float [B, N, patch] from signals [B, leads, T].
     at::Tensor patches(const at::Tensor& signals) const;
@@ -38,6 +41,7 @@ public:
 private:
     std::int64_t input_leads_ = 0, samples_ = 0, leads_ = 0, positions_ = 0, patch_ = 0;
     at::Tensor input_lead_, lead_row_, position_, cell_, grid_order_, sample_index_;
+    bool identity_ = false;
 };
 
 /// Width of the encoder's tokens: one forward of a zero record in eval mode without gradients
