@@ -34,11 +34,15 @@ reports: build
 # The C++ benchmarks, then the Python PyTorch peers of the training steps (same machine, same run),
 # then wfdb-python's rdrecord beside the C++ reader (WFDB_PYTHON: a wfdb-python checkout, which
 # Debian does not package; without it the peer says it is skipped).
+# The Python peers run at glibc's defaults, then under the host's allocator policy (HOST_MALLOC,
+# harness/src/runner/allocator.hpp).
 WFDB_PYTHON ?=
+HOST_MALLOC := glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=2147483647
 bench: build
 	@tools/install-deps.sh --bench
 	$(BUILD_DIR)/ecgbench_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 	for method in simclr byol clef st_mem; do /usr/bin/python3 bench/method_step.py --method $$method; done
+	for method in simclr byol clef st_mem; do GLIBC_TUNABLES=$(HOST_MALLOC) /usr/bin/python3 bench/method_step.py --method $$method; done
 	PYTHONPATH=$(WFDB_PYTHON) /usr/bin/python3 bench/wfdb_peer.py --cpp $(BUILD_DIR)/ecgbench_bench
 
 clean:

@@ -16,6 +16,11 @@ ratio measures the harness's own overhead.
     /usr/bin/python3 bench/method_step.py [--method simclr|byol|clef|st_mem] [--size S|XS] [--repeats 5] [--steps 4]
 prints the median samples/s over repeats (each repeat = `steps` optimiser steps) and the peak
 resident memory the step adds (VmHWM reset through /proc/self/clear_refs, as bench_methods.cpp).
+
+The C++ host keeps freed memory for reuse (harness/src/runner/allocator.hpp: no mmapped blocks, no
+heap trimming). A peer at glibc's defaults measures a plain script; the same policy is given to
+Python through the environment, and `make bench` runs each peer both ways:
+    GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=2147483647 /usr/bin/python3 bench/method_step.py ...
 """
 import argparse
 import copy

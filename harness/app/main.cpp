@@ -12,6 +12,7 @@
 #include "report/compare.hpp"
 #include "report/compare_experiments.hpp"
 #include "report/report.hpp"
+#include "runner/allocator.hpp"
 #include "runner/export.hpp"
 #include "runner/artifacts.hpp"
 #include "runner/local_ranks.hpp"
@@ -649,6 +650,7 @@ void add_cell_options(CLI::App* sub, CellArgs& args, bool json) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    ecgbench::retain_freed_memory();  // CPU training steps reuse their freed activations (runner/allocator.hpp)
     CLI::App app{"ecgbench: fair comparisons of self-supervised ECG representation learning"};
     app.require_subcommand(1);
     app.fallthrough();  // global options may follow the subcommand too

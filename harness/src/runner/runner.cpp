@@ -6,6 +6,7 @@
 #include "config/capabilities.hpp"
 #include "config/overrides.hpp"
 #include "ecgbench/train.hpp"
+#include "runner/allocator.hpp"
 #include "runner/checkpoint.hpp"
 #include "runner/label_subsets.hpp"
 #include "runner/artifacts.hpp"
@@ -30,10 +31,6 @@
 #include <sstream>
 #include <tuple>
 
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
-
 namespace ecgbench {
 namespace fs = std::filesystem;
 
@@ -49,16 +46,6 @@ std::string short_hash(const std::string& hash) { return hash.substr(0, 10); }
 
 /// Steps between two resume states when [pretrain] does not say (a few MB to ~100 MB each).
 constexpr std::int64_t kDefaultCheckpointEvery = 250;
-
-/// Returns the heap's free pages to the OS. Each chunk's temporaries (tens of MB) are freed, but
-/// glibc keeps the pages when small long-lived allocations (record ids, texts) land above them:
-/// measured, a 2.9 GB split grew the heap by 1.9 GB of free memory without this, and a 28.6 GB
-/// split by 19 GB.
-void release_free_heap() {
-#ifdef __GLIBC__
-    malloc_trim(0);
-#endif
-}
 
 /// Throws naming the first record of `chunk` with a NaN or infinite sample (by id, else by its
 /// position in the split: `offset` records came before the chunk).
