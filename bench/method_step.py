@@ -110,7 +110,7 @@ def mlp(cin, hidden, cout):
     return nn.Sequential(nn.Linear(cin, hidden), nn.BatchNorm1d(hidden), nn.ReLU(), nn.Linear(hidden, cout))
 
 
-class Block(nn.Module):
+class TransformerBlock(nn.Module):
     """Pre-norm transformer block with attention written out as vit1d's (transformer.cpp)."""
 
     def __init__(self, width, heads, mlp):
@@ -145,13 +145,13 @@ class StMem(nn.Module):
         self.pos = nn.Parameter(pos)
         self.sep = nn.Parameter(torch.randn(width) * 0.02)
         self.lead = nn.Parameter(torch.randn(leads, width) * 0.02)
-        self.blocks = nn.Sequential(*[Block(width, heads, mlp) for _ in range(depth)])
+        self.blocks = nn.Sequential(*[TransformerBlock(width, heads, mlp) for _ in range(depth)])
         self.norm = nn.LayerNorm(width)
         self.dec_embed = nn.Linear(width, dec_width)
         self.mask_token = nn.Parameter(torch.randn(dec_width) * 0.02)
         self.dec_pos = nn.Parameter(sincos(self.p, dec_width))
         self.dec_lead = nn.Parameter(torch.randn(leads, dec_width) * 0.02)
-        self.dec_blocks = nn.Sequential(*[Block(dec_width, dec_heads, 4 * dec_width) for _ in range(dec_depth)])
+        self.dec_blocks = nn.Sequential(*[TransformerBlock(dec_width, dec_heads, 4 * dec_width) for _ in range(dec_depth)])
         self.dec_norm, self.head = nn.LayerNorm(dec_width), nn.Linear(dec_width, patch)
         for m in self.modules():
             if isinstance(m, nn.Linear):
