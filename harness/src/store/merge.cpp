@@ -107,8 +107,10 @@ public:
     MergeSummary run() {
         merge_experiments();
         merge_cells();
-        db_.exec("INSERT OR IGNORE INTO main.experiment_cells(experiment_id, cell_hash) "
-                 "SELECT m.id, l.cell_hash FROM shard.experiment_cells l "
+        db_.exec("INSERT OR IGNORE INTO main.experiment_cells(experiment_id, cell_hash, dataset, encoder, ssl, "
+                 "eval_dataset, protocol) "
+                 "SELECT m.id, l.cell_hash, l.dataset, l.encoder, l.ssl, l.eval_dataset, l.protocol "
+                 "FROM shard.experiment_cells l "
                  "JOIN shard.experiments s ON s.id = l.experiment_id JOIN main.experiments m ON m.name = s.name WHERE " +
                  kept("l.cell_hash"));
         if (!filtered_)

@@ -352,6 +352,53 @@ JOIN experiment_cells ec ON ec.cell_hash = c.hash
 JOIN experiments x       ON x.id = ec.experiment_id
 WHERE c.kind = 'eval';
 )sql"},
+    {7, "an experiment's own names for the cells it shares with others", R"sql(
+-- A cell's identity is its configuration, so two experiments can share it under different names
+-- (an evaluation called "linear" in one and "linear-probe" in the other). cells keeps the names of
+-- the experiment that stored it first; each link keeps the names its experiment gives (NULL in links
+-- made before this migration: the cell's names).
+ALTER TABLE experiment_cells ADD COLUMN dataset TEXT;
+ALTER TABLE experiment_cells ADD COLUMN encoder TEXT;
+ALTER TABLE experiment_cells ADD COLUMN ssl TEXT;
+ALTER TABLE experiment_cells ADD COLUMN eval_dataset TEXT;
+ALTER TABLE experiment_cells ADD COLUMN protocol TEXT;
+
+DROP VIEW results;
+CREATE VIEW results AS
+WITH latest AS (
+    SELECT cell_hash, MAX(id) AS run_id FROM runs WHERE status = 'finished' GROUP BY cell_hash
+)
+SELECT x.name           AS experiment,
+       COALESCE(ec.dataset, c.dataset) AS dataset,
+       COALESCE(ec.encoder, c.encoder) AS encoder,
+       COALESCE(ec.ssl, c.ssl) AS ssl,
+       c.task           AS task,
+       COALESCE(ec.eval_dataset, c.eval_dataset) AS eval_dataset,
+       COALESCE(ec.protocol, c.protocol) AS protocol,
+       c.label_fraction AS label_fraction,
+       c.seed           AS seed,
+       m.name           AS metric,
+       m.split          AS split,
+       m.value          AS value,
+       m.ci_low         AS ci_low,
+       m.ci_high        AS ci_high,
+       c.hash           AS cell_hash,
+       l.run_id         AS run_id,
+       c.parent_hash    AS pretrain_hash,
+       m.higher_is_better AS higher_is_better,
+       COALESCE(json_extract(pr.extra, '$.uses_labels'), 0) AS pretrain_uses_labels,
+       c.shift          AS shift,
+       (SELECT MIN(s.rowid) FROM cells s WHERE s.shift = c.shift) AS shift_order,
+       c.shots          AS shots
+FROM cells c
+JOIN latest l            ON l.cell_hash = c.hash
+JOIN runs r              ON r.id = l.run_id
+LEFT JOIN runs pr        ON pr.id = r.pretrain_run_id
+JOIN metrics m           ON m.run_id = l.run_id
+JOIN experiment_cells ec ON ec.cell_hash = c.hash
+JOIN experiments x       ON x.id = ec.experiment_id
+WHERE c.kind = 'eval';
+)sql"},
 };
 
 constexpr int kCurrentSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -664,9 +711,20 @@ void Store::upsert_cell(std::int64_t experiment_id, const CellRecord& cell) {
             insert.bind(14, static_cast<int64_t>(cell.shots));
             insert.exec();
         }
-        SQLite::Statement link(*db_, "INSERT OR IGNORE INTO experiment_cells(experiment_id, cell_hash) VALUES (?, ?)");
+        // The link carries this experiment's names for the cell (a re-run after a rename updates them).
+        SQLite::Statement link(*db_,
+                               "INSERT INTO experiment_cells(experiment_id, cell_hash, dataset, encoder, ssl, "
+                               "eval_dataset, protocol) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                               "ON CONFLICT(experiment_id, cell_hash) DO UPDATE SET dataset = excluded.dataset, "
+                               "encoder = excluded.encoder, ssl = excluded.ssl, eval_dataset = excluded.eval_dataset, "
+                               "protocol = excluded.protocol");
         link.bind(1, static_cast<int64_t>(experiment_id));
         link.bind(2, cell.hash);
+        link.bind(3, cell.dataset);
+        link.bind(4, cell.encoder);
+        link.bind(5, cell.ssl);
+        link.bind(6, cell.eval_dataset);
+        link.bind(7, cell.protocol);
         link.exec();
         transaction.commit();
     });
@@ -1044,8 +1102,10 @@ std::vector<ExperimentEvalCell> Store::experiment_eval_cells(const std::string& 
         if (known.getColumn(0).getInt() == 0)
             throw store_error(path_, "no experiment '" + experiment + "' (run it first)");
         SQLite::Statement q(*db_,
-                            "SELECT c.hash, c.kind, c.config, c.parent_hash, c.dataset, c.encoder, c.ssl, c.task, "
-                            "c.eval_dataset, c.protocol, c.label_fraction, c.seed, c.shift, "
+                            "SELECT c.hash, c.kind, c.config, c.parent_hash, COALESCE(ec.dataset, c.dataset), "
+                            "COALESCE(ec.encoder, c.encoder), COALESCE(ec.ssl, c.ssl), c.task, "
+                            "COALESCE(ec.eval_dataset, c.eval_dataset), COALESCE(ec.protocol, c.protocol), "
+                            "c.label_fraction, c.seed, c.shift, "
                             "(SELECT MIN(s.rowid) FROM cells s WHERE s.shift = c.shift), "
                             "(SELECT r.status FROM runs r WHERE r.cell_hash = c.hash ORDER BY r.id DESC LIMIT 1), "
                             "(SELECT r.error FROM runs r WHERE r.cell_hash = c.hash ORDER BY r.id DESC LIMIT 1), "

@@ -206,6 +206,53 @@ TEST_F(StoreTest, CellsRoundTripAndAreImmutable) {
     expect_throws_naming([&] { store.upsert_cell(experiment + 100, pretrain_cell("p4")); }, path_);
 }
 
+TEST_F(StoreTest, ASharedCellCarriesEachExperimentsOwnNames) {
+    // Two experiments declare the same evaluation (same configuration, so the same cell) under
+    // different names: each one's results and eval cells show its own names, not the first's.
+    Store store(path_);
+    const auto first = store.upsert_experiment("first", "first.toml", "");
+    const auto second = store.upsert_experiment("second", "second.toml", "");
+    store.upsert_cell(first, pretrain_cell("p1"));
+    store.upsert_cell(first, eval_cell("e1", "p1"));
+    auto renamed = eval_cell("e1", "p1");
+    renamed.dataset = "mimic";
+    renamed.encoder = "resnet1d-S";
+    renamed.ssl = "clocs";
+    renamed.eval_dataset = "ptbxl-super";
+    renamed.protocol = "linear";
+    store.upsert_cell(second, pretrain_cell("p1"));
+    store.upsert_cell(second, renamed);
+    EXPECT_EQ(query_int(store, "SELECT COUNT(*) FROM cells"), 2);
+    for (const std::string cell : {"p1", "e1"}) {
+        const auto claim = store.claim(cell, provenance(), false);
+        ASSERT_EQ(claim.result, Claim::Result::Claimed);
+        store.finish(claim.run_id, {{"macro_auroc", "test", 0.8, std::nullopt, std::nullopt}}, {}, {});
+    }
+
+    const auto of_first = store.results("first"), of_second = store.results("second");
+    ASSERT_EQ(of_first.size(), 1u);
+    ASSERT_EQ(of_second.size(), 1u);
+    EXPECT_EQ(of_first[0].protocol, "linear_probe");
+    EXPECT_EQ(of_first[0].ssl, "simclr");
+    EXPECT_EQ(of_second[0].protocol, "linear");
+    EXPECT_EQ(of_second[0].dataset, "mimic");
+    EXPECT_EQ(of_second[0].encoder, "resnet1d-S");
+    EXPECT_EQ(of_second[0].ssl, "clocs");
+    EXPECT_EQ(of_second[0].eval_dataset, "ptbxl-super");
+    EXPECT_DOUBLE_EQ(of_second[0].value, 0.8);
+    const auto cells = store.experiment_eval_cells("second");
+    ASSERT_EQ(cells.size(), 1u);
+    EXPECT_EQ(cells[0].cell.protocol, "linear");
+    EXPECT_EQ(cells[0].cell.ssl, "clocs");
+    EXPECT_EQ(store.cell("e1")->protocol, "linear_probe") << "the cell keeps the names it was stored with";
+
+    // A re-run after renaming the evaluation shows the new name.
+    renamed.protocol = "linear-probe";
+    store.upsert_cell(second, renamed);
+    EXPECT_EQ(store.results("second")[0].protocol, "linear-probe");
+    EXPECT_EQ(store.results("first")[0].protocol, "linear_probe");
+}
+
 TEST_F(StoreTest, FinishedRunRoundTripsMetricsArtifactsTimings) {
     Store store(path_);
     const auto experiment = store.upsert_experiment("e", "e.toml", "");
