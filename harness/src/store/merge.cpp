@@ -108,8 +108,8 @@ public:
         merge_experiments();
         merge_cells();
         db_.exec("INSERT OR IGNORE INTO main.experiment_cells(experiment_id, cell_hash, dataset, encoder, ssl, "
-                 "eval_dataset, protocol) "
-                 "SELECT m.id, l.cell_hash, l.dataset, l.encoder, l.ssl, l.eval_dataset, l.protocol "
+                 "task, eval_dataset, protocol) "
+                 "SELECT m.id, l.cell_hash, l.dataset, l.encoder, l.ssl, l.task, l.eval_dataset, l.protocol "
                  "FROM shard.experiment_cells l "
                  "JOIN shard.experiments s ON s.id = l.experiment_id JOIN main.experiments m ON m.name = s.name WHERE " +
                  kept("l.cell_hash"));

@@ -354,12 +354,13 @@ WHERE c.kind = 'eval';
 )sql"},
     {7, "an experiment's own names for the cells it shares with others", R"sql(
 -- A cell's identity is its configuration, so two experiments can share it under different names
--- (an evaluation called "linear" in one and "linear-probe" in the other). cells keeps the names of
+-- (an evaluation, column task, called "linear" in one and "linear-probe" in the other). cells keeps the names of
 -- the experiment that stored it first; each link keeps the names its experiment gives (NULL in links
 -- made before this migration: the cell's names).
 ALTER TABLE experiment_cells ADD COLUMN dataset TEXT;
 ALTER TABLE experiment_cells ADD COLUMN encoder TEXT;
 ALTER TABLE experiment_cells ADD COLUMN ssl TEXT;
+ALTER TABLE experiment_cells ADD COLUMN task TEXT;
 ALTER TABLE experiment_cells ADD COLUMN eval_dataset TEXT;
 ALTER TABLE experiment_cells ADD COLUMN protocol TEXT;
 
@@ -372,7 +373,7 @@ SELECT x.name           AS experiment,
        COALESCE(ec.dataset, c.dataset) AS dataset,
        COALESCE(ec.encoder, c.encoder) AS encoder,
        COALESCE(ec.ssl, c.ssl) AS ssl,
-       c.task           AS task,
+       COALESCE(ec.task, c.task) AS task,
        COALESCE(ec.eval_dataset, c.eval_dataset) AS eval_dataset,
        COALESCE(ec.protocol, c.protocol) AS protocol,
        c.label_fraction AS label_fraction,
@@ -713,18 +714,19 @@ void Store::upsert_cell(std::int64_t experiment_id, const CellRecord& cell) {
         }
         // The link carries this experiment's names for the cell (a re-run after a rename updates them).
         SQLite::Statement link(*db_,
-                               "INSERT INTO experiment_cells(experiment_id, cell_hash, dataset, encoder, ssl, "
-                               "eval_dataset, protocol) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                               "INSERT INTO experiment_cells(experiment_id, cell_hash, dataset, encoder, ssl, task, "
+                               "eval_dataset, protocol) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
                                "ON CONFLICT(experiment_id, cell_hash) DO UPDATE SET dataset = excluded.dataset, "
-                               "encoder = excluded.encoder, ssl = excluded.ssl, eval_dataset = excluded.eval_dataset, "
-                               "protocol = excluded.protocol");
+                               "encoder = excluded.encoder, ssl = excluded.ssl, task = excluded.task, "
+                               "eval_dataset = excluded.eval_dataset, protocol = excluded.protocol");
         link.bind(1, static_cast<int64_t>(experiment_id));
         link.bind(2, cell.hash);
         link.bind(3, cell.dataset);
         link.bind(4, cell.encoder);
         link.bind(5, cell.ssl);
-        link.bind(6, cell.eval_dataset);
-        link.bind(7, cell.protocol);
+        link.bind(6, cell.task);
+        link.bind(7, cell.eval_dataset);
+        link.bind(8, cell.protocol);
         link.exec();
         transaction.commit();
     });
@@ -1103,7 +1105,7 @@ std::vector<ExperimentEvalCell> Store::experiment_eval_cells(const std::string& 
             throw store_error(path_, "no experiment '" + experiment + "' (run it first)");
         SQLite::Statement q(*db_,
                             "SELECT c.hash, c.kind, c.config, c.parent_hash, COALESCE(ec.dataset, c.dataset), "
-                            "COALESCE(ec.encoder, c.encoder), COALESCE(ec.ssl, c.ssl), c.task, "
+                            "COALESCE(ec.encoder, c.encoder), COALESCE(ec.ssl, c.ssl), COALESCE(ec.task, c.task), "
                             "COALESCE(ec.eval_dataset, c.eval_dataset), COALESCE(ec.protocol, c.protocol), "
                             "c.label_fraction, c.seed, c.shift, "
                             "(SELECT MIN(s.rowid) FROM cells s WHERE s.shift = c.shift), "

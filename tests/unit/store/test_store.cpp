@@ -218,8 +218,9 @@ TEST_F(StoreTest, ASharedCellCarriesEachExperimentsOwnNames) {
     renamed.dataset = "mimic";
     renamed.encoder = "resnet1d-S";
     renamed.ssl = "clocs";
+    renamed.task = "linear";  // the evaluation's name (protocol: the task plugin)
     renamed.eval_dataset = "ptbxl-super";
-    renamed.protocol = "linear";
+    renamed.protocol = "linear-probe-plugin";
     store.upsert_cell(second, pretrain_cell("p1"));
     store.upsert_cell(second, renamed);
     EXPECT_EQ(query_int(store, "SELECT COUNT(*) FROM cells"), 2);
@@ -232,9 +233,11 @@ TEST_F(StoreTest, ASharedCellCarriesEachExperimentsOwnNames) {
     const auto of_first = store.results("first"), of_second = store.results("second");
     ASSERT_EQ(of_first.size(), 1u);
     ASSERT_EQ(of_second.size(), 1u);
+    EXPECT_EQ(of_first[0].task, "superdiag");
     EXPECT_EQ(of_first[0].protocol, "linear_probe");
     EXPECT_EQ(of_first[0].ssl, "simclr");
-    EXPECT_EQ(of_second[0].protocol, "linear");
+    EXPECT_EQ(of_second[0].task, "linear");
+    EXPECT_EQ(of_second[0].protocol, "linear-probe-plugin");
     EXPECT_EQ(of_second[0].dataset, "mimic");
     EXPECT_EQ(of_second[0].encoder, "resnet1d-S");
     EXPECT_EQ(of_second[0].ssl, "clocs");
@@ -242,15 +245,15 @@ TEST_F(StoreTest, ASharedCellCarriesEachExperimentsOwnNames) {
     EXPECT_DOUBLE_EQ(of_second[0].value, 0.8);
     const auto cells = store.experiment_eval_cells("second");
     ASSERT_EQ(cells.size(), 1u);
-    EXPECT_EQ(cells[0].cell.protocol, "linear");
+    EXPECT_EQ(cells[0].cell.task, "linear");
     EXPECT_EQ(cells[0].cell.ssl, "clocs");
-    EXPECT_EQ(store.cell("e1")->protocol, "linear_probe") << "the cell keeps the names it was stored with";
+    EXPECT_EQ(store.cell("e1")->task, "superdiag") << "the cell keeps the names it was stored with";
 
     // A re-run after renaming the evaluation shows the new name.
-    renamed.protocol = "linear-probe";
+    renamed.task = "linear-probe";
     store.upsert_cell(second, renamed);
-    EXPECT_EQ(store.results("second")[0].protocol, "linear-probe");
-    EXPECT_EQ(store.results("first")[0].protocol, "linear_probe");
+    EXPECT_EQ(store.results("second")[0].task, "linear-probe");
+    EXPECT_EQ(store.results("first")[0].task, "superdiag");
 }
 
 TEST_F(StoreTest, FinishedRunRoundTripsMetricsArtifactsTimings) {
