@@ -5,7 +5,7 @@
 // metadata get it in the random split: subjects (3 records each), a risk-score covariate, labels.
 //
 // Peak memory: the kernel's high-water mark of the resident set (VmHWM), reset before each
-// benchmark by writing 5 to /proc/self/clear_refs (after malloc_trim hands the previous
+// benchmark by writing 5 to /proc/self/clear_refs (after release_free_heap() hands the previous
 // benchmark's freed memory back), minus the resident set at that moment: the memory one method's
 // training adds on top of the process (weights, activations, optimiser state, allocator caching). bench/method_step.py measures its Python peers the same way.
 //
@@ -13,12 +13,11 @@
 // batches pinned and copied asynchronously — and the samples/s are then the device's; the peak
 // memory stays the host's (the GPU's is the peer's torch.cuda.max_memory_allocated).
 #include "registry/registry.hpp"
+#include "runner/allocator.hpp"
 #include "ecgbench/train.hpp"
 
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
-
-#include <malloc.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -50,7 +49,7 @@ double status_kib(const std::string& field) {
 }
 
 void reset_peak_rss() {
-    malloc_trim(0);
+    release_free_heap();
     std::ofstream("/proc/self/clear_refs") << "5";
 }
 
