@@ -760,3 +760,33 @@ TEST_F(Cli, DamagedShardsAreRebuiltNeverUsedAndVerifyListsThem) {
     EXPECT_EQ(rebuilt.exit_code, 0) << rebuilt.output;
     EXPECT_NE(rebuilt.output.find("4 cache shards"), std::string::npos) << rebuilt.output;
 }
+
+// Every experiment file the README points to plans as shipped (run from the source directory, as a
+// user does), so a key renamed in the harness cannot leave one broken; and ssl_comparison's
+// `encoders` pairing gives the masked-token methods vit1d encoders only and the others resnet1d only.
+TEST_F(Cli, ShippedExperimentsPlan) {
+    std::vector<std::string> files;
+    for (const auto& entry : fs::directory_iterator(fs::path(ECGBENCH_SOURCE_DIR) / "experiments"))
+        if (entry.path().extension() == ".toml") files.push_back(entry.path().filename().string());
+    std::sort(files.begin(), files.end());
+    ASSERT_GE(files.size(), 8u);
+    auto plan = [&](const std::string& file) {
+        return run_command("cd " + std::string(ECGBENCH_SOURCE_DIR) + " && " + kBinary + " --store " + store_ +
+                           " plan experiments/" + file);
+    };
+    for (const auto& file : files) {
+        const auto result = plan(file);
+        EXPECT_EQ(result.exit_code, 0) << file << "\n" << result.output;
+        EXPECT_NE(result.output.find("pretraining cells"), std::string::npos) << file << "\n" << result.output;
+    }
+    const auto comparison = plan("ssl_comparison.toml");
+    ASSERT_EQ(comparison.exit_code, 0) << comparison.output;
+    for (const char* pair : {"vit1d-S × st_mem × seed 0", "vit1d-XS × st_mem-dec64 × seed 0", "vit1d-XS × jepa-pred64",
+                             "vit1d-XS × mtfp-dec64", "vit1d-S × mae × seed 1", "resnet1d-XS × heartlang",
+                             "vit1d-XS × random_init", "vit1d-S × supervised", "resnet1d-XS × supervised"})
+        EXPECT_NE(comparison.output.find(pair), std::string::npos) << pair;
+    for (const char* pair : {"resnet1d-XS × st_mem", "resnet1d-XS × jepa", "vit1d-S × st_mem-dec64", "vit1d-XS × simclr",
+                             "vit1d-S × heartlang"})
+        EXPECT_EQ(comparison.output.find(pair), std::string::npos) << pair;
+    EXPECT_NE(comparison.output.find("linear-probe on synth-site1 (labels 1%)"), std::string::npos);
+}
