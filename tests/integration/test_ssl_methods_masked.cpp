@@ -19,8 +19,8 @@
 //     test macro AUROC 0.699 / 0.678 (gain +0.047 / +0.055; 3-4 min of pretraining beside other jobs)
 //   the same, 100 epochs (2,100 steps), rate 1e-3: loss 0.823 / 0.812, 0.724 / 0.704 (+0.072 / +0.082)
 // jepa and mtfp stay collapse guards (gain >= -0.08; a collapsed encoder probes near 0.5): at the
-// settings below (3 epochs, raw targets for mtfp) they sit on the plateau, and their longer runs were
-// not measured.
+// settings below (3 epochs, raw targets for mtfp) they sit on the plateau; jepa gained nothing at 10
+// and 20 epochs (420 steps), and mtfp beyond 6 epochs with normalised targets was not measured.
 //
 // Measured 2026-12-02 at commit b90a3fd (`lscpu`: "AMD EPYC", 2 vCPUs, AVX-512; OpenBLAS 0.3.21,
 // LibTorch 1.13), one intra-op thread, niced under another job; test macro AUROC on the held-out
