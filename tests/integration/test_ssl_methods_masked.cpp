@@ -51,8 +51,9 @@
 // (one method and random_init, seed 0, linear probe) takes about 100-120 s of CPU (user + system).
 //
 // Every run of this block sat on the plateau. Ten times the pretraining with raw targets (st_mem 100
-// epochs, seed 0, 2026-12-02): linear 0.598, attention 0.714 (random_init 0.652, 0.713). Neither on the pretraining site itself (st_mem 100 epochs: linear 0.654 vs 0.636, attention 0.696
-// vs 0.736), nor with ST-MEM's 0.67-40 Hz band-pass on both sites (0.624 vs 0.648; with per-lead
+// epochs, seed 0, 2026-12-02): linear 0.598, attention 0.714 (random_init 0.652, 0.713). Neither on
+// the pretraining site itself (st_mem 100 epochs: linear 0.654 vs 0.636, attention 0.696 vs 0.736),
+// nor with ST-MEM's 0.67-40 Hz band-pass on both sites (0.624 vs 0.648; with per-lead
 // standardisation 0.628 vs 0.648), nor for jepa at 10 / 20 epochs (0.641 / 0.638 vs 0.652):
 // docs/results.md.
 // Earlier, seed 0 only: st_mem 0.612 with per-patch normalised targets; jepa 0.641 (0.634 in this
