@@ -43,7 +43,9 @@ void update_prototypes(const at::Tensor& prototypes, const at::Tensor& idle, con
     if (m == 0) throw std::invalid_argument("prototypes: no embeddings to update the prototypes with");
     torch::NoGradGuard no_grad;
     const at::Tensor z = unit_rows(embeddings.detach().to(prototypes.scalar_type()));
-    const at::Tensor dead = (idle >= reinit_after).nonzero().view({-1});
+    if (reinit_after < 0) throw std::invalid_argument("prototypes: reinit_after must be ≥ 0 (0: never)");
+    const at::Tensor restart = reinit_after > 0 ? idle.lt(0) | idle.ge(reinit_after) : idle.lt(0);
+    const at::Tensor dead = restart.nonzero().view({-1});
     if (const std::int64_t d = dead.size(0); d > 0) {
         const auto long_options = at::TensorOptions().dtype(at::kLong).device(z.device());
         const at::Tensor rows =

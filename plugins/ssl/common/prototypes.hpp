@@ -20,11 +20,12 @@ at::Tensor prototype_assignments(const at::Tensor& embeddings, const at::Tensor&
 at::Tensor soft_cross_entropy(const at::Tensor& logits, const at::Tensor& targets);
 
 /// One online k-means step on unit prototypes, in place, without gradients. prototypes float [K, D]
-/// (kept unit length), idle int64 [K] (steps since each prototype last won an embedding), embeddings
-/// float [M, D] (M ≥ 1), ẑ = the L2-normalised embeddings:
-///   1. every prototype with idle ≥ reinit_after is dead: it restarts at a random ẑ_j (distinct j
-///      while there are enough rows) and its idle count at 0 — so prototypes whose idle starts at
-///      reinit_after are initialised from the first batch, k-means style;
+/// (kept unit length), idle int64 [K] (steps since each prototype last won an embedding; negative:
+/// never placed), embeddings float [M, D] (M ≥ 1), ẑ = the L2-normalised embeddings:
+///   1. every prototype never placed (idle < 0) or, with reinit_after > 0, dead (idle ≥
+///      reinit_after) starts at a random ẑ_j (distinct j while there are enough rows) and its idle
+///      count at 0 — so prototypes whose idle starts at −1 are initialised from the first batch,
+///      k-means style; reinit_after = 0 never restarts a placed prototype;
 ///   2. each ẑ_i is assigned to its nearest prototype (largest cosine; ties to the lower index);
 ///   3. a prototype with assigned set A_k ≠ ∅ moves c_k ← normalise(m · c_k + (1 − m) · mean_{A_k} ẑ)
 ///      (m = momentum) and idle_k ← 0; the others keep their place and idle_k += 1.

@@ -6,9 +6,10 @@
 // Per batch (st_mem's machinery, common/token_grid.hpp and common/token_decoder.hpp):
 //   masks      ⌊P · mask_ratio⌋ patches hidden in every lead at random times (ST-MEM's masking);
 //              the encoder sees the visible tokens only (EncoderBatch::token_mask)
-//   decoder    one light transformer over all tokens of a record (MAE's; absent leads excluded),
-//              a learned mask token at hidden positions, whose head gives per token the patch's
-//              samples, its spectrum and its beat-prototype logits
+//   decoder    a light transformer over each lead's tokens on its own (ST-MEM's lead-wise
+//              decoding; `lead_wise_decoder` = false: one over all tokens of a record, MAE's; absent
+//              leads excluded), a learned mask token at hidden positions, whose head gives per
+//              token the patch's samples, its spectrum and its beat-prototype logits
 //   time       MSE on hidden patches of present leads against the samples, per-patch normalised
 //              with `normalise_targets` (MAE's norm_pix_loss; ecgbench::normalise_patches)
 //   frequency  MSE on the same patches against log(1 + |rFFT|) (orthonormal) of that time target
@@ -28,10 +29,14 @@
 // saved in the checkpoint. on_step_end refreshes them from the step's full-view embeddings (tokens
 // of present leads; pooled embeddings) by one online k-means step (update_prototypes): each
 // embedding goes to its nearest prototype, which moves c ← normalise(m · c + (1 − m) · mean of its
-// embeddings), m = `momentum`; a prototype that has won no embedding for `reinit_after` steps
-// restarts at a random embedding of the step. Counters start at `reinit_after`, so the first step
-// initialises every prototype from that step's embeddings. Stored terms: "time", "frequency",
-// "beat_prototypes", "rhythm_prototypes", "hidden_share".
+// embeddings), m = `momentum`. Counters start at −1 (never placed), so the first step initialises
+// every prototype from that step's embeddings; with `reinit_after` > 0 a prototype that has won no
+// embedding for that many steps restarts at a random embedding of the step. Off by default: on the
+// synthetic held-out test, restarts every 50 steps kept re-labelling the targets, the prototype
+// cross-entropies stayed at log K and held the reconstruction on its plateau (probe 0.659 vs 0.732
+// without restarts; docs/results.md). Stored terms: "time", "frequency", "beat_prototypes",
+// "rhythm_prototypes", "beat_target_entropy" / "rhythm_target_entropy" (mean entropy of the soft
+// targets: log K when they carry nothing), "hidden_share".
 //
 // What it simplifies relative to the paper: the encoder is whatever patch encoder the experiment
 // names (vit1d), without the paper's learnable temporal-frequency aware filter layers — frequency
@@ -70,6 +75,12 @@ at::Tensor selected_rows(const at::Tensor& x, const at::Tensor& selected) {
     return x.flatten(0, 1).index_select(0, selected.flatten().nonzero().view({-1}));
 }
 
+/// Mean over rows of the entropy of soft assignments [M, K]: log K when the targets carry nothing.
+at::Tensor mean_entropy(const at::Tensor& q) {
+    if (q.size(0) == 0) return at::zeros({}, q.options());
+    return -(q * q.clamp_min(1e-12).log()).sum(1).mean().detach();
+}
+
 class Mtfp : public ecgbench::SslMethod {
 public:
     explicit Mtfp(const ecgbench::Params& p)
@@ -82,6 +93,7 @@ public:
           momentum_(p.get_float("momentum")),
           reinit_after_(p.get_int("reinit_after")),
           normalise_(p.get_bool("normalise_targets")),
+          lead_wise_(p.get_bool("lead_wise_decoder")),
           shape_{p.get_int("decoder_width"), p.get_int("decoder_depth"), p.get_int("decoder_heads")} {
         if (shape_.width % shape_.heads != 0)
             throw std::invalid_argument("mtfp: param 'decoder_width' (" + std::to_string(shape_.width) +
@@ -96,13 +108,12 @@ public:
         bins_ = grid_->patch() / 2 + 1;
         const std::int64_t width = ecgbench::masked::token_width("mtfp", encoder, context.input);
         decoder_ = register_module(
-            "decoder", std::make_shared<TokenDecoder>(*grid_, width, grid_->patch() + bins_ + beat_k_, shape_,
-                                                      /*per_lead=*/false));
+            "decoder", std::make_shared<TokenDecoder>(*grid_, width, grid_->patch() + bins_ + beat_k_, shape_, lead_wise_));
         rhythm_head_ = register_module("rhythm_head", torch::nn::Linear(context.embedding_dim, rhythm_k_));
         beat_prototypes_ = register_buffer("beat_prototypes", unit_random(beat_k_, width));
         rhythm_prototypes_ = register_buffer("rhythm_prototypes", unit_random(rhythm_k_, context.embedding_dim));
-        beat_idle_ = register_buffer("beat_idle", at::full({beat_k_}, reinit_after_, at::kLong));
-        rhythm_idle_ = register_buffer("rhythm_idle", at::full({rhythm_k_}, reinit_after_, at::kLong));
+        beat_idle_ = register_buffer("beat_idle", at::full({beat_k_}, -1, at::kLong));
+        rhythm_idle_ = register_buffer("rhythm_idle", at::full({rhythm_k_}, -1, at::kLong));
     }
 
     ecgbench::Loss loss(ecgbench::Encoder& encoder, const ecgbench::Batch& batch) override {
@@ -129,11 +140,12 @@ public:
 
         using ecgbench::masked::prototype_assignments;
         using ecgbench::masked::soft_cross_entropy;
-        const at::Tensor beat = soft_cross_entropy(
-            selected_rows(out.narrow(2, patch + bins_, beat_k_), scored),
-            prototype_assignments(selected_rows(full.tokens, scored), beat_prototypes_, temperature_));
-        const at::Tensor rhythm = soft_cross_entropy(
-            rhythm_head_->forward(masked.pooled), prototype_assignments(full.pooled, rhythm_prototypes_, temperature_));
+        const at::Tensor beat_targets =
+            prototype_assignments(selected_rows(full.tokens, scored), beat_prototypes_, temperature_);
+        const at::Tensor rhythm_targets = prototype_assignments(full.pooled, rhythm_prototypes_, temperature_);
+        const at::Tensor beat =
+            soft_cross_entropy(selected_rows(out.narrow(2, patch + bins_, beat_k_), scored), beat_targets);
+        const at::Tensor rhythm = soft_cross_entropy(rhythm_head_->forward(masked.pooled), rhythm_targets);
         // The step hook refreshes the prototypes from these (detached: computed without gradients).
         step_tokens_ = selected_rows(full.tokens, present);
         step_pooled_ = full.pooled;
@@ -145,6 +157,8 @@ public:
                  {"frequency", frequency.detach()},
                  {"beat_prototypes", beat.detach()},
                  {"rhythm_prototypes", rhythm.detach()},
+                 {"beat_target_entropy", mean_entropy(beat_targets)},
+                 {"rhythm_target_entropy", mean_entropy(rhythm_targets)},
                  {"hidden_share", share}}};
     }
 
@@ -169,7 +183,7 @@ private:
     std::int64_t beat_k_, rhythm_k_;
     double temperature_, momentum_;
     std::int64_t reinit_after_;
-    bool normalise_;
+    bool normalise_, lead_wise_;
     ecgbench::masked::DecoderShape shape_;
     std::optional<TokenGrid> grid_;
     std::int64_t bins_ = 0;
@@ -185,7 +199,7 @@ ecgbench::PluginDescriptor describe() {
     d.manifest = {
         "mtfp",
         ecgbench::PluginKind::Ssl,
-        "1.0.0",
+        "1.1.0",
         "MTFP (Xu et al. 2025, 'Masked Autoencoders that Feel the Heart'): patches hidden per lead, a decoder "
         "reconstructs their samples and log-magnitude spectra and predicts beat-level (token) prototype assignments; "
         "a head predicts rhythm-level (record) ones; prototypes are online k-means buffers over the unmasked view",
@@ -199,11 +213,14 @@ ecgbench::PluginDescriptor describe() {
          param::real("momentum", 0.99,
                      "online k-means momentum: c ← normalise(m · c + (1 − m) · mean of the embeddings assigned to c)")
              .between(0, 1),
-         param::integer("reinit_after", 50,
-                        "steps without an assigned embedding after which a prototype restarts at a random embedding")
-             .between(1, 1000000),
+         param::integer("reinit_after", 0,
+                        "steps without an assigned embedding after which a prototype restarts at a random embedding "
+                        "of the step; 0: never")
+             .between(0, 1000000),
          param::flag("normalise_targets", true,
                      "reconstruct per-patch normalised samples (MAE's norm_pix_loss); the spectrum is taken of them"),
+         param::flag("lead_wise_decoder", true,
+                     "decode each lead's tokens on their own (ST-MEM's); false: one decoder over all leads (MAE's)"),
          param::integer("decoder_width", 256, "decoder token width (ST-MEM: 256)").between(8, 4096),
          param::integer("decoder_depth", 4, "decoder transformer blocks (ST-MEM: 4)").between(1, 32),
          param::integer("decoder_heads", 4, "decoder attention heads; must divide decoder_width (ST-MEM: 4)")

@@ -88,6 +88,17 @@ TEST(MtfpPrototypes, DeadPrototypesRestartAtTheBatchsEmbeddings) {
     EXPECT_TRUE(at::allclose(c.abs().sum(1), at::ones({3}))) << c;
     EXPECT_TRUE(at::equal(idle, at::zeros({3}, at::kLong)));
     EXPECT_THROW(update_prototypes(c, idle, at::zeros({0, 3}), 0.5, 2), std::invalid_argument);
+    EXPECT_THROW(update_prototypes(c, idle, rows({1, 0, 0}, 3), 0.5, -1), std::invalid_argument);
+}
+
+TEST(MtfpPrototypes, WithoutRestartsOnlyUnplacedPrototypesStartAtTheBatch) {
+    // reinit_after = 0: c0 (idle −1, never placed) starts at the only embedding [0, 0, 2] → [0, 0, 1],
+    // which is then its nearest prototype; c1, idle for 7 steps, stays where it is (idle 8); c2 too.
+    const at::Tensor c = rows({1, 0, 0, 0, 1, 0, 0.6f, 0.8f, 0}, 3);
+    const at::Tensor idle = at::tensor(std::vector<std::int64_t>{-1, 7, 0});
+    update_prototypes(c, idle, rows({0, 0, 2}, 3), 0.5, 0);
+    EXPECT_TRUE(at::allclose(c, rows({0, 0, 1, 0, 1, 0, 0.6f, 0.8f, 0}, 3))) << c;
+    EXPECT_TRUE(at::equal(idle, at::tensor(std::vector<std::int64_t>{0, 8, 1})));
 }
 
 ecgbench::EncoderPtr vit_xs() {
@@ -115,7 +126,7 @@ TEST(Mtfp, LossDecreasesAndPrototypesFollowTheEmbeddings) {
     auto initial = buffers_of(*method);
     ASSERT_EQ(initial.at("beat_prototypes").sizes(), at::IntArrayRef({8, 64}));  // vit1d XS tokens: width 64
     ASSERT_EQ(initial.at("rhythm_prototypes").sizes(), at::IntArrayRef({4, 64}));
-    EXPECT_TRUE(at::equal(initial.at("beat_idle"), at::full({8}, 50, at::kLong))) << "every prototype starts dead";
+    EXPECT_TRUE(at::equal(initial.at("beat_idle"), at::full({8}, -1, at::kLong))) << "no prototype placed yet";
 
     const auto batch = fixed_batch(8, kLeads, kSamples);
     const ecgbench::Loss first = method->loss(*encoder, batch);
@@ -125,7 +136,7 @@ TEST(Mtfp, LossDecreasesAndPrototypesFollowTheEmbeddings) {
     method->on_step_end(*encoder, {1, 1, 1, 1e-3});
     const auto after_one = buffers_of(*method);
     EXPECT_FALSE(at::allclose(after_one.at("beat_prototypes"), initial.at("beat_prototypes")));
-    EXPECT_TRUE(at::equal(after_one.at("rhythm_idle").lt(50), at::ones({4}, at::kBool)));
+    EXPECT_TRUE(at::equal(after_one.at("rhythm_idle").ge(0), at::ones({4}, at::kBool))) << "all placed by the first step";
 
     at::manual_seed(1);
     const auto losses = train_on_batch(*method, *encoder, batch, 30);
@@ -154,7 +165,7 @@ TEST(Mtfp, PrototypesRoundTripThroughACheckpoint) {
     const auto saved = buffers_of(*method), loaded = buffers_of(*again);
     ASSERT_EQ(saved.size(), 4u);
     for (const auto& [name, value] : saved) EXPECT_TRUE(at::equal(value, loaded.at(name))) << name;
-    EXPECT_FALSE(at::equal(saved.at("beat_idle"), at::full({8}, 50, at::kLong))) << "the state saved is the trained one";
+    EXPECT_FALSE(at::equal(saved.at("beat_idle"), at::full({8}, -1, at::kLong))) << "the state saved is the trained one";
 }
 
 TEST(Mtfp, RefusesEncodersWithoutTokensAndBadDecoders) {
