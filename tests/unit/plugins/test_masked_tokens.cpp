@@ -88,7 +88,7 @@ TEST(StMem, NeedsAnEncoderThatDescribesItsTokens) {
 const std::map<std::string, ecgbench::ParamValue> kSmallPredictor = {
     {"predictor_width", std::int64_t{32}}, {"predictor_depth", std::int64_t{1}}, {"predictor_heads", std::int64_t{2}}};
 
-TEST(Jepa, LossDecreasesWithAFixedTargetAndHidesTimeBlocks) {
+TEST(Jepa, LossDecreasesWithAFixedTargetAndHidesTimeBlocksOrPatchesPerLead) {
     at::manual_seed(0);
     const auto encoder = vit_xs();
     // τ = 1: the target stays as initialised, so the loss is a fixed regression problem.
@@ -107,6 +107,10 @@ TEST(Jepa, LossDecreasesWithAFixedTargetAndHidesTimeBlocks) {
     auto all = make_method("jepa", with(kSmallPredictor, {{"blocks", std::int64_t{2}}, {"block_min", 1.0}, {"block_max", 1.0}}));
     all->setup(*encoder, vit_context(*encoder));
     EXPECT_NEAR(term(all->loss(*encoder, batch), "hidden_share"), 0.8, 1e-6);
+    // masking = per_lead: ⌊5 · 0.6⌋ = 3 of 5 patches in every lead, at random times per lead.
+    auto per_lead = make_method("jepa", with(kSmallPredictor, {{"masking", std::string("per_lead")}, {"mask_ratio", 0.6}}));
+    per_lead->setup(*encoder, vit_context(*encoder));
+    EXPECT_NEAR(term(per_lead->loss(*encoder, batch), "hidden_share"), 0.6, 1e-6);
     EXPECT_THROW(make_method("jepa", {{"block_min", 0.5}, {"block_max", 0.2}}), std::invalid_argument);
 }
 
