@@ -27,7 +27,9 @@
 //     (+0.080 / +0.050); with embeddings centred on the batch mean before assignment: 0.713
 // jepa (ECG-JEPA's time blocks, tau from 0.996) needs twice the steps at a lower rate: 100 epochs
 // (2,100 steps) at 5e-4: loss 0.101, 0.693 / 0.691 (+0.041 / +0.069), 11-13 min beside another job;
-// at 1,050 steps every rate tried stayed within 0.04 of random init (docs/results.md).
+// at 1,050 steps every rate tried stayed within 0.04 of random init (docs/results.md). That case
+// passed but exceeds CTest's 600 s limit on 2 shared cores (600 s in CI), so the test runs the
+// per-lead variant: 50 epochs at 1e-3, loss 0.082, 0.696 / 0.651 (+0.044 / +0.029).
 //
 // Measured 2026-12-02 at commit b90a3fd (`lscpu`: "AMD EPYC", 2 vCPUs, AVX-512; OpenBLAS 0.3.21,
 // LibTorch 1.13), one intra-op thread, niced under another job; test macro AUROC on the held-out
@@ -98,7 +100,7 @@ void PrintTo(const MaskedCase& c, std::ostream* out) { *out << c.method << " {" 
 
 const MaskedCase kCases[] = {
     {"st_mem", "st_mem", R"(decoder_width = 64, decoder_depth = 2, decoder_heads = 4)", "0", 50, 2e-3, 0.02},
-    {"jepa", "jepa", R"(predictor_width = 64, predictor_depth = 2, predictor_heads = 4)", "0", 100, 5e-4, 0.02},
+    {"jepa", "jepa", R"(masking = "per_lead", predictor_width = 64, predictor_depth = 2, predictor_heads = 4)", "0", 50, 1e-3, 0.02},
     {"mtfp", "mtfp", R"(decoder_width = 64, decoder_depth = 2, decoder_heads = 4)", "0", 50, 2e-3, 0.02},
 };
 
