@@ -41,9 +41,9 @@ void update_prototypes(const at::Tensor& prototypes, const at::Tensor& idle, con
     const std::int64_t k = prototypes.size(0), m = embeddings.size(0);
     if (idle.dim() != 1 || idle.size(0) != k) throw std::invalid_argument("prototypes: idle must be [K]");
     if (m == 0) throw std::invalid_argument("prototypes: no embeddings to update the prototypes with");
+    if (reinit_after < 0) throw std::invalid_argument("prototypes: reinit_after must be ≥ 0 (0: never)");
     torch::NoGradGuard no_grad;
     const at::Tensor z = unit_rows(embeddings.detach().to(prototypes.scalar_type()));
-    if (reinit_after < 0) throw std::invalid_argument("prototypes: reinit_after must be ≥ 0 (0: never)");
     const at::Tensor restart = reinit_after > 0 ? idle.lt(0) | idle.ge(reinit_after) : idle.lt(0);
     const at::Tensor dead = restart.nonzero().view({-1});
     if (const std::int64_t d = dead.size(0); d > 0) {

@@ -8,8 +8,8 @@
 //              every lead (common/token_grid.hpp); at least one position stays visible. With
 //              `masking` = "per_lead", ST-MEM's masking instead: ⌊P · mask_ratio⌋ patches hidden in
 //              every lead at random times (not ECG-JEPA's: the context then holds the other leads
-//              at a hidden moment; on the synthetic held-out test only this variant beat random
-//              init — 1,050 steps: +0.044 vs ±0.01 with blocks — docs/results.md)
+//              at a hidden moment; on the synthetic held-out test it gains at 1,050 steps, +0.044,
+//              where blocks need 2,100, +0.041 — docs/results.md)
 //   context    the encoder on the visible tokens only (EncoderBatch::token_mask)
 //   targets    a target encoder (a host-made copy of the encoder, frozen, PretrainContext::
 //              copy_encoder) on the whole record; its tokens layer-normalised over features
