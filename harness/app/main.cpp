@@ -20,10 +20,10 @@
 #include "slurm/submit.hpp"
 #include "store/merge.hpp"
 #include "store/store.hpp"
-#include "synth/synth.hpp"
 #include "util/text.hpp"
 
 #include "ecgbench/params.hpp"
+#include "ecgbench/synth.hpp"
 
 #include <CLI/CLI.hpp>
 

@@ -1,8 +1,8 @@
 // Plugins built outside the tree against an installed ecgbench: `cmake --install` into a temporary
 // prefix, configure tests/out_of_tree (find_package(ecgbench), ecgbench_add_plugin) against it,
-// build its five one-file plugins — an EMA-target method, a texts + covariate method, a token
-// encoder, a masked-token method and a fine-tuning task — and run them through the installed
-// `ecgbench run`, then inspect the store.
+// build its six one-file plugins — an EMA-target method, a texts + covariate method, a token
+// encoder, a masked-token method, a fine-tuning task and a dataset derived from the public synthetic
+// cohort generator — and run them through the installed `ecgbench run`, then inspect the store.
 #include "support/command.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -30,8 +30,8 @@ params = { seed = 1, records = 96, records_per_subject = 2, duration_s = 2.5 }
 
 [[dataset]]
 name = "heldout"
-plugin = "synthetic"
-params = { seed = 2, records = 96, records_per_subject = 2, site = 1, duration_s = 2.5 }
+plugin = "af_cohort"
+params = { seed = 2, records = 96, records_per_subject = 2, site = 1, duration_s = 2.5, prevalence_af = 0.5 }
 
 [[encoder]]
 plugin = "patch_encoder"
@@ -77,7 +77,7 @@ TEST(OutOfTree, PluginsBuiltAgainstTheInstalledPackageRunThroughTheInstalledHost
     const std::string host = prefix + "/bin/ecgbench --store " + (dir / "store.db").string() + " --plugin-dir " + build;
     const auto plugins = run(host + " plugins");
     ASSERT_EQ(plugins.exit_code, 0) << plugins.output;
-    for (const char* name : {"byol_mini", "report_age", "patch_encoder", "masked_patches", "finetune_mini", "synthetic"})
+    for (const char* name : {"byol_mini", "report_age", "patch_encoder", "masked_patches", "finetune_mini", "af_cohort", "synthetic"})
         EXPECT_NE(plugins.output.find(name), std::string::npos) << name << " missing:\n" << plugins.output;
 
     std::ofstream((dir / "exp.toml").string()) << kExperiment;
@@ -87,6 +87,8 @@ TEST(OutOfTree, PluginsBuiltAgainstTheInstalledPackageRunThroughTheInstalledHost
     SQLite::Database db((dir / "store.db").string());
     auto count = [&](const std::string& sql) { return db.execAndGet(sql).getInt64(); };
     EXPECT_EQ(count("SELECT COUNT(*) FROM results WHERE metric = 'macro_auroc' AND split = 'test' AND value BETWEEN 0 AND 1"), 3);
+    // Every evaluation read af_cohort (the plugin in its provenance).
+    EXPECT_EQ(count("SELECT COUNT(*) FROM provenance WHERE dataset_plugin = 'af_cohort'"), 3);
     EXPECT_EQ(count("SELECT COUNT(*) FROM record_outputs WHERE kind = 'logits' AND records > 0"), 3);
     // report_age's terms, per epoch; every pretraining finished with a checkpoint holding the method.
     EXPECT_EQ(count("SELECT COUNT(*) FROM metrics WHERE name IN ('loss/contrastive/epoch2', 'loss/age/epoch2')"), 2);

@@ -1,4 +1,4 @@
-#include "noise/record_noise.hpp"
+#include "ecgbench/record_noise.hpp"
 
 #include "ecgbench/dsp.hpp"
 #include "ecgbench/wfdb.hpp"

@@ -1,9 +1,9 @@
 #include "shift/shift.hpp"
 
 #include "ecgbench/dsp.hpp"
-#include "noise/record_noise.hpp"
+#include "ecgbench/record_noise.hpp"
+#include "ecgbench/synth.hpp"
 #include "synth/model.hpp"
-#include "synth/synth.hpp"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>

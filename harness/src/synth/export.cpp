@@ -1,5 +1,5 @@
 // `ecgbench synth`: a cohort as WFDB records other tools can read, plus metadata.csv.
-#include "synth/synth.hpp"
+#include "ecgbench/synth.hpp"
 
 #include "ecgbench/wfdb.hpp"
 

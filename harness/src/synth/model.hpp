@@ -2,8 +2,8 @@
 // and visit state, and the stages of record generation.
 #pragma once
 
+#include "ecgbench/synth.hpp"
 #include "synth/random.hpp"
-#include "synth/synth.hpp"
 
 #include <array>
 #include <cmath>

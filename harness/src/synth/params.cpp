@@ -1,5 +1,5 @@
 // The cohort's parameters: every knob of the generator, documented, with bounds.
-#include "synth/synth.hpp"
+#include "ecgbench/synth.hpp"
 
 #include <cmath>
 #include <stdexcept>

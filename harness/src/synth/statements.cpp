@@ -1,6 +1,6 @@
 // Findings as PTB-XL statements (Wagner et al. 2020; label sets as in Strodthoff et al. 2020) with
 // the SNOMED-CT codes the PhysioNet/CinC 2020–21 challenges use for the same findings.
-#include "synth/synth.hpp"
+#include "ecgbench/synth.hpp"
 
 #include <algorithm>
 #include <array>

@@ -14,7 +14,7 @@
 #include "ecgbench/leads.hpp"
 #include "ecgbench/params.hpp"
 #include "ecgbench/plugin.hpp"
-#include "synth/synth.hpp"
+#include "ecgbench/synth.hpp"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>

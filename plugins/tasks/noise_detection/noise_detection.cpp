@@ -25,11 +25,11 @@
 // share of implausible RR intervals of the detected beats.
 // What it simplifies: one window length (the dataset's), no per-lead classifier or lead fusion
 // beyond the average, no SVM/MLP (the seed study's comparison of classifiers), a fixed L2 penalty.
-#include "noise/record_noise.hpp"
 #include "signal_quality.hpp"
 
 #include "ecgbench/metrics.hpp"
 #include "ecgbench/plugin.hpp"
+#include "ecgbench/record_noise.hpp"
 #include "ecgbench/task.hpp"
 
 #include <ATen/ATen.h>

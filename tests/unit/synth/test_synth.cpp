@@ -1,5 +1,5 @@
 // The synthetic cohort generator (harness/src/synth): physiology, rhythms, labels, noise, export.
-#include "synth/synth.hpp"
+#include "ecgbench/synth.hpp"
 
 #include "ecgbench/params.hpp"
 #include "ecgbench/wfdb.hpp"

@@ -1,5 +1,6 @@
 // The synthetic cohort: realistic 12-lead ECGs with covariates, findings, reports and ground truth.
-// Shared by the `synthetic` dataset plugin and `ecgbench synth` (WFDB export). No LibTorch here.
+// Shared by the `synthetic` dataset plugin and `ecgbench synth` (WFDB export); part of the plugin API
+// library, so a plugin can build a derived cohort on it (tests/out_of_tree/af_cohort.cpp). No LibTorch here.
 //
 // Model summary (details in the .cpp files and the README's "Synthetic cohort" section):
 //  * Signal: a heart dipole in the spirit of ECGSYN (McSharry et al. 2003): each beat is a sum of

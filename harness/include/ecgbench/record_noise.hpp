@@ -1,7 +1,7 @@
 // Real recorded noise (e.g. the MIT-BIH Noise Stress Test Database's `bw`, `ma`, `em`) added to ECG
 // leads at an exact SNR. One implementation for every user: the evaluation-time noise shift
 // (shift/shift.cpp) and the `noise_detection` task, so "ma at 6 dB" means the same everywhere.
-// Plain vectors, no LibTorch; a static library (ecgbench_noise) the host and that plugin link.
+// Plain vectors, no LibTorch; part of the plugin API library (src/noise).
 #pragma once
 
 #include <cstdint>
