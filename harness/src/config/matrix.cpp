@@ -42,16 +42,18 @@ void add_file_digests(Json& object, const PluginRef& ref) {
 struct AddedParam {
     const char* plugin;
     const char* param;
-    const char* default_value;
+    const char* default_json;  ///< the default as JSON text
 };
 constexpr AddedParam kAddedParams[] = {
-    {"linear_probe", "covariates_at_test", "observed"},
+    {"linear_probe", "covariates_at_test", R"("observed")"},
+    {"heartlang", "vocabulary", R"("kmeans")"},
+    {"heartlang", "vq_steps", "3000"},
 };
 
 Json json_plugin(const PluginRef& ref) {
     Json params = json_params(ref.params);
     for (const AddedParam& added : kAddedParams)
-        if (ref.plugin == added.plugin && params.contains(added.param) && params[added.param] == added.default_value)
+        if (ref.plugin == added.plugin && params.contains(added.param) && params[added.param] == Json::parse(added.default_json))
             params.erase(added.param);
     Json object{{"plugin", ref.plugin}, {"version", ref.version}, {"params", std::move(params)}};
     add_file_digests(object, ref);

@@ -7,10 +7,12 @@
 //               every present lead); each beat reads the samples between the midpoints to its
 //               neighbours, at most `beat_window_ms` / 2 either side of R (common/beats.hpp); at most
 //               `max_beats` per record
-//   vocabulary  k-means (`vocabulary_size` centres, `kmeans_iterations` Lloyd steps) over up to
-//               `kmeans_sample` single-lead beat words (the window centred on R, zero outside the
-//               beat) of the pretraining split, fitted once in setup() and kept in the registered
-//               buffer "vocabulary", so the checkpoint carries it (beat_vocabulary.hpp)
+//   vocabulary  fitted once in setup() over up to `kmeans_sample` single-lead beat words (the
+//               window centred on R, zero outside the beat) of the pretraining split and kept in the
+//               checkpoint: `vocabulary = "kmeans"` (default) `vocabulary_size` k-means centres
+//               (`kmeans_iterations` Lloyd steps; buffer "vocabulary", beat_vocabulary.hpp), or
+//               `"vq"` a vector-quantised beat autoencoder of `vocabulary_size` codes trained for
+//               `vq_steps` steps, HeartLang's VQ-HBR in brief (module "tokenizer", vq_tokenizer.hpp)
 //   masking     ⌊mask_ratio · n⌉ of a record's n beats (at least 1, at most n − 1) hidden: their
 //               samples zeroed in every lead before the encoder, so nothing of them leaks into
 //               neighbouring tokens
@@ -29,11 +31,12 @@
 // Records with fewer than `min_beats` detected beats stay in the encoder's batch (BatchNorm) but out
 // of both losses; their share is the stored term "skipped_share" (a batch with none left gives a
 // zero loss). Other stored terms: "form", "rhythm", "form_accuracy", "beats" (per record),
-// "hidden_share" (hidden beats / beats of the records in the losses).
+// "hidden_share" (hidden beats / beats of the records in the losses), "code_perplexity" (exp of the
+// entropy of the hidden words' codes in the batch: how many words the targets use).
 //
-// What it changes relative to HeartLang: the vocabulary is k-means over beat words where HeartLang
-// learns a VQ codebook (VQ-HBR: 8192 entries, 5,394 used, trained to reconstruct beats), and it
-// is fitted before pretraining instead of in a first training stage; one sentence token per beat
+// What it changes relative to HeartLang: the default vocabulary is k-means over beat words where
+// HeartLang learns a VQ codebook (VQ-HBR: 8192 entries, 5,394 used, trained to reconstruct beats);
+// the "vq" one is that mechanism with MLPs (see vq_tokenizer.hpp); one sentence token per beat
 // (the encoder mixes the leads) where HeartLang's ST-ECGFormer has one per (lead, beat) with lead
 // embeddings, so the per-lead codes are predicted from the beat's token; HeartLang's rhythm level is
 // the sentence context itself (time embeddings and masked prediction across beats) — the RR
@@ -44,6 +47,7 @@
 #include "common/transformer.hpp"
 #include "ecgbench/plugin.hpp"
 #include "sentence_losses.hpp"
+#include "vq_tokenizer.hpp"
 
 #include <ATen/ATen.h>
 #include <torch/nn/modules/linear.h>
@@ -80,7 +84,9 @@ struct Sentences {
 class HeartLang : public ecgbench::SslMethod {
 public:
     explicit HeartLang(const ecgbench::Params& p)
-        : vocabulary_size_(p.get_int("vocabulary_size")),
+        : vocabulary_kind_(p.get_string("vocabulary")),
+          vq_steps_(p.get_int("vq_steps")),
+          vocabulary_size_(p.get_int("vocabulary_size")),
           iterations_(p.get_int("kmeans_iterations")),
           sample_(p.get_int("kmeans_sample")),
           window_ms_(p.get_float("beat_window_ms")),
@@ -121,13 +127,28 @@ public:
         position_ = register_parameter("position", ecgbench::encoders::sincos_positions(max_beats_, width_));
         time_blocks_ = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(samples_ / fs_)));
         time_ = register_parameter("time", at::randn({time_blocks_, width_}) * 0.02);
-        vocabulary_ = register_buffer("vocabulary", at::zeros({vocabulary_size_, window_}));
-        // Rebuilt to load a checkpoint (total_steps = 0): the loaded buffer replaces the vocabulary.
+        if (vocabulary_kind_ == "vq") {
+            hl::VqOptions options;
+            options.codes = vocabulary_size_;
+            options.steps = vq_steps_;
+            tokenizer_ = register_module("tokenizer", hl::VqTokenizer(window_, options));
+        } else {
+            vocabulary_ = register_buffer("vocabulary", at::zeros({vocabulary_size_, window_}));
+        }
+        // Rebuilt to load a checkpoint (total_steps = 0): the loaded state replaces the vocabulary.
         if (context.total_steps > 0) {
             if (!context.data) throw std::invalid_argument("heartlang: setup() needs the pretraining split to fit its vocabulary");
-            torch::NoGradGuard no_grad;
-            vocabulary_.copy_(hl::fit_kmeans(sample_words(*context.data), vocabulary_size_, iterations_));
+            const at::Tensor words = sample_words(*context.data);
+            if (tokenizer_) {
+                tokenizer_->fit(words);
+            } else {
+                torch::NoGradGuard no_grad;
+                vocabulary_.copy_(hl::fit_kmeans(words, vocabulary_size_, iterations_));
+            }
         }
+        // Fitted once: the pretraining optimiser leaves the tokenizer alone.
+        if (tokenizer_)
+            for (auto& parameter : tokenizer_->parameters()) parameter.set_requires_grad(false);
     }
 
     ecgbench::Loss loss(ecgbench::Encoder& encoder, const ecgbench::Batch& batch) override {
@@ -176,6 +197,7 @@ public:
         terms["form"] = form.detach();
         terms["rhythm"] = rhythm.detach();
         terms["form_accuracy"] = hl::form_accuracy(logits.detach(), codes, scored);
+        terms["code_perplexity"] = hl::code_perplexity(codes.masked_select(scored), vocabulary_size_);
         return {form + rhythm_weight_ * rhythm, terms};
     }
 
@@ -183,7 +205,13 @@ private:
     // The beats of record `signal` ([leads, T] contiguous) with leads `present`.
     std::vector<bt::Beat> record_beats(const float* signal, const bool* present) const { return (*cutter_)(signal, present); }
 
-    // Single-lead beat words of the pretraining split for the k-means: records in a random order
+    // The vocabulary index of each word (float [P, window], CPU): int64 [P].
+    at::Tensor codes_of(const at::Tensor& words) {
+        if (tokenizer_) return tokenizer_->codes(words.to(ecgbench::device_of(*tokenizer_))).cpu();
+        return hl::nearest_centre(words, vocabulary_.to(at::kCPU));
+    }
+
+    // Single-lead beat words of the pretraining split for the vocabulary: records in a random order
     // (the global generator, seeded by the host), every beat of every present lead, until
     // `kmeans_sample` words.
     at::Tensor sample_words(const ecgbench::EcgSplit& data) const {
@@ -212,7 +240,7 @@ private:
         return at::from_blob(words.data(), {count, window_}, at::kFloat).clone();
     }
 
-    Sentences cut(const ecgbench::Batch& batch) const {
+    Sentences cut(const ecgbench::Batch& batch) {
         const std::int64_t b = batch.size(), n_tokens = static_cast<std::int64_t>(spans_.size());
         const at::Tensor signals = batch.signals.to(at::kCPU, at::kFloat).contiguous();
         const at::Tensor present_all = batch.lead_present.defined() ? batch.lead_present.to(at::kCPU, at::kBool).contiguous()
@@ -280,14 +308,13 @@ private:
         }
         if (!words.empty()) {
             const auto count = static_cast<std::int64_t>(words.size()) / window_;
-            const at::Tensor codes =
-                hl::nearest_centre(at::from_blob(words.data(), {count, window_}, at::kFloat), vocabulary_.to(at::kCPU));
-            s.codes.masked_scatter_(s.scored, codes);
+            s.codes.masked_scatter_(s.scored, codes_of(at::from_blob(words.data(), {count, window_}, at::kFloat)));
         }
         return s;
     }
 
-    std::int64_t vocabulary_size_, iterations_, sample_;
+    std::string vocabulary_kind_;
+    std::int64_t vq_steps_, vocabulary_size_, iterations_, sample_;
     double window_ms_;
     std::int64_t max_beats_, min_beats_;
     double ratio_;
@@ -303,6 +330,7 @@ private:
     nn::LayerNorm norm_{nullptr};
     std::unique_ptr<ecgbench::encoders::TransformerStack> blocks_;
     at::Tensor mask_token_, position_, time_, vocabulary_;
+    hl::VqTokenizer tokenizer_{nullptr};
 };
 
 ecgbench::PluginDescriptor describe() {
@@ -312,16 +340,21 @@ ecgbench::PluginDescriptor describe() {
         "heartlang",
         ecgbench::PluginKind::Ssl,
         "1.0.0",
-        "HeartLang (Jin et al. 2025): beats from a QRS detector on lead I are words of a sentence; a k-means beat "
-        "vocabulary; hidden beats' codes per lead (form) and RR intervals (rhythm) predicted by a sentence "
+        "HeartLang (Jin et al. 2025): beats from a QRS detector on lead I are words of a sentence; a k-means or "
+        "learned (VQ) beat vocabulary; hidden beats' codes per lead (form) and RR intervals (rhythm) predicted by a sentence "
         "transformer over the encoder's beat-pooled tokens",
         {param::integer("vocabulary_size", 256,
-                        "k-means centres = heartbeat words (HeartLang's VQ codebook: 8192 entries, 5,394 used)")
+                        "heartbeat words: k-means centres or VQ codes (HeartLang's VQ codebook: 8192 entries, 5,394 used)")
              .between(2, 8192),
+         param::choice("vocabulary", "kmeans", {"kmeans", "vq"},
+                       "how the words are built: k-means of beat words, or a vector-quantised beat autoencoder "
+                       "(HeartLang's VQ-HBR in brief)"),
+         param::integer("vq_steps", 3000, "training steps of the VQ tokenizer (batches of 256 words) before pretraining")
+             .between(1, 1000000),
          param::integer("kmeans_iterations", 20, "Lloyd iterations at most (stops early once stable)").between(1, 1000),
          param::integer("kmeans_sample", 50000,
-                        "single-lead beat words of the pretraining split the k-means sees (records in a seeded "
-                        "random order until this many)")
+                        "single-lead beat words of the pretraining split the vocabulary is fitted on (records in a "
+                        "seeded random order until this many)")
              .between(1, 100000000),
          param::real("beat_window_ms", 960, "beat word window centred on R (HeartLang: 96 samples at 100 Hz = 960 ms)")
              .between(200, 3000),

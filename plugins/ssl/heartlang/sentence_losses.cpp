@@ -38,4 +38,10 @@ at::Tensor form_accuracy(const at::Tensor& logits, const at::Tensor& codes, cons
     return hit.sum().to(at::kFloat) / scored.sum().clamp_min(1).to(at::kFloat);
 }
 
+at::Tensor code_perplexity(const at::Tensor& codes, std::int64_t vocabulary) {
+    if (codes.numel() == 0) return at::zeros({});
+    const at::Tensor share = at::bincount(codes.reshape({-1}).cpu(), {}, vocabulary).to(at::kDouble) / static_cast<double>(codes.numel());
+    return (-(share * share.clamp_min(1e-300).log()).sum()).exp().to(at::kFloat);
+}
+
 }  // namespace ecgbench::heartlang

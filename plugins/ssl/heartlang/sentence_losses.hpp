@@ -7,6 +7,8 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <cstdint>
+
 namespace ecgbench::heartlang {
 
 /// Mean over scored (beat, lead) pairs of −log softmax(logits[i, l])[codes[i, l]]. logits: float
@@ -20,5 +22,9 @@ at::Tensor rhythm_loss(const at::Tensor& prediction, const at::Tensor& target, c
 
 /// Share of scored (beat, lead) pairs whose highest logit is the code (0 when nothing is scored).
 at::Tensor form_accuracy(const at::Tensor& logits, const at::Tensor& codes, const at::Tensor& scored);
+
+/// exp(entropy) of the histogram of `codes` (int64 [n], values in [0, vocabulary)): the number of
+/// equally used words with the same entropy (1 when one word is every target; 0 when n = 0).
+at::Tensor code_perplexity(const at::Tensor& codes, std::int64_t vocabulary);
 
 }  // namespace ecgbench::heartlang

@@ -39,6 +39,10 @@ std::vector<PluginManifest> manifests() {
                    {{"epochs", ParamType::Int, std::int64_t{10}, "epochs", 1.0},
                     param::choice("covariates_at_test", "observed", {"observed", "mean"}, "added after cells were stored")}});
     all.push_back({"finetune", PluginKind::Task, "1.1", "fine-tuning", {}});
+    all.push_back({"heartlang", PluginKind::Ssl, "1.0.0", "HeartLang",
+                   {param::integer("vocabulary_size", 256, "words"),
+                    param::choice("vocabulary", "kmeans", {"kmeans", "vq"}, "added after cells were stored"),
+                    param::integer("vq_steps", 3000, "added after cells were stored")}});
     return all;
 }
 
@@ -707,6 +711,24 @@ TEST(Hashes, LinearProbeCovariatesAtTestEntersTheIdentityOnlyWhenNotDefault) {
     EXPECT_NE(mean.evaluations[0].hash, base.evaluations[0].hash);
     EXPECT_NE(mean.evaluations[0].config.find("\"covariates_at_test\":\"mean\""), std::string::npos) << mean.evaluations[0].config;
     EXPECT_NE(base.evaluations[0].config.find("\"epochs\":10"), std::string::npos) << "other defaults stay in";
+}
+
+// heartlang's vocabulary and vq_steps were added after heartlang cells were stored, an integer and a
+// string default alike.
+TEST(Hashes, HeartLangVocabularyParamsEnterTheIdentityOnlyWhenNotDefault) {
+    const std::string simclr = "plugin = \"simclr\"\n";
+    const Plan base = plan_of(replace(kSmall, simclr, "plugin = \"heartlang\"\n"));
+    const Plan explicit_default =
+        plan_of(replace(kSmall, simclr, "plugin = \"heartlang\"\nparams = { vocabulary = \"kmeans\", vq_steps = 3000 }\n"));
+    const Plan vq = plan_of(replace(kSmall, simclr, "plugin = \"heartlang\"\nparams = { vocabulary = \"vq\" }\n"));
+    const Plan steps = plan_of(replace(kSmall, simclr, "plugin = \"heartlang\"\nparams = { vq_steps = 10 }\n"));
+    ASSERT_EQ(base.pretrain.size(), 1u);
+    EXPECT_EQ(explicit_default.pretrain[0].hash, base.pretrain[0].hash);
+    EXPECT_EQ(base.pretrain[0].config.find("vq_steps"), std::string::npos) << base.pretrain[0].config;
+    EXPECT_NE(base.pretrain[0].config.find("\"vocabulary_size\":256"), std::string::npos) << base.pretrain[0].config;
+    EXPECT_NE(vq.pretrain[0].hash, base.pretrain[0].hash);
+    EXPECT_NE(steps.pretrain[0].hash, base.pretrain[0].hash);
+    EXPECT_NE(steps.pretrain[0].config.find("\"vq_steps\":10"), std::string::npos) << steps.pretrain[0].config;
 }
 
 }  // namespace

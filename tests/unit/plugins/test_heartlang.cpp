@@ -6,6 +6,7 @@
 #include "../../../plugins/ssl/common/beats.hpp"
 #include "../../../plugins/ssl/heartlang/beat_vocabulary.hpp"
 #include "../../../plugins/ssl/heartlang/sentence_losses.hpp"
+#include "../../../plugins/ssl/heartlang/vq_tokenizer.hpp"
 #include "runner/checkpoint.hpp"
 #include "unit/plugins/ssl_method_support.hpp"
 
@@ -164,6 +165,66 @@ TEST(HeartLangLosses, RhythmSquaredErrorOverDefinedIntervals) {
     EXPECT_NEAR(prediction.grad()[0][1].item<double>(), 0.0, 1e-9);  // no target, no gradient
 }
 
+TEST(HeartLangLosses, CodePerplexityCountsEquallyUsedWords) {
+    const auto codes = [](std::vector<std::int64_t> v) { return at::tensor(v); };
+    EXPECT_NEAR(hl::code_perplexity(codes({0, 0, 1, 1}), 4).item<double>(), 2.0, 1e-6);
+    EXPECT_NEAR(hl::code_perplexity(codes({2, 2, 2}), 4).item<double>(), 1.0, 1e-6);
+    // shares 1/2, 1/4, 1/4: entropy 1.5 ln 2, perplexity 2^1.5
+    EXPECT_NEAR(hl::code_perplexity(codes({3, 3, 0, 1}), 4).item<double>(), std::pow(2.0, 1.5), 1e-5);
+    EXPECT_EQ(hl::code_perplexity(at::empty({0}, at::kLong), 4).item<double>(), 0.0);
+}
+
+TEST(HeartLangVq, QuantiseIsStraightThroughWithTheHandComputedCommitment) {
+    // z0 = (1, 0) is code 1 exactly; z1 = (0.6, 0.8) is nearer code 0 = (0, 1) (cosine 0.8 vs 0.6).
+    const at::Tensor z = rows({{1, 0}, {0.6f, 0.8f}}).requires_grad_(true);
+    const at::Tensor codebook = rows({{0, 1}, {1, 0}});
+    const hl::Quantised q = hl::quantise(z, codebook, 0.25);
+    EXPECT_TRUE(at::equal(q.codes, at::tensor(std::vector<std::int64_t>{1, 0})));
+    EXPECT_TRUE(at::allclose(q.quantised, rows({{1, 0}, {0, 1}})));
+    // 0.25 · mean(0, 0.6² + 0.2²) = 0.05
+    EXPECT_NEAR(q.commitment.item<double>(), 0.05, 1e-6);
+    // The decoder's gradient reaches z unchanged; the commitment's is 2β(z − q) / P.
+    const at::Tensor w = rows({{1, 2}, {3, 4}});
+    ((q.quantised * w).sum() + q.commitment).backward();
+    EXPECT_TRUE(at::allclose(z.grad(), w + rows({{0, 0}, {0.15f, -0.05f}}), 1e-5, 1e-6)) << z.grad();
+}
+
+TEST(HeartLangVq, EmaMovesOnlyChosenCodesTowardTheirVectors) {
+    const at::Tensor codebook = rows({{1, 0}, {0, 1}, {-1, 0}});
+    const at::Tensor z = rows({{0.6f, 0.8f}, {0.8f, 0.6f}});
+    const at::Tensor codes = at::tensor(std::vector<std::int64_t>{0, 0});
+    // decay 0.5: 0.5 (1, 0) + 0.5 (0.7, 0.7) = (0.85, 0.35), normalised by √0.845.
+    const at::Tensor next = hl::ema_codebook(codebook, z, codes, 0.5);
+    const double norm = std::sqrt(0.845);
+    EXPECT_NEAR(next[0][0].item<double>(), 0.85 / norm, 1e-6);
+    EXPECT_NEAR(next[0][1].item<double>(), 0.35 / norm, 1e-6);
+    EXPECT_TRUE(at::equal(next.narrow(0, 1, 2), codebook.narrow(0, 1, 2)));
+}
+
+TEST(HeartLangVq, FitNeverGivesTwoShapesOneCodeAndReconstructsThem) {
+    // Four beat shapes of 16 samples (a spike at 2, 6, 10 or 14), 100 noisy copies each.
+    at::manual_seed(0);
+    const std::int64_t window = 16;
+    at::Tensor words = at::zeros({400, window});
+    for (std::int64_t i = 0; i < 400; ++i) words[i][2 + 4 * (i % 4)] = 1.0f;
+    words += 0.02 * at::randn({400, window});
+    hl::VqOptions options;
+    options.codes = 8;
+    options.steps = 300;
+    options.batch = 64;
+    hl::VqTokenizer tokenizer(window, options);
+    const hl::VqFit fit = tokenizer->fit(words);
+    const at::Tensor codes = tokenizer->codes(words);
+    std::map<std::int64_t, std::int64_t> shape_of_code;
+    for (std::int64_t i = 0; i < 400; ++i) {
+        const auto [it, inserted] = shape_of_code.emplace(codes[i].item<std::int64_t>(), i % 4);
+        EXPECT_EQ(it->second, i % 4) << "code " << it->first << " holds shapes " << it->second << " and " << i % 4;
+    }
+    EXPECT_GE(fit.perplexity, 3.99);  // at least the four shapes' worth of words in use
+    EXPECT_GE(fit.used_share, 0.5);
+    EXPECT_LT(fit.reconstruction_mse, 0.1) << "words scaled to unit variance";
+}
+
 // The plugin on 3-lead pulse trains of 5 s at 100 Hz: records alternate two morphologies (lead gains)
 // and heart rates; record r has period 60 + 5 · (r mod 7) samples.
 constexpr std::int64_t kLeads = 3, kSamples = 500;
@@ -227,6 +288,34 @@ TEST(HeartLangMethod, VocabularyRoundTripsThroughACheckpoint) {
     EXPECT_EQ(again->named_buffers()["vocabulary"].abs().max().item<float>(), 0.0f);
     ASSERT_TRUE(ecgbench::load_method(*again, path.string()));
     EXPECT_TRUE(at::equal(again->named_buffers()["vocabulary"], fitted));
+    std::filesystem::remove(path);
+}
+
+TEST(HeartLangMethod, VqVocabularyIsFittedFrozenAndRoundTripsThroughACheckpoint) {
+    at::manual_seed(0);
+    const auto data = pulse_split(12);
+    const auto encoder = resnet_xs(kLeads, kSamples);
+    auto params = kSmall;
+    params["vocabulary"] = std::string("vq");
+    params["vq_steps"] = std::int64_t{50};
+    auto method = make_method("heartlang", params);
+    method->setup(*encoder, context_for(*encoder, data, 20));
+    EXPECT_EQ(method->named_buffers().find("vocabulary"), nullptr);
+    const at::Tensor codebook = method->named_buffers()["tokenizer.codebook"].clone();
+    ASSERT_EQ(codebook.sizes(), (std::vector<std::int64_t>{8, 32}));
+    EXPECT_NEAR(codebook.norm(2, 1).min().item<double>(), 1.0, 1e-5) << "unit codes";
+    for (const auto& p : method->named_parameters())
+        if (p.key().rfind("tokenizer.", 0) == 0) EXPECT_FALSE(p.value().requires_grad()) << p.key() << " would be optimised";
+    const auto loss = method->loss(*encoder, as_batch(data));
+    EXPECT_GE(term(loss, "code_perplexity"), 1.0);
+    EXPECT_TRUE(std::isfinite(loss.total.item<double>()));
+
+    const auto path = std::filesystem::temp_directory_path() / "ecgbench_heartlang_vq.pt";
+    ecgbench::save_checkpoint(*encoder, method.get(), path.string());
+    auto again = make_method("heartlang", params);
+    again->setup(*encoder, context_for(*encoder, data, 0));
+    ASSERT_TRUE(ecgbench::load_method(*again, path.string()));
+    EXPECT_TRUE(at::equal(again->named_buffers()["tokenizer.codebook"], codebook));
     std::filesystem::remove(path);
 }
 
