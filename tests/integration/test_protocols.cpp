@@ -22,6 +22,26 @@ namespace {
 
 const std::string kBinary = std::string(ECGBENCH_BINARY_DIR) + "/ecgbench";
 
+// Experiment `name`: random-init resnet1d XS on a held-out synthetic site (400 records of 2.5 s),
+// then `evaluations` (its [[evaluation]] tables).
+std::string on_heldout_random_init(const std::string& name, const std::string& evaluations) {
+    return "[experiment]\nname = \"" + name + "\"\n\n" + R"([[dataset]]
+name = "heldout"
+plugin = "synthetic"
+params = { seed = 5, records = 400, records_per_subject = 2, site = 1, duration_s = 2.5 }
+
+[[encoder]]
+plugin = "resnet1d"
+params = { size = "XS" }
+
+[[ssl]]
+plugin = "random_init"
+
+[pretrain]
+datasets = ["heldout"]
+)" + evaluations;
+}
+
 class Protocols : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -59,25 +79,7 @@ protected:
 // 0.60-0.67, R² 0.11-0.38; asserted r > 0.4, R² > 0.05); the intervals come out in ms. Metric
 // directions are stored, and so are per-record predictions and targets.
 TEST_F(Protocols, RegressionProbeAndFinetunePredictHeartRateAndStoreTheirOutputs) {
-    const auto result = run(R"(
-[experiment]
-name = "regression"
-
-[[dataset]]
-name = "heldout"
-plugin = "synthetic"
-params = { seed = 5, records = 400, records_per_subject = 2, site = 1, duration_s = 2.5 }
-
-[[encoder]]
-plugin = "resnet1d"
-params = { size = "XS" }
-
-[[ssl]]
-plugin = "random_init"
-
-[pretrain]
-datasets = ["heldout"]
-
+    const auto result = run(on_heldout_random_init("regression", R"(
 [[evaluation]]
 name = "intervals"
 task = "regression_probe"
@@ -89,7 +91,7 @@ name = "finetuned"
 task = "finetune"
 datasets = ["heldout"]
 params = { targets = ["hr_bpm", "qt_ms"], epochs = 10, bootstrap_resamples = 0 }
-)");
+)"));
     ASSERT_EQ(result.exit_code, 0) << result.output;
     SQLite::Database db(store_);
     auto metric = [&](const std::string& task, const std::string& name) {
@@ -117,25 +119,7 @@ params = { targets = ["hr_bpm", "qt_ms"], epochs = 10, bootstrap_resamples = 0 }
 // early stopping chose, and is scored and stored exactly like linear_probe (same metrics, logits and
 // labels per record).
 TEST_F(Protocols, MlpAndAttentionProbesTrainHeadsOnFrozenOutputs) {
-    const auto result = run(R"(
-[experiment]
-name = "probes"
-
-[[dataset]]
-name = "heldout"
-plugin = "synthetic"
-params = { seed = 5, records = 400, records_per_subject = 2, site = 1, duration_s = 2.5 }
-
-[[encoder]]
-plugin = "resnet1d"
-params = { size = "XS" }
-
-[[ssl]]
-plugin = "random_init"
-
-[pretrain]
-datasets = ["heldout"]
-
+    const auto result = run(on_heldout_random_init("probes", R"(
 [[evaluation]]
 name = "linear"
 task = "linear_probe"
@@ -152,7 +136,7 @@ name = "attention"
 task = "attention_probe"
 datasets = ["heldout"]
 params = { epochs = 40, patience = 5 }
-)");
+)"));
     ASSERT_EQ(result.exit_code, 0) << result.output;
     SQLite::Database db(store_);
     for (const char* task : {"linear_probe", "mlp_probe", "attention_probe"}) {
@@ -181,25 +165,7 @@ params = { epochs = 40, patience = 5 }
 // 0.679 and 0.616 from random init); an impossible `blocks` fails its cell with a
 // message naming the encoder's blocks while the other cells finish.
 TEST_F(Protocols, FinetuneTrainsTheEncoderAndFailsClearlyOnBadBlocks) {
-    const auto result = run(R"(
-[experiment]
-name = "finetune"
-
-[[dataset]]
-name = "heldout"
-plugin = "synthetic"
-params = { seed = 5, records = 400, records_per_subject = 2, site = 1, duration_s = 2.5 }
-
-[[encoder]]
-plugin = "resnet1d"
-params = { size = "XS" }
-
-[[ssl]]
-plugin = "random_init"
-
-[pretrain]
-datasets = ["heldout"]
-
+    const auto result = run(on_heldout_random_init("finetune", R"(
 [[evaluation]]
 name = "full"
 task = "finetune"
@@ -217,7 +183,7 @@ name = "too-many-blocks"
 task = "finetune"
 datasets = ["heldout"]
 params = { mode = "last_k", blocks = 99 }
-)");
+)"));
     EXPECT_NE(result.exit_code, 0) << "one cell failed";
     SQLite::Database db(store_);
     auto test_auroc = [&](const std::string& evaluation) {
@@ -642,25 +608,7 @@ shifts = [{ name = "to 200 Hz", resample_hz = 200 }]
 // I + II; mean r 0.942 from I + II vs 0.778 from I; aVF 1.000 vs 0.640). Per-lead metrics carry
 // their direction; per-record scores are stored.
 TEST_F(Protocols, LeadReconstructionFromIAndIIBeatsLeadIAlone) {
-    const auto result = run(R"(
-[experiment]
-name = "reconstruction"
-
-[[dataset]]
-name = "heldout"
-plugin = "synthetic"
-params = { seed = 5, records = 400, records_per_subject = 2, site = 1, duration_s = 2.5 }
-
-[[encoder]]
-plugin = "resnet1d"
-params = { size = "XS" }
-
-[[ssl]]
-plugin = "random_init"
-
-[pretrain]
-datasets = ["heldout"]
-
+    const auto result = run(on_heldout_random_init("reconstruction", R"(
 [[evaluation]]
 name = "from I"
 task = "lead_reconstruction"
@@ -672,7 +620,7 @@ name = "from I+II"
 task = "lead_reconstruction"
 datasets = ["heldout"]
 params = { inputs = ["I", "II"], epochs = 15 }
-)",
+)"),
                             " --threads 1");  // small convolutions: a second thread costs more than it gives
     ASSERT_EQ(result.exit_code, 0) << result.output;
     SQLite::Database db(store_);
@@ -770,32 +718,14 @@ datasets = ["cinc2017"]
 // records the task saw recorded (at least k per class, far fewer than the split), and reported as
 // its own "(k-shot)" column after the fractions.
 TEST_F(Protocols, KShotCellsUseKRecordsPerClassAndAreReportedAsTheirOwnColumns) {
-    const auto result = run(R"(
-[experiment]
-name = "kshot"
-
-[[dataset]]
-name = "heldout"
-plugin = "synthetic"
-params = { seed = 5, records = 400, records_per_subject = 2, site = 1, duration_s = 2.5 }
-
-[[encoder]]
-plugin = "resnet1d"
-params = { size = "XS" }
-
-[[ssl]]
-plugin = "random_init"
-
-[pretrain]
-datasets = ["heldout"]
-
+    const auto result = run(on_heldout_random_init("kshot", R"(
 [[evaluation]]
 name = "probe"
 task = "linear_probe"
 datasets = ["heldout"]
 label_fractions = [1.0]
 shots = [2, 8]
-)");
+)"));
     ASSERT_EQ(result.exit_code, 0) << result.output;
     EXPECT_NE(result.output.find("(labels 2-shot)"), std::string::npos) << result.output;
     SQLite::Database db(store_);
