@@ -199,6 +199,21 @@ TEST_F(Cli, RunsRecordsSkipsAndReportsFailures) {
     }
 }
 
+// An [[ssl]] entry's own budget reaches its training loop: SimCLR trains 2 epochs where [pretrain]
+// says 1, and its cell's identity carries them.
+TEST_F(Cli, AMethodsOwnBudgetIsTheOneItTrainsWith) {
+    std::string toml = tiny_experiment("budget", 1, 96, false);
+    const std::string simclr = "plugin = \"simclr\"\n";
+    toml.replace(toml.find(simclr), simclr.size(), simclr + "pretrain = { epochs = 2 }\n");
+    const auto run = ecgbench("run " + write("budget.toml", toml));
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+    EXPECT_EQ(count("SELECT COUNT(*) FROM metrics m JOIN runs r ON r.id = m.run_id JOIN cells c ON c.hash = r.cell_hash "
+                    "WHERE c.ssl = 'simclr' AND m.name IN ('loss/epoch1', 'loss/epoch2')"), 2);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM metrics WHERE name = 'loss/epoch3'"), 0);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM cells WHERE kind = 'pretrain' AND json_extract(config, '$.budget.epochs') = 2 AND ssl = 'simclr'"), 1);
+    EXPECT_EQ(count("SELECT COUNT(*) FROM cells WHERE kind = 'pretrain' AND json_extract(config, '$.budget.epochs') = 1 AND ssl = 'random_init'"), 1);
+}
+
 TEST_F(Cli, ForceRedoesFinishedCells) {
     const auto file = write("tiny.toml", tiny_experiment("forced", 1, 64, false));
     ASSERT_EQ(ecgbench("run --quiet " + file).exit_code, 0);

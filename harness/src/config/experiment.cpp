@@ -184,6 +184,25 @@ private:
         return value;
     }
 
+    /// `value` of `key`, failing at `node` when below `minimum`.
+    std::int64_t at_least(std::int64_t value, std::int64_t minimum, const toml::node& node, const std::string& key,
+                          const std::string& section) const {
+        if (value < minimum)
+            fail(at(node), quote(key) + " " + in(section) + " must be >= " + std::to_string(minimum) + ", found " +
+                               std::to_string(value));
+        return value;
+    }
+    double positive_learning_rate(const toml::node& node, const std::string& section) const {
+        const double value = number_value(node, "learning_rate", section);
+        if (value <= 0) fail(at(node), "'learning_rate' " + in(section) + " must be > 0");
+        return value;
+    }
+    double non_negative_weight_decay(const toml::node& node, const std::string& section) const {
+        const double value = number_value(node, "weight_decay", section);
+        if (value < 0) fail(at(node), "'weight_decay' " + in(section) + " must be >= 0");
+        return value;
+    }
+
     std::int64_t integer_value(const toml::node& node, const std::string& key, const std::string& section) const {
         const auto* value = node.as_integer();
         if (!value) wrong_type(node, key, section, "integer");
@@ -368,6 +387,7 @@ private:
     std::vector<PreprocessStep> preprocess_steps(const toml::node& node, const std::string& dataset) const;
     std::vector<ModelDecl> parse_models(const toml::table& root, const std::string& key, const Experiment& experiment) const;
     void parse_pretrain(const toml::table& root, Experiment& experiment) const;
+    BudgetOverride budget_override(const toml::node& node, const std::string& section) const;
     void parse_evaluations(const toml::table& root, Experiment& experiment) const;
     void parse_slurm(const toml::table& root, Experiment& experiment) const;
     void check_profiles(const toml::table& root) const;
@@ -498,7 +518,7 @@ std::vector<ModelDecl> Parser::parse_models(const toml::table& root, const std::
     for (const toml::node& node : *table_array(root, key, true)) {
         const toml::table& table = *node.as_table();
         if (ssl) {
-            check_keys(table, {"name", "plugin", "params", "encoders"}, section);
+            check_keys(table, {"name", "plugin", "params", "encoders", "pretrain"}, section);
         } else {
             check_keys(table, {"name", "plugin", "params"}, section);
         }
@@ -520,9 +540,24 @@ std::vector<ModelDecl> Parser::parse_models(const toml::table& root, const std::
                 decl.encoders.push_back(encoder);
             }
         }
+        if (const toml::node* budget = ssl ? table.get("pretrain") : nullptr) decl.budget = budget_override(*budget, section);
         models.push_back(std::move(decl));
     }
     return models;
+}
+
+BudgetOverride Parser::budget_override(const toml::node& node, const std::string& section) const {
+    const toml::table* table = node.as_table();
+    if (!table) wrong_type(node, "pretrain", section, "table");
+    const std::string where = section + " pretrain";
+    check_keys(*table, {"epochs", "max_steps", "learning_rate", "weight_decay"}, where);
+    BudgetOverride budget;
+    if (const toml::node* n = table->get("epochs")) budget.epochs = at_least(integer_value(*n, "epochs", where), 1, *n, "epochs", where);
+    if (const toml::node* n = table->get("max_steps"))
+        budget.max_steps = at_least(integer_value(*n, "max_steps", where), 0, *n, "max_steps", where);
+    if (const toml::node* n = table->get("learning_rate")) budget.learning_rate = positive_learning_rate(*n, where);
+    if (const toml::node* n = table->get("weight_decay")) budget.weight_decay = non_negative_weight_decay(*n, where);
+    return budget;
 }
 
 void Parser::parse_pretrain(const toml::table& root, Experiment& experiment) const {
@@ -562,21 +597,11 @@ void Parser::parse_pretrain(const toml::table& root, Experiment& experiment) con
     for (std::size_t i = 0; i < std::size(integers); ++i) {
         const toml::node* node = table.get(integers[i].first);
         if (!node) continue;
-        const std::int64_t value = integer_value(*node, integers[i].first, section);
-        if (value < minimum[i])
-            fail(at(*node), quote(integers[i].first) + " " + in(section) + " must be >= " +
-                                std::to_string(minimum[i]) + ", found " + std::to_string(value));
-        *integers[i].second = value;
+        *integers[i].second = at_least(integer_value(*node, integers[i].first, section), minimum[i], *node, integers[i].first, section);
     }
 
-    if (const toml::node* node = table.get("learning_rate")) {
-        pretrain.learning_rate = number_value(*node, "learning_rate", section);
-        if (pretrain.learning_rate <= 0) fail(at(*node), "'learning_rate' " + in(section) + " must be > 0");
-    }
-    if (const toml::node* node = table.get("weight_decay")) {
-        pretrain.weight_decay = number_value(*node, "weight_decay", section);
-        if (pretrain.weight_decay < 0) fail(at(*node), "'weight_decay' " + in(section) + " must be >= 0");
-    }
+    if (const toml::node* node = table.get("learning_rate")) pretrain.learning_rate = positive_learning_rate(*node, section);
+    if (const toml::node* node = table.get("weight_decay")) pretrain.weight_decay = non_negative_weight_decay(*node, section);
     // Real-valued settings with their inclusive ranges.
     const std::tuple<const char*, double*, double, double> reals[] = {
         {"momentum", &pretrain.momentum, 0.0, 1.0},
@@ -940,6 +965,16 @@ void validate_ref(PluginRef& ref, PluginKind kind, const std::vector<PluginManif
 }
 
 }  // namespace
+
+PretrainDecl pretrain_for(const Experiment& experiment, std::size_t ssl) {
+    PretrainDecl pretrain = experiment.pretrain;
+    const BudgetOverride& budget = experiment.ssl_methods.at(ssl).budget;
+    pretrain.epochs = budget.epochs.value_or(pretrain.epochs);
+    pretrain.max_steps = budget.max_steps.value_or(pretrain.max_steps);
+    pretrain.learning_rate = budget.learning_rate.value_or(pretrain.learning_rate);
+    pretrain.weight_decay = budget.weight_decay.value_or(pretrain.weight_decay);
+    return pretrain;
+}
 
 bool pairs_with(const ModelDecl& ssl, const std::string& encoder) {
     return ssl.encoders.empty() || std::find(ssl.encoders.begin(), ssl.encoders.end(), encoder) != ssl.encoders.end();

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -55,12 +56,20 @@ struct DatasetDecl {
     SourceLocation where;
 };
 
+/// [[ssl]] only: the training budget a method sets for itself (`pretrain = { epochs = 50 }`),
+/// each key replacing [pretrain]'s for its cells (a masked method that needs more steps, say).
+struct BudgetOverride {
+    std::optional<std::int64_t> epochs, max_steps;
+    std::optional<double> learning_rate, weight_decay;
+};
+
 /// [[encoder]] and [[ssl]]: named plugin instances.
 struct ModelDecl {
     std::string name;
     PluginRef ref;
     SourceLocation where;
     std::vector<std::string> encoders;  ///< [[ssl]] only: names of the encoders it pairs with (empty = every encoder)
+    BudgetOverride budget;              ///< [[ssl]] only
 };
 
 /// Whether the matrix pairs SSL method `ssl` with the encoder named `encoder` (its `encoders` list).
@@ -139,6 +148,9 @@ struct Experiment {
 
     const DatasetDecl& dataset(const std::string& name) const;  ///< throws std::out_of_range
 };
+
+/// [pretrain] as the cells of [[ssl]] entry `ssl` train: its `pretrain` overrides applied.
+PretrainDecl pretrain_for(const Experiment& experiment, std::size_t ssl);
 
 /// Parses and checks structure: required tables/keys, types, unknown keys, cross references
 /// (dataset names), duplicate names. `overrides` ("KEY=VALUE", see config/overrides.hpp) change

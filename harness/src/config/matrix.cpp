@@ -98,21 +98,27 @@ Plan expand(const Experiment& experiment, const std::map<std::string, DatasetIde
     };
 
     const PretrainDecl& pretrain = experiment.pretrain;
-    Json budget{{"epochs", pretrain.epochs},
-                {"batch_size", pretrain.batch_size},
-                {"max_steps", pretrain.max_steps},
-                {"learning_rate", pretrain.learning_rate},
-                {"weight_decay", pretrain.weight_decay}};
-    // Settings added with the shared training engine enter the identity only when they differ
-    // from what the loop always did (AdamW, 5 % warm-up, no clipping, no EMA, fp32), so cells
-    // written before them keep their hashes. checkpoint_every and device never change a result.
-    const PretrainDecl defaults;
-    if (pretrain.optimizer != defaults.optimizer) budget["optimizer"] = pretrain.optimizer;
-    if (pretrain.optimizer == "sgd") budget["momentum"] = pretrain.momentum;
-    if (pretrain.warmup_fraction != defaults.warmup_fraction) budget["warmup_fraction"] = pretrain.warmup_fraction;
-    if (pretrain.grad_clip_norm != defaults.grad_clip_norm) budget["grad_clip_norm"] = pretrain.grad_clip_norm;
-    if (pretrain.ema_decay != defaults.ema_decay) budget["ema_decay"] = pretrain.ema_decay;
-    if (pretrain.precision != defaults.precision) budget["precision"] = pretrain.precision;
+    // The budget each [[ssl]] entry trains with ([pretrain] and the entry's own overrides): equal
+    // budgets give equal identities, whichever table a value came from.
+    const auto budget_of = [&](std::size_t ssl) {
+        const PretrainDecl b = pretrain_for(experiment, ssl);
+        Json budget{{"epochs", b.epochs},
+                    {"batch_size", b.batch_size},
+                    {"max_steps", b.max_steps},
+                    {"learning_rate", b.learning_rate},
+                    {"weight_decay", b.weight_decay}};
+        // Settings added with the shared training engine enter the identity only when they differ
+        // from what the loop always did (AdamW, 5 % warm-up, no clipping, no EMA, fp32), so cells
+        // written before them keep their hashes. checkpoint_every and device never change a result.
+        const PretrainDecl defaults;
+        if (b.optimizer != defaults.optimizer) budget["optimizer"] = b.optimizer;
+        if (b.optimizer == "sgd") budget["momentum"] = b.momentum;
+        if (b.warmup_fraction != defaults.warmup_fraction) budget["warmup_fraction"] = b.warmup_fraction;
+        if (b.grad_clip_norm != defaults.grad_clip_norm) budget["grad_clip_norm"] = b.grad_clip_norm;
+        if (b.ema_decay != defaults.ema_decay) budget["ema_decay"] = b.ema_decay;
+        if (b.precision != defaults.precision) budget["precision"] = b.precision;
+        return budget;
+    };
 
     Plan plan;
     for (const std::string& dataset_name : pretrain.datasets) {
@@ -130,7 +136,7 @@ Plan expand(const Experiment& experiment, const std::map<std::string, DatasetIde
                                                   {"dataset", dataset_config(dataset)},
                                                   {"encoder", json_plugin(experiment.encoders[encoder].ref)},
                                                   {"ssl", json_plugin(experiment.ssl_methods[ssl].ref)},
-                                                  {"budget", budget},
+                                                  {"budget", budget_of(ssl)},
                                                   {"seed", seed}});
                     cell.hash = sha256_hex(cell.config);
                     plan.pretrain.push_back(std::move(cell));

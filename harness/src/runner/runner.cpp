@@ -324,8 +324,8 @@ private:
         return encoder;
     }
 
-    TrainOptions train_options(std::size_t dataset, const std::string& device) const {
-        const auto& b = prepared_.experiment.pretrain;
+    TrainOptions train_options(std::size_t dataset, std::size_t ssl, const std::string& device) const {
+        const PretrainDecl b = pretrain_for(prepared_.experiment, ssl);
         TrainOptions o;
         o.epochs = b.epochs;
         o.batch_size = b.batch_size;
@@ -387,7 +387,7 @@ private:
         Pretraining out;
         out.encoder = make_encoder(cell.encoder, cell.dataset, device);
         out.method = registry_.make_ssl(ssl_ref.plugin, ssl_ref.params);
-        out.options = train_options(cell.dataset, device);
+        out.options = train_options(cell.dataset, cell.ssl, device);
         out.options.resume_path = resume_path(cell.hash);
         out.options.data_parallel = options_.data_parallel;
         out.method->setup(*out.encoder, pretrain_context(cell.dataset, *out.encoder, data, planned_steps(data.size(), out.options), cell.encoder));

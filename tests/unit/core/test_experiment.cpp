@@ -301,6 +301,24 @@ TEST(ParseErrors, UnknownKeyWithoutSuggestion) {
     EXPECT_ERROR(error_of(text), loc(text, "owner"), "unknown key 'owner' in [experiment]");
 }
 
+TEST(ParseErrors, AMethodsOwnBudgetIsCheckedLikePretrain) {
+    const std::string ssl = "plugin = \"simclr\"\n";
+    const std::string unknown = replace(kMinimal, ssl, ssl + "pretrain = { epoch = 5 }\n");
+    EXPECT_ERROR(error_of(unknown), loc(unknown, "epoch ="),
+                 "unknown key 'epoch' in [[ssl]] pretrain (did you mean 'epochs'?)");
+    const std::string zero = replace(kMinimal, ssl, ssl + "pretrain = { epochs = 0 }\n");
+    EXPECT_ERROR(error_of(zero), loc(zero, "0 }"), "'epochs' in [[ssl]] pretrain must be >= 1, found 0");
+    const std::string rate = replace(kMinimal, ssl, ssl + "pretrain = { learning_rate = -1 }\n");
+    EXPECT_ERROR(error_of(rate), loc(rate, "-1"), "'learning_rate' in [[ssl]] pretrain must be > 0");
+    // Only training-budget keys: the batch size and the seeds stay the experiment's.
+    const std::string batch = replace(kMinimal, ssl, ssl + "pretrain = { batch_size = 8 }\n");
+    EXPECT_ERROR(error_of(batch), loc(batch, "batch_size"), "unknown key 'batch_size' in [[ssl]] pretrain");
+    const std::string table = replace(kMinimal, ssl, ssl + "pretrain = 5\n");
+    EXPECT_ERROR(error_of(table), loc(table, "5\n"), "wrong type for 'pretrain' in [[ssl]]: expected table, found integer");
+    const std::string encoder = replace(kMinimal, "plugin = \"resnet1d\"\n", "plugin = \"resnet1d\"\npretrain = { epochs = 2 }\n");
+    EXPECT_ERROR(error_of(encoder), loc(encoder, "pretrain ="), "unknown key 'pretrain' in [[encoder]]");
+}
+
 TEST(ParseErrors, UnknownTopLevelTable) {
     const std::string text = kMinimal + "\n[pretrian]\nepochs = 1\n";
     EXPECT_ERROR(error_of(text), loc(text, "pretrian"),

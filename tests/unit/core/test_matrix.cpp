@@ -573,6 +573,27 @@ TEST(Hashes, TrainingEngineSettingsEnterTheIdentityOnlyWhenNotDefault) {
     }
 }
 
+// An [[ssl]] entry's own budget (`pretrain = { ... }`) replaces [pretrain]'s keys for its cells
+// only; a budget equal to [pretrain]'s is the same cell, wherever it was written.
+TEST(Hashes, AMethodsOwnBudgetChangesOnlyItsCells) {
+    const std::string two = replace(kSmall, "plugin = \"simclr\"\n", "plugin = \"simclr\"\n\n[[ssl]]\nplugin = \"byol\"\n");
+    const Plan base = plan_of(two);
+    ASSERT_EQ(base.pretrain.size(), 2u);
+    const Plan longer = plan_of(replace(two, "plugin = \"byol\"\n", "plugin = \"byol\"\npretrain = { epochs = 30, learning_rate = 2e-3 }\n"));
+    EXPECT_EQ(longer.pretrain[0].hash, base.pretrain[0].hash) << "simclr's cell moved";
+    EXPECT_NE(longer.pretrain[1].hash, base.pretrain[1].hash);
+    EXPECT_NE(longer.pretrain[1].config.find("\"epochs\":30"), std::string::npos) << longer.pretrain[1].config;
+    EXPECT_NE(longer.pretrain[1].config.find("\"learning_rate\":0.002"), std::string::npos) << longer.pretrain[1].config;
+    EXPECT_NE(longer.pretrain[1].config.find("\"weight_decay\":1e-04"), std::string::npos) << "the rest is [pretrain]'s";
+    const Plan same = plan_of(replace(two, "plugin = \"byol\"\n", "plugin = \"byol\"\npretrain = { epochs = 10, max_steps = 0 }\n"));
+    EXPECT_EQ(same.pretrain[1].hash, base.pretrain[1].hash);
+
+    const Experiment experiment = load(replace(two, "plugin = \"byol\"\n", "plugin = \"byol\"\npretrain = { max_steps = 7 }\n"));
+    EXPECT_EQ(pretrain_for(experiment, 0).max_steps, 0);
+    EXPECT_EQ(pretrain_for(experiment, 1).max_steps, 7);
+    EXPECT_EQ(pretrain_for(experiment, 1).epochs, 10);
+}
+
 }  // namespace
 }  // namespace ecgbench
 
