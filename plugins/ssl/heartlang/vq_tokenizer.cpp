@@ -9,6 +9,7 @@
 #include <torch/optim/adamw.h>
 #include <torch/utils.h>
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
